@@ -1,0 +1,96 @@
+//! The core's detailed error. Every public function returns [`Result`]; the message says
+//! what was wrong and, where there is one, what to do about it. The FFI maps these onto
+//! its small public enum in one place.
+
+/// Result with the core's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, in enough detail for a log line and for a caller to act on.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Input from the app or the user is unacceptable; nothing was written.
+    #[error("invalid {field}: {problem}")]
+    Invalid {
+        /// The field or argument at fault (`name`, `grid`, `notes`, ...).
+        field: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A record the call refers to does not exist in this store.
+    #[error("unknown {kind} {id}")]
+    NotFound {
+        /// `household`, `visit` or `case`.
+        kind: &'static str,
+        /// The id that was looked up.
+        id: String,
+    },
+    /// A case action that the workflow does not allow now, or not for this role.
+    #[error("case action refused: {0}")]
+    Workflow(String),
+    /// Bytes from outside (a file, a frame, a change) could not be decoded or are inconsistent.
+    #[error("corrupt {what}: {detail}")]
+    Corrupt {
+        /// What was being read (`document h-…`, `store`, `frame`, ...).
+        what: String,
+        /// Why it was rejected.
+        detail: String,
+    },
+    /// The on-device store failed (disk full, I/O error, locked by another process).
+    #[error("storage failure: {0}")]
+    Storage(String),
+    /// The store was written by a newer gridsync than this one.
+    #[error(
+        "store schema version {found} is newer than this build supports ({supported}); upgrade the app"
+    )]
+    SchemaTooNew {
+        /// Version found on disk.
+        found: u32,
+        /// Newest version this build knows.
+        supported: u32,
+    },
+    /// The sync peer broke the protocol or refused us.
+    #[error("sync protocol: {0}")]
+    Protocol(String),
+    /// The relay refused the device's credentials or grants.
+    #[error("access denied: {0}")]
+    Denied(String),
+    /// The network failed (no route, timeout, connection lost).
+    #[error("network: {0}")]
+    Network(String),
+}
+
+impl Error {
+    /// Shorthand for [`Error::Invalid`].
+    pub fn invalid(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        Error::Invalid {
+            field: field.into(),
+            problem: problem.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::Corrupt`].
+    pub fn corrupt(what: impl Into<String>, detail: impl std::fmt::Display) -> Self {
+        Error::Corrupt {
+            what: what.into(),
+            detail: detail.to_string(),
+        }
+    }
+}
+
+impl From<sled::Error> for Error {
+    fn from(e: sled::Error) -> Self {
+        match e {
+            sled::Error::Corruption { .. } => Error::corrupt("store", e),
+            other => Error::Storage(other.to_string()),
+        }
+    }
+}
+
+impl From<sled::transaction::TransactionError<Error>> for Error {
+    fn from(e: sled::transaction::TransactionError<Error>) -> Self {
+        match e {
+            sled::transaction::TransactionError::Abort(inner) => inner,
+            sled::transaction::TransactionError::Storage(s) => s.into(),
+        }
+    }
+}

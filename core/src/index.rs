@@ -1,0 +1,255 @@
+//! Secondary indexes: what every list and count is answered from, so no query loads every
+//! document. Each document's index entries are derived from its current state and
+//! replaced whole when it changes (the keys it wrote are remembered under `X`).
+//!
+//! ```text
+//! H \0 grid \0 household            → HouseholdSummary
+//! I \0 household                    → grid              (which grid a household is in)
+//! V \0 household \0 at \0 visit     → VisitSummary      (a household's visits by time)
+//! D \0 grid \0 at \0 visit          → VisitSummary      (a grid's visits by date)
+//! C \0 case                         → CaseSummary
+//! S \0 status \0 case               → ()                (cases by status)
+//! K \0 class \0 case                → ()                (cases by triage class)
+//! L \0 deadline \0 case             → ()                (open cases by deadline)
+//! R \0 case                         → ()                (cases needing review)
+//! X \0 doc                          → [keys]            (what the document wrote)
+//! ```
+//! Times are big-endian with the sign bit flipped, so byte order is time order.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::ids::{DocId, GridPath, Timestamp};
+use crate::model::{Address, Case, Household, Level, Tier, TriageClass, Visit, VisitMode};
+use crate::store::{Batch, Store, trees::INDEX};
+use crate::workflow::CaseStatus;
+
+/// What a household list shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HouseholdSummary {
+    /// Household id.
+    pub id: DocId,
+    /// Grid.
+    pub grid: GridPath,
+    /// Head of household.
+    pub head: String,
+    /// Current tier.
+    pub tier: Tier,
+    /// Address.
+    pub address: Address,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Contact people.
+    pub contacts: Vec<String>,
+    /// When the household was registered (first tier change).
+    pub registered_at: Timestamp,
+}
+
+/// What a visit list shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VisitSummary {
+    /// Visit id.
+    pub id: DocId,
+    /// Household visited.
+    pub household: DocId,
+    /// Who visited.
+    pub worker: String,
+    /// When.
+    pub at: Timestamp,
+    /// How.
+    pub mode: VisitMode,
+    /// Follow-ups not done yet.
+    pub open_follow_ups: u32,
+}
+
+/// What a case list shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseSummary {
+    /// Case id.
+    pub id: DocId,
+    /// Grid.
+    pub grid: GridPath,
+    /// Title.
+    pub title: String,
+    /// Category.
+    pub category: String,
+    /// Status.
+    pub status: CaseStatus,
+    /// Triage class.
+    pub class: Option<TriageClass>,
+    /// Handling level.
+    pub level: Option<Level>,
+    /// Assignee.
+    pub assignee: Option<String>,
+    /// Deadline.
+    pub deadline: Option<Timestamp>,
+    /// When reported.
+    pub reported_at: Timestamp,
+    /// Household concerned.
+    pub household: Option<DocId>,
+    /// Has an action invalidated by a merge.
+    pub needs_review: bool,
+}
+
+/// Encodes a time so byte order is time order.
+pub(crate) fn time_key(t: Timestamp) -> [u8; 8] {
+    ((t as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+/// Decodes [`time_key`].
+pub(crate) fn time_from_key(b: &[u8]) -> Option<Timestamp> {
+    let arr: [u8; 8] = b.try_into().ok()?;
+    Some((u64::from_be_bytes(arr) ^ (1 << 63)) as i64)
+}
+
+/// Builds a key from parts separated by NUL.
+pub(crate) fn key(parts: &[&[u8]]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            k.push(0);
+        }
+        k.extend_from_slice(p);
+    }
+    k
+}
+
+pub(crate) fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>> {
+    postcard::to_allocvec(v).map_err(|e| Error::Storage(format!("cannot encode index entry: {e}")))
+}
+
+pub(crate) fn decode<T: for<'de> Deserialize<'de>>(b: &[u8]) -> Result<T> {
+    postcard::from_bytes(b).map_err(|e| Error::corrupt("index entry", e))
+}
+
+/// A record read from a document, ready to index.
+pub(crate) enum Indexed<'a> {
+    Household(&'a Household),
+    Visit(&'a Visit),
+    Case(&'a Case),
+}
+
+/// The index entries a record contributes.
+pub(crate) fn entries(rec: Indexed<'_>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut out = Vec::new();
+    match rec {
+        Indexed::Household(h) => {
+            let s = HouseholdSummary {
+                id: h.id.clone(),
+                grid: h.grid.clone(),
+                head: h.head.clone(),
+                tier: h.tier,
+                address: h.address.clone(),
+                tags: h.tags.clone(),
+                contacts: h.contacts.clone(),
+                registered_at: h.tier_history.first().map_or(0, |c| c.at),
+            };
+            out.push((
+                key(&[b"H", h.grid.as_str().as_bytes(), h.id.as_str().as_bytes()]),
+                encode(&s)?,
+            ));
+            out.push((
+                key(&[b"I", h.id.as_str().as_bytes()]),
+                h.grid.as_str().as_bytes().to_vec(),
+            ));
+        }
+        Indexed::Visit(v) => {
+            let r = &v.record;
+            let s = VisitSummary {
+                id: v.id.clone(),
+                household: r.household.clone(),
+                worker: r.worker.clone(),
+                at: r.at,
+                mode: r.mode,
+                open_follow_ups: r.follow_ups.iter().filter(|f| !f.done).count() as u32,
+            };
+            let value = encode(&s)?;
+            let t = time_key(r.at);
+            let id = v.id.as_str().as_bytes();
+            out.push((
+                key(&[b"V", r.household.as_str().as_bytes(), &t, id]),
+                value.clone(),
+            ));
+            out.push((key(&[b"D", v.grid.as_str().as_bytes(), &t, id]), value));
+        }
+        Indexed::Case(c) => {
+            let st = &c.state;
+            let s = CaseSummary {
+                id: c.id.clone(),
+                grid: c.grid.clone(),
+                title: c.title.clone(),
+                category: c.category.clone(),
+                status: st.status,
+                class: st.class,
+                level: st.level,
+                assignee: st.assignee.clone(),
+                deadline: st.deadline,
+                reported_at: c.reported_at,
+                household: c.household.clone(),
+                needs_review: c.needs_review(),
+            };
+            let id = c.id.as_str().as_bytes();
+            out.push((key(&[b"C", id]), encode(&s)?));
+            out.push((key(&[b"S", st.status.as_str().as_bytes(), id]), Vec::new()));
+            if let Some(class) = st.class {
+                out.push((key(&[b"K", class.as_str().as_bytes(), id]), Vec::new()));
+            }
+            if let (Some(d), true) = (st.deadline, st.status.is_open()) {
+                out.push((key(&[b"L", &time_key(d), id]), Vec::new()));
+            }
+            if s.needs_review {
+                out.push((key(&[b"R", id]), Vec::new()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn doc_keys_key(doc: &DocId) -> Vec<u8> {
+    key(&[b"X", doc.as_str().as_bytes()])
+}
+
+/// Adds to `batch` the writes that replace `doc`'s index entries with `new`.
+pub(crate) fn replace(
+    store: &dyn Store,
+    batch: &mut Batch,
+    doc: &DocId,
+    new: Vec<(Vec<u8>, Vec<u8>)>,
+) -> Result<()> {
+    remove(store, batch, doc)?;
+    let keys: Vec<&Vec<u8>> = new.iter().map(|(k, _)| k).collect();
+    batch.put(INDEX, doc_keys_key(doc), encode(&keys)?);
+    for (k, v) in new {
+        batch.put(INDEX, k, v);
+    }
+    Ok(())
+}
+
+/// Adds to `batch` the deletes of every index entry `doc` wrote.
+pub(crate) fn remove(store: &dyn Store, batch: &mut Batch, doc: &DocId) -> Result<()> {
+    let xk = doc_keys_key(doc);
+    if let Some(old) = store.get(INDEX, &xk)? {
+        let old: Vec<Vec<u8>> = decode(&old)?;
+        for k in old {
+            batch.delete(INDEX, k);
+        }
+        batch.delete(INDEX, xk);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_keys_sort_like_times() {
+        let ts = [i64::MIN, -5, -1, 0, 1, 1_700_000_000_000, i64::MAX];
+        for w in ts.windows(2) {
+            assert!(time_key(w[0]) < time_key(w[1]));
+        }
+        for t in ts {
+            assert_eq!(time_from_key(&time_key(t)), Some(t));
+        }
+    }
+}

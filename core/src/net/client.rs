@@ -1,0 +1,341 @@
+//! [`SyncClient`]: drives a [`ClientSession`] over one quinn connection to the relay. One
+//! bidirectional stream carries control messages in order; bulk messages travel on their
+//! own unidirectional streams. `sync_once` runs until caught up; `run` stays connected,
+//! pushes local changes as they happen, and reconnects with backoff when the link drops.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+
+use super::status::{LinkState, SyncReport, SyncStatus};
+use super::tls::{Trust, client_config};
+use crate::error::{Error, Result};
+use crate::ids::Timestamp;
+use crate::replica::{Replica, system_clock};
+use crate::sync::frame::{FrameDecoder, FrameEncoder, MAX_FRAME};
+use crate::sync::wire::{ClientMsg, RelayMsg};
+use crate::sync::{ClientConfig, ClientEvent, ClientSession, Lane};
+
+/// Where the relay is and how to trust it.
+#[derive(Debug, Clone)]
+pub struct RelayTarget {
+    /// UDP address of the relay.
+    pub addr: SocketAddr,
+    /// TLS server name (any name works with a pinned fingerprint).
+    pub server_name: String,
+    /// How the relay's certificate is checked.
+    pub trust: Trust,
+    /// The device's enrollment token.
+    pub token: String,
+}
+
+/// Reconnect backoff: doubles from `min` to `max`, reset after a successful session.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    /// First wait.
+    pub min: Duration,
+    /// Longest wait.
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            min: Duration::from_millis(500),
+            max: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The handset's sync driver.
+pub struct SyncClient {
+    replica: Arc<Replica>,
+    target: RelayTarget,
+    endpoint: quinn::Endpoint,
+    session_config: ClientConfig,
+    status: Arc<Mutex<SyncStatus>>,
+    local_change: Arc<Notify>,
+    backoff: Backoff,
+}
+
+impl std::fmt::Debug for SyncClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncClient")
+            .field("relay", &self.target.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now() -> Timestamp {
+    (system_clock())()
+}
+
+fn net(e: impl std::fmt::Display) -> Error {
+    Error::Network(e.to_string())
+}
+
+impl SyncClient {
+    /// A client for `replica` talking to `target`. Must be called inside a tokio runtime.
+    pub fn new(replica: Arc<Replica>, target: RelayTarget) -> Result<Self> {
+        let bind: SocketAddr = if target.addr.is_ipv6() {
+            "[::]:0"
+        } else {
+            "0.0.0.0:0"
+        }
+        .parse()
+        .map_err(net)?;
+        let mut endpoint = quinn::Endpoint::client(bind)
+            .map_err(|e| Error::Network(format!("cannot open a UDP socket: {e}")))?;
+        endpoint.set_default_client_config(client_config(&target.trust)?);
+        let mut session_config = ClientConfig::new(target.token.clone());
+        session_config.agent = format!(
+            "gridsync-core/{} ({})",
+            env!("CARGO_PKG_VERSION"),
+            replica.identity().device
+        );
+        let status = Arc::new(Mutex::new(SyncStatus::default()));
+        Ok(SyncClient {
+            replica,
+            target,
+            endpoint,
+            session_config,
+            status,
+            local_change: Arc::new(Notify::new()),
+            backoff: Backoff::default(),
+        })
+    }
+
+    /// Changes the reconnect backoff.
+    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// Changes the session's batch sizes.
+    pub fn with_batch_bytes(mut self, push: usize, pull: u32) -> Self {
+        self.session_config.max_push_bytes = push;
+        self.session_config.max_pull_bytes = pull;
+        self
+    }
+
+    /// The sync status for the app's sync bar (pending counts are read from the outbox).
+    pub fn status(&self) -> SyncStatus {
+        let mut s = self.status.lock().map(|s| s.clone()).unwrap_or_default();
+        if let Ok(p) = self.replica.pending() {
+            s.pending_changes = p.changes;
+            s.pending_bytes = p.bytes;
+        }
+        s.last_sync = self.replica.last_sync().ok().flatten().or(s.last_sync);
+        s
+    }
+
+    /// Tells a running live session that the app wrote something to push.
+    pub fn local_change(&self) {
+        self.local_change.notify_one();
+    }
+
+    fn set_state(&self, state: LinkState, error: Option<String>) {
+        if let Ok(mut s) = self.status.lock() {
+            s.state = state;
+            if error.is_some() {
+                s.last_error = error;
+            }
+        }
+    }
+
+    /// Connects, pushes the outbox, pulls until caught up, and disconnects.
+    pub async fn sync_once(&self) -> Result<SyncReport> {
+        self.set_state(LinkState::Connecting, None);
+        let result = self.session(true, None).await;
+        match &result {
+            Ok(_) => self.set_state(LinkState::Offline, None),
+            Err(e) => self.set_state(LinkState::Offline, Some(e.to_string())),
+        }
+        result
+    }
+
+    /// Stays connected until `stop` is notified: pushes local changes as they are made,
+    /// receives live changes, and reconnects with backoff when the link drops.
+    pub async fn run(&self, stop: Arc<Notify>) -> Result<()> {
+        let mut wait = self.backoff.min;
+        loop {
+            self.set_state(LinkState::Connecting, None);
+            let started = Instant::now();
+            let outcome = tokio::select! {
+                r = self.session(false, Some(stop.clone())) => Some(r),
+                _ = stop.notified() => None,
+            };
+            match outcome {
+                None | Some(Ok(_)) => {
+                    self.set_state(LinkState::Offline, None);
+                    return Ok(());
+                }
+                Some(Err(e)) => {
+                    if matches!(e, Error::Denied(_)) {
+                        self.set_state(LinkState::Offline, Some(e.to_string()));
+                        return Err(e);
+                    }
+                    tracing::info!(error = %e, retry_in = ?wait, "sync link lost");
+                    self.set_state(LinkState::Offline, Some(e.to_string()));
+                    if started.elapsed() > Duration::from_secs(30) {
+                        wait = self.backoff.min;
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = stop.notified() => return Ok(()),
+                    }
+                    wait = (wait * 2).min(self.backoff.max);
+                }
+            }
+        }
+    }
+
+    async fn connect(&self) -> Result<(quinn::Connection, bool)> {
+        let connecting = self
+            .endpoint
+            .connect(self.target.addr, &self.target.server_name)
+            .map_err(|e| Error::Network(format!("cannot connect to {}: {e}", self.target.addr)))?;
+        match connecting.into_0rtt() {
+            Ok((conn, _accepted)) => Ok((conn, true)),
+            Err(connecting) => {
+                let conn = tokio::time::timeout(Duration::from_secs(20), connecting)
+                    .await
+                    .map_err(|_| {
+                        Error::Network(format!("no answer from the relay at {}", self.target.addr))
+                    })?
+                    .map_err(|e| {
+                        Error::Network(format!(
+                            "cannot reach the relay at {}: {e}",
+                            self.target.addr
+                        ))
+                    })?;
+                Ok((conn, false))
+            }
+        }
+    }
+
+    /// One connection's session. `until_caught_up` ends it when nothing is outstanding.
+    async fn session(
+        &self,
+        until_caught_up: bool,
+        stop: Option<Arc<Notify>>,
+    ) -> Result<SyncReport> {
+        let started = Instant::now();
+        let (conn, zero_rtt) = self.connect().await?;
+        let mut report = SyncReport {
+            zero_rtt,
+            ..SyncReport::default()
+        };
+        let (mut send, mut recv) = conn.open_bi().await.map_err(net)?;
+        let mut session = ClientSession::new(self.session_config.clone());
+        let encoder = FrameEncoder::default();
+        let mut decoder: FrameDecoder<RelayMsg> = FrameDecoder::new();
+        let mut backend: &Replica = &self.replica;
+        session.start(&backend, now())?;
+        let mut buf = vec![0u8; 64 * 1024];
+        let outcome = loop {
+            // Send everything the session queued.
+            let mut flight = 0;
+            while let Some(t) = session.poll_transmit() {
+                let bytes = encoder.encode::<ClientMsg>(&t.msg)?;
+                report.bytes_sent += bytes.len() as u64;
+                report.messages_sent += 1;
+                flight += 1;
+                match t.lane {
+                    Lane::Control => send.write_all(&bytes).await.map_err(net)?,
+                    Lane::Bulk => {
+                        let mut s = conn.open_uni().await.map_err(net)?;
+                        s.write_all(&bytes).await.map_err(net)?;
+                        s.finish().map_err(net)?;
+                    }
+                }
+            }
+            if flight > 0 {
+                report.round_trips += 1;
+            }
+            // Report what happened.
+            let mut failed = None;
+            while let Some(ev) = session.poll_event() {
+                match ev {
+                    ClientEvent::Connected { .. } => self.set_state(LinkState::Syncing, None),
+                    ClientEvent::Applied { docs, .. } => {
+                        report.documents_changed += docs.len() as u64
+                    }
+                    ClientEvent::Acknowledged { count } => report.acknowledged += count as u64,
+                    ClientEvent::Refused(r) => report.refused.push(r),
+                    ClientEvent::CaughtUp => {
+                        report.caught_up = true;
+                        self.set_state(LinkState::Live, None);
+                    }
+                    ClientEvent::Failed(why) => failed = Some(why),
+                }
+            }
+            if let Some(why) = failed {
+                break Err(classify(&why));
+            }
+            if session.is_closed() {
+                break Err(Error::Protocol("the session closed".into()));
+            }
+            if until_caught_up && session.is_caught_up() {
+                break Ok(());
+            }
+            let stop_wait = async {
+                match &stop {
+                    Some(s) => s.notified().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                read = recv.read(&mut buf) => match read {
+                    Ok(Some(n)) => {
+                        report.bytes_received += n as u64;
+                        decoder.push(&buf[..n])?;
+                        while let Some(msg) = decoder.pop()? {
+                            report.messages_received += 1;
+                            session.handle(msg, now(), &mut backend)?;
+                        }
+                    }
+                    Ok(None) => break Err(Error::Network("the relay closed the stream".into())),
+                    Err(e) => break Err(Error::Network(format!("connection lost: {e}"))),
+                },
+                uni = conn.accept_uni() => match uni {
+                    Ok(mut s) => {
+                        let bytes = s.read_to_end(MAX_FRAME + 8).await.map_err(net)?;
+                        report.bytes_received += bytes.len() as u64;
+                        let mut d: FrameDecoder<RelayMsg> = FrameDecoder::new();
+                        d.push(&bytes)?;
+                        while let Some(msg) = d.pop()? {
+                            report.messages_received += 1;
+                            session.handle(msg, now(), &mut backend)?;
+                        }
+                        d.finish()?;
+                    }
+                    Err(e) => break Err(Error::Network(format!("connection lost: {e}"))),
+                },
+                _ = self.local_change.notified() => session.local_changes(&backend)?,
+                _ = stop_wait => break Ok(()),
+            }
+        };
+        let stats = session.stats();
+        report.entries = stats.entries;
+        report.elapsed = started.elapsed();
+        let _ = send.finish();
+        conn.close(0u32.into(), b"done");
+        outcome.map(|()| report)
+    }
+}
+
+/// Turns a session failure text into the error an app acts on.
+fn classify(why: &str) -> Error {
+    if why.contains("Unauthorized")
+        || why.contains("Revoked")
+        || why.contains("revoked")
+        || why.contains("enrollment token")
+    {
+        Error::Denied(why.to_string())
+    } else {
+        Error::Protocol(why.to_string())
+    }
+}

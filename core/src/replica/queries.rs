@@ -1,0 +1,232 @@
+//! Reading records: single records from their documents, lists and counts from the indexes.
+
+use serde::{Deserialize, Serialize};
+
+use super::Replica;
+use crate::error::{Error, Result};
+use crate::ids::{DAY_MS, DocId, DocKind, GridPath, Timestamp};
+use crate::index::{self, CaseSummary, HouseholdSummary, VisitSummary, decode, key, time_key};
+use crate::model::{self, FieldConflict, Household, TriageClass, Visit, household, visit};
+use crate::schedule::{self, DueVisit};
+use crate::store::{Scan, trees::INDEX};
+use crate::workflow::CaseStatus;
+
+/// Which cases [`Replica::list_cases`] returns. Empty filter: every case.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseFilter {
+    /// Only cases in this status.
+    pub status: Option<CaseStatus>,
+    /// Only open cases (not closed, rejected or duplicate).
+    pub open_only: bool,
+    /// Only cases of this triage class.
+    pub class: Option<TriageClass>,
+    /// Only open cases whose deadline passed before this time.
+    pub overdue_at: Option<Timestamp>,
+    /// Only cases in this grid subtree.
+    pub grid: Option<GridPath>,
+}
+
+fn expect_kind(id: &DocId, kind: DocKind, word: &str) -> Result<()> {
+    if id.kind() == kind {
+        Ok(())
+    } else {
+        Err(Error::invalid(word, format!("{id} is not a {word} id")))
+    }
+}
+
+impl Replica {
+    /// A household.
+    pub fn household(&self, id: &DocId) -> Result<Household> {
+        expect_kind(id, DocKind::Household, "household")?;
+        self.read_doc(id, |d| household::read(d))
+    }
+
+    /// A household's fields that hold concurrent values after a merge.
+    pub fn household_conflicts(&self, id: &DocId) -> Result<Vec<FieldConflict>> {
+        expect_kind(id, DocKind::Household, "household")?;
+        self.read_doc(id, |d| household::conflicts(d))
+    }
+
+    /// A visit.
+    pub fn visit(&self, id: &DocId) -> Result<Visit> {
+        expect_kind(id, DocKind::Visit, "visit")?;
+        self.read_doc(id, |d| visit::read(d))
+    }
+
+    /// A case, its folded state and its whole timeline.
+    pub fn case(&self, id: &DocId) -> Result<model::Case> {
+        expect_kind(id, DocKind::Case, "case")?;
+        let policy = self.config.triage;
+        self.read_doc(id, |d| model::case::read(d, &policy))
+    }
+
+    /// Households in a grid subtree (all households when `grid` is `None`).
+    pub fn list_households(&self, grid: Option<&GridPath>) -> Result<Vec<HouseholdSummary>> {
+        let prefix = match grid {
+            Some(g) => key(&[b"H", g.as_str().as_bytes()]),
+            None => b"H\0".to_vec(),
+        };
+        let mut out = Vec::new();
+        for (_, v) in self.store.scan(INDEX, Scan::prefix(&prefix))? {
+            let s: HouseholdSummary = decode(&v)?;
+            if grid.is_none_or(|g| s.grid.is_within(g)) {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A household's visits, newest first, at most `limit`.
+    pub fn visits_of(&self, household: &DocId, limit: usize) -> Result<Vec<VisitSummary>> {
+        expect_kind(household, DocKind::Household, "household")?;
+        let prefix = key(&[b"V", household.as_str().as_bytes(), b""]);
+        let scan = Scan {
+            prefix: &prefix,
+            after: None,
+            limit,
+            reverse: true,
+        };
+        self.store
+            .scan(INDEX, scan)?
+            .iter()
+            .map(|(_, v)| decode(v))
+            .collect()
+    }
+
+    /// Visits in a grid between `from` (inclusive) and `to` (exclusive), oldest first.
+    pub fn visits_in(
+        &self,
+        grid: &GridPath,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<VisitSummary>> {
+        let prefix = key(&[b"D", grid.as_str().as_bytes(), b""]);
+        let mut start = prefix.clone();
+        start.extend_from_slice(&time_key(from.saturating_sub(1)));
+        start.push(0xff);
+        let mut out = Vec::new();
+        for (_, v) in self.store.scan(
+            INDEX,
+            Scan {
+                prefix: &prefix,
+                after: Some(&start),
+                limit: usize::MAX,
+                reverse: false,
+            },
+        )? {
+            let s: VisitSummary = decode(&v)?;
+            if s.at >= to {
+                break;
+            }
+            if s.at >= from {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The latest visit time of a household.
+    fn last_visit(&self, household: &DocId) -> Result<Option<Timestamp>> {
+        Ok(self.visits_of(household, 1)?.first().map(|v| v.at))
+    }
+
+    /// Households `worker` must visit, most urgent first: those whose tier's interval has
+    /// run out since their last visit, or that are due within `horizon_days`. With
+    /// `worker` = `None`, every household on the device.
+    pub fn due_visits(
+        &self,
+        worker: Option<&str>,
+        now: Timestamp,
+        horizon_days: u32,
+    ) -> Result<Vec<DueVisit>> {
+        let mut households = Vec::new();
+        for h in self.list_households(None)? {
+            if worker.is_some_and(|w| !h.contacts.iter().any(|c| c == w)) {
+                continue;
+            }
+            let last = self.last_visit(&h.id)?;
+            households.push((h, last));
+        }
+        Ok(schedule::due_visits(
+            households,
+            &self.config.tiers,
+            now,
+            Timestamp::from(horizon_days) * DAY_MS,
+        ))
+    }
+
+    fn case_summary(&self, id: &[u8]) -> Result<Option<CaseSummary>> {
+        self.store
+            .get(INDEX, &key(&[b"C", id]))?
+            .map(|v| decode(&v))
+            .transpose()
+    }
+
+    fn ids_under(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>> {
+        Ok(self
+            .store
+            .scan(INDEX, Scan::prefix(prefix))?
+            .into_iter()
+            .map(|(k, _)| k[k.iter().rposition(|b| *b == 0).map_or(0, |p| p + 1)..].to_vec())
+            .collect())
+    }
+
+    /// Cases matching `filter`, newest report first.
+    pub fn list_cases(&self, filter: &CaseFilter) -> Result<Vec<CaseSummary>> {
+        let ids: Vec<Vec<u8>> = if let Some(now) = filter.overdue_at {
+            let prefix = key(&[b"L", b""]);
+            let mut ids = Vec::new();
+            for (k, _) in self.store.scan(INDEX, Scan::prefix(&prefix))? {
+                let deadline = index::time_from_key(&k[2..10]).unwrap_or(Timestamp::MAX);
+                if deadline >= now {
+                    break;
+                }
+                ids.push(k[11..].to_vec());
+            }
+            ids
+        } else if let Some(status) = filter.status {
+            self.ids_under(&key(&[b"S", status.as_str().as_bytes(), b""]))?
+        } else if filter.open_only {
+            let mut ids = Vec::new();
+            for s in CaseStatus::ALL.into_iter().filter(|s| s.is_open()) {
+                ids.extend(self.ids_under(&key(&[b"S", s.as_str().as_bytes(), b""]))?);
+            }
+            ids
+        } else if let Some(class) = filter.class {
+            self.ids_under(&key(&[b"K", class.as_str().as_bytes(), b""]))?
+        } else {
+            self.ids_under(b"C\0")?
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(s) = self.case_summary(&id)? else {
+                continue;
+            };
+            let keep = filter.status.is_none_or(|st| s.status == st)
+                && (!filter.open_only || s.status.is_open())
+                && filter.class.is_none_or(|c| s.class == Some(c))
+                && filter.grid.as_ref().is_none_or(|g| s.grid.is_within(g));
+            if keep {
+                out.push(s);
+            }
+        }
+        out.sort_by(|a, b| (b.reported_at, &b.id).cmp(&(a.reported_at, &a.id)));
+        Ok(out)
+    }
+
+    /// Cases with an action that a merge made invalid; a person should look at them.
+    pub fn cases_for_review(&self) -> Result<Vec<CaseSummary>> {
+        let mut out = Vec::new();
+        for id in self.ids_under(b"R\0")? {
+            if let Some(s) = self.case_summary(&id)? {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many households are registered in a grid subtree.
+    pub fn count_households(&self, grid: Option<&GridPath>) -> Result<usize> {
+        Ok(self.list_households(grid)?.len())
+    }
+}

@@ -1,0 +1,179 @@
+//! Writing records: register and edit households, log visits, report and act on cases.
+
+use serde::{Deserialize, Serialize};
+
+use super::Replica;
+use crate::error::{Error, Result};
+use crate::ids::{DocId, DocKind, GridPath, Timestamp};
+use crate::index;
+use crate::model::{
+    self, FieldValue, HouseholdField, HouseholdUpdate, NewCase, NewHousehold, NewVisit, Role, Tier,
+    TierChange, household, visit,
+};
+use crate::store::trees;
+use crate::workflow::{self, ActionKind, CaseAction};
+
+/// A case action as the app asks for it; the replica stamps the id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseActionInput {
+    /// Who acts (worker id).
+    pub actor: String,
+    /// In which role.
+    pub role: Role,
+    /// When; `None` takes the replica's clock.
+    pub at: Option<Timestamp>,
+    /// What.
+    pub kind: ActionKind,
+}
+
+impl Replica {
+    /// The grid of a registered household, from the index.
+    pub(crate) fn household_grid(&self, id: &DocId) -> Result<GridPath> {
+        if id.kind() != DocKind::Household {
+            return Err(Error::invalid(
+                "household",
+                format!("{id} is not a household id"),
+            ));
+        }
+        let k = index::key(&[b"I", id.as_str().as_bytes()]);
+        let grid = self
+            .store
+            .get(trees::INDEX, &k)?
+            .ok_or_else(|| Error::NotFound {
+                kind: "household",
+                id: id.to_string(),
+            })?;
+        GridPath::parse(&String::from_utf8_lossy(&grid))
+    }
+
+    /// Registers a household; `by` is the worker registering it.
+    pub fn register_household(&self, h: &NewHousehold, by: &str) -> Result<DocId> {
+        let _span = tracing::debug_span!("register_household", grid = %h.grid).entered();
+        household::validate_new(h)?;
+        model::validate_device(by)
+            .map_err(|_| Error::invalid("by", "the registering worker is empty"))?;
+        let id = DocId::new(DocKind::Household);
+        let at = self.now();
+        self.write_doc(&id, true, at, |tx| household::create(tx, &id, h, by, at))?;
+        Ok(id)
+    }
+
+    /// Edits a household's fields.
+    pub fn update_household(&self, id: &DocId, update: &HouseholdUpdate) -> Result<()> {
+        household::validate_update(update)?;
+        self.household_grid(id)?;
+        self.write_doc(id, false, self.now(), |tx| household::update(tx, update))
+    }
+
+    /// Changes a household's tier; the change, who made it and why are kept forever.
+    pub fn change_tier(&self, id: &DocId, tier: Tier, by: &str, reason: &str) -> Result<()> {
+        self.household_grid(id)?;
+        let at = self.now();
+        let change = TierChange {
+            tier,
+            by: by.trim().into(),
+            at,
+            reason: reason.trim().into(),
+        };
+        self.write_doc(id, false, at, |tx| household::append_tier(tx, &change))
+    }
+
+    /// Settles a conflicted household field by choosing value number `choice` of those
+    /// [`Replica::household_conflicts`] listed.
+    pub fn resolve_conflict(&self, id: &DocId, field: HouseholdField, choice: usize) -> Result<()> {
+        self.household_grid(id)?;
+        let values = self.read_doc(id, |doc| household::values_of(doc, field))?;
+        let chosen: FieldValue = values.get(choice).cloned().ok_or_else(|| {
+            Error::invalid(
+                "choice",
+                format!(
+                    "{} has {} values; there is no number {choice}",
+                    field.key(),
+                    values.len()
+                ),
+            )
+        })?;
+        self.write_doc(id, false, self.now(), |tx| {
+            household::resolve(tx, field, &chosen)
+        })
+    }
+
+    /// Logs a visit to a registered household.
+    pub fn log_visit(&self, v: &NewVisit) -> Result<DocId> {
+        let _span = tracing::debug_span!("log_visit").entered();
+        visit::validate_new(v)?;
+        let grid = self.household_grid(&v.household)?;
+        let id = DocId::new(DocKind::Visit);
+        self.write_doc(&id, true, v.at, |tx| visit::create(tx, &id, &grid, v))?;
+        Ok(id)
+    }
+
+    /// Ticks (or unticks) follow-up number `index` of a visit.
+    pub fn set_follow_up_done(&self, visit_id: &DocId, index: usize, done: bool) -> Result<()> {
+        if visit_id.kind() != DocKind::Visit {
+            return Err(Error::invalid(
+                "visit",
+                format!("{visit_id} is not a visit id"),
+            ));
+        }
+        self.write_doc(visit_id, false, self.now(), |tx| {
+            visit::set_follow_up_done(tx, index, done)
+        })
+    }
+
+    /// Reports a case.
+    pub fn report_case(&self, c: &NewCase) -> Result<DocId> {
+        let _span = tracing::debug_span!("report_case", grid = %c.grid).entered();
+        model::case::validate_new(c)?;
+        if let Some(h) = &c.household {
+            let hg = self.household_grid(h)?;
+            if hg != c.grid {
+                return Err(Error::invalid(
+                    "household",
+                    format!("household {h} is in grid {hg}, not {}", c.grid),
+                ));
+            }
+        }
+        let id = DocId::new(DocKind::Case);
+        let action_id = new_action_id();
+        self.write_doc(&id, true, c.at, |tx| {
+            model::case::create(tx, &id, c, &action_id)
+        })?;
+        Ok(id)
+    }
+
+    /// Takes a step on a case. The step is checked against the case's current state and
+    /// the actor's role; a refused step is an [`Error::Workflow`] and writes nothing.
+    pub fn act_on_case(&self, id: &DocId, input: &CaseActionInput) -> Result<model::Case> {
+        let _span =
+            tracing::debug_span!("act_on_case", case = %id, action = input.kind.name()).entered();
+        if id.kind() != DocKind::Case {
+            return Err(Error::invalid("case", format!("{id} is not a case id")));
+        }
+        if input.kind == ActionKind::Report {
+            return Err(Error::invalid(
+                "action",
+                "a case is reported with report_case",
+            ));
+        }
+        let action = CaseAction {
+            id: new_action_id(),
+            actor: input.actor.trim().to_string(),
+            role: input.role,
+            at: input.at.unwrap_or_else(|| self.now()),
+            kind: input.kind.clone(),
+        };
+        model::case::validate_action(&action)?;
+        let policy = self.config.triage;
+        self.write_doc(id, false, action.at, |tx| {
+            let current = model::case::read(&*tx, &policy)?;
+            workflow::check(&current.state, &action, &policy).map_err(Error::Workflow)?;
+            model::case::append(tx, &action)
+        })?;
+        self.case(id)
+    }
+}
+
+fn new_action_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..16].to_string()
+}

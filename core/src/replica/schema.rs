@@ -1,0 +1,168 @@
+//! The store's schema version, the device identity, and the migration steps that bring an
+//! older store up to date. Each step runs in its own commit and bumps the version, so an
+//! interrupted migration resumes at the step it stopped in.
+
+use automerge::Automerge;
+
+use super::{DeviceIdentity, ReplicaConfig};
+use crate::error::{Error, Result};
+use crate::ids::{DocId, DocKind};
+use crate::index::{self, Indexed, decode, encode};
+use crate::model::{self, household, visit};
+use crate::store::{Batch, Scan, Store, trees};
+
+/// The schema this build writes. Version 1: one document per record, indexes as in
+/// [`crate::index`].
+pub const SCHEMA_VERSION: u32 = 1;
+
+const VERSION_KEY: &[u8] = b"schema_version";
+const IDENTITY_KEY: &[u8] = b"device";
+
+/// One migration step, from `version - 1` to `version`.
+struct Step {
+    version: u32,
+    name: &'static str,
+    run: fn(&dyn Store, &ReplicaConfig) -> Result<()>,
+}
+
+/// Version 0 is a store with documents but no version (written before versions were kept,
+/// or whose index was lost): step 1 rebuilds every index from the documents.
+const STEPS: &[Step] = &[Step {
+    version: 1,
+    name: "rebuild indexes from documents",
+    run: rebuild_indexes,
+}];
+
+fn read_version(store: &dyn Store) -> Result<Option<u32>> {
+    store
+        .get(trees::META, VERSION_KEY)?
+        .map(|v| {
+            v.as_slice()
+                .try_into()
+                .map(u32::from_be_bytes)
+                .map_err(|_| Error::corrupt("store", "schema version is not 4 bytes"))
+        })
+        .transpose()
+}
+
+/// Checks the schema, runs pending migrations, and returns the device identity (made on
+/// first open).
+pub(super) fn prepare(
+    store: &dyn Store,
+    device: &str,
+    config: &ReplicaConfig,
+) -> Result<DeviceIdentity> {
+    let identity = match store.get(trees::META, IDENTITY_KEY)? {
+        Some(v) => {
+            let id: DeviceIdentity = decode(&v)?;
+            if id.device != device {
+                return Err(Error::invalid(
+                    "device",
+                    format!(
+                        "this store belongs to device {:?}, not {device:?}",
+                        id.device
+                    ),
+                ));
+            }
+            id
+        }
+        None => {
+            let id = DeviceIdentity {
+                device: device.to_string(),
+                actor: uuid::Uuid::new_v4().as_bytes().to_vec(),
+            };
+            let mut b = Batch::new();
+            b.put(trees::META, IDENTITY_KEY.to_vec(), encode(&id)?);
+            store.commit(b)?;
+            id
+        }
+    };
+    let has_docs = !store
+        .scan(
+            trees::DOCS,
+            Scan {
+                prefix: b"",
+                after: None,
+                limit: 1,
+                reverse: false,
+            },
+        )?
+        .is_empty();
+    let version = match read_version(store)? {
+        Some(v) => v,
+        None if !has_docs => {
+            set_version(store, SCHEMA_VERSION)?;
+            SCHEMA_VERSION
+        }
+        None => 0,
+    };
+    if version > SCHEMA_VERSION {
+        return Err(Error::SchemaTooNew {
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for step in STEPS.iter().filter(|s| s.version > version) {
+        tracing::info!(to = step.version, step = step.name, "migrating store");
+        (step.run)(store, config)?;
+        set_version(store, step.version)?;
+    }
+    Ok(identity)
+}
+
+fn set_version(store: &dyn Store, v: u32) -> Result<()> {
+    let mut b = Batch::new();
+    b.put(trees::META, VERSION_KEY.to_vec(), v.to_be_bytes().to_vec());
+    store.commit(b)
+}
+
+/// Rebuilds the index tree from every stored document, a page at a time.
+fn rebuild_indexes(store: &dyn Store, config: &ReplicaConfig) -> Result<()> {
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let page = store.scan(
+            trees::DOCS,
+            Scan {
+                prefix: b"",
+                after: after.as_deref(),
+                limit: 256,
+                reverse: false,
+            },
+        )?;
+        let Some((last, _)) = page.last() else {
+            return Ok(());
+        };
+        after = Some(last.clone());
+        let mut batch = Batch::new();
+        for (k, v) in &page {
+            let id = DocId::parse(&String::from_utf8_lossy(k))?;
+            let doc =
+                Automerge::load(v).map_err(|e| Error::corrupt(format!("document {id}"), e))?;
+            let entries = match id.kind() {
+                DocKind::Household => {
+                    household::read(&doc).and_then(|h| index::entries(Indexed::Household(&h)))
+                }
+                DocKind::Visit => {
+                    visit::read(&doc).and_then(|v| index::entries(Indexed::Visit(&v)))
+                }
+                DocKind::Case => model::case::read(&doc, &config.triage)
+                    .and_then(|c| index::entries(Indexed::Case(&c))),
+            };
+            match entries {
+                Ok(e) => index::replace(store, &mut batch, &id, e)?,
+                Err(err) => tracing::warn!(doc = %id, %err, "document left out of the index"),
+            }
+        }
+        store.commit(batch)?;
+    }
+}
+
+/// Drops the schema version and every index entry, leaving a store as an old build left it.
+pub fn forget_version_and_index(store: &dyn Store) -> Result<()> {
+    let mut b = Batch::new();
+    b.delete(trees::META, VERSION_KEY.to_vec());
+    for (k, _) in store.scan(trees::INDEX, Scan::prefix(b""))? {
+        b.delete(trees::INDEX, k);
+    }
+    store.commit(b)
+}

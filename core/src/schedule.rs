@@ -1,0 +1,161 @@
+//! Visit schedule: how often each tier must be visited, and who is due.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{DAY_MS, DocId, Timestamp};
+use crate::index::HouseholdSummary;
+use crate::model::Tier;
+
+/// Visit intervals per tier, in days (for example red weekly, yellow monthly, green quarterly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TierPolicy {
+    /// 连心户.
+    pub red_days: u32,
+    /// 关心户.
+    pub yellow_days: u32,
+    /// 放心户.
+    pub green_days: u32,
+}
+
+impl Default for TierPolicy {
+    fn default() -> Self {
+        TierPolicy {
+            red_days: 7,
+            yellow_days: 30,
+            green_days: 90,
+        }
+    }
+}
+
+impl TierPolicy {
+    /// The interval for a tier in milliseconds.
+    pub fn interval(&self, tier: Tier) -> Timestamp {
+        let days = match tier {
+            Tier::Red => self.red_days,
+            Tier::Yellow => self.yellow_days,
+            Tier::Green => self.green_days,
+        };
+        Timestamp::from(days) * DAY_MS
+    }
+}
+
+/// A household that is due (or overdue) for a visit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DueVisit {
+    /// The household.
+    pub household: DocId,
+    /// Head of household, for the list.
+    pub head: String,
+    /// Tier.
+    pub tier: Tier,
+    /// Last visit, if any.
+    pub last_visit: Option<Timestamp>,
+    /// When the next visit is due (registration time when never visited).
+    pub due_at: Timestamp,
+    /// Whole days past due (0 when due within the day).
+    pub days_overdue: i64,
+}
+
+/// Due visits among `households` (each with its last visit), most urgent first: earliest
+/// due date, then higher tier, then id. Only those due before `now + horizon`.
+pub fn due_visits(
+    households: impl IntoIterator<Item = (HouseholdSummary, Option<Timestamp>)>,
+    policy: &TierPolicy,
+    now: Timestamp,
+    horizon: Timestamp,
+) -> Vec<DueVisit> {
+    let mut out: Vec<DueVisit> = households
+        .into_iter()
+        .filter_map(|(h, last)| {
+            let due_at = match last {
+                Some(t) => t + policy.interval(h.tier),
+                None => h.registered_at,
+            };
+            (due_at <= now + horizon).then(|| DueVisit {
+                household: h.id,
+                head: h.head,
+                tier: h.tier,
+                last_visit: last,
+                due_at,
+                days_overdue: ((now - due_at) / DAY_MS).max(0),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (a.due_at, std::cmp::Reverse(a.tier), &a.household).cmp(&(
+            b.due_at,
+            std::cmp::Reverse(b.tier),
+            &b.household,
+        ))
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{DocKind, GridPath};
+    use crate::model::Address;
+
+    fn hh(tier: Tier, registered_at: Timestamp) -> HouseholdSummary {
+        HouseholdSummary {
+            id: DocId::new(DocKind::Household),
+            grid: GridPath::parse("a/b").unwrap(),
+            head: format!("{tier:?}"),
+            tier,
+            address: Address::Rural {
+                group: "一组".into(),
+                courtyard: "院".into(),
+                number: "1".into(),
+            },
+            tags: vec![],
+            contacts: vec![],
+            registered_at,
+        }
+    }
+
+    #[test]
+    fn most_overdue_first_and_not_yet_due_left_out() {
+        let p = TierPolicy::default();
+        let now = 100 * DAY_MS;
+        let red = hh(Tier::Red, 0); // last visit 90 days ago + 7 → due day 17
+        let yellow = hh(Tier::Yellow, 0); // last visit day 60 + 30 → due day 90
+        let green = hh(Tier::Green, 0); // last visit day 50 + 90 → due day 140: not due
+        let never = hh(Tier::Green, 95 * DAY_MS); // never visited: due since registration
+        let due = due_visits(
+            [
+                (green.clone(), Some(50 * DAY_MS)),
+                (yellow.clone(), Some(60 * DAY_MS)),
+                (red.clone(), Some(10 * DAY_MS)),
+                (never.clone(), None),
+            ],
+            &p,
+            now,
+            0,
+        );
+        let order: Vec<_> = due.iter().map(|d| d.household.clone()).collect();
+        assert_eq!(order, [red.id, yellow.id, never.id]);
+        assert_eq!(due[0].days_overdue, 83);
+        // With a 60-day horizon the green household shows up last.
+        assert_eq!(
+            due_visits([(green.clone(), Some(50 * DAY_MS))], &p, now, 60 * DAY_MS).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn ties_go_to_the_higher_tier() {
+        let p = TierPolicy {
+            red_days: 10,
+            yellow_days: 10,
+            green_days: 10,
+        };
+        let due = due_visits(
+            [(hh(Tier::Green, 0), Some(0)), (hh(Tier::Red, 0), Some(0))],
+            &p,
+            20 * DAY_MS,
+            0,
+        );
+        assert_eq!(due[0].tier, Tier::Red);
+    }
+}

@@ -1,0 +1,134 @@
+//! The on-device store: a few named, ordered key-value trees with atomic, durable
+//! multi-tree commits. [`Store`] is the only interface the rest of the core sees;
+//! [`SledStore`] is the embedded default and [`MemoryStore`] the in-memory twin used in
+//! tests and simulations. One conformance suite ([`conformance`]) runs against both.
+//!
+//! The trees the replica uses are named in [`trees`]; the relay adds its own.
+
+mod memory;
+mod sled_store;
+
+pub mod conformance;
+
+pub use memory::MemoryStore;
+pub use sled_store::{SledOptions, SledStore};
+
+use crate::error::Result;
+
+/// Names of the trees a handset replica keeps.
+pub mod trees {
+    /// Document id → saved automerge document.
+    pub const DOCS: &str = "docs";
+    /// Outbox sequence (u64 big-endian) → a local change the relay has not acknowledged.
+    pub const OUTBOX: &str = "outbox";
+    /// Secondary index keys → small summaries (lists and counts are answered from here).
+    pub const INDEX: &str = "index";
+    /// Device identity, actor id, schema version, sync cursor.
+    pub const META: &str = "meta";
+}
+
+/// One write in a [`Batch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// Insert or overwrite the value under a key.
+    Put(Vec<u8>),
+    /// Remove a key (absent keys are fine).
+    Delete,
+}
+
+/// Writes to several trees that land together or not at all.
+#[derive(Debug, Default, Clone)]
+pub struct Batch {
+    /// `(tree, key, op)` in the order given; later ops on one key win.
+    pub ops: Vec<(&'static str, Vec<u8>, Op)>,
+}
+
+impl Batch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a put.
+    pub fn put(&mut self, tree: &'static str, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        self.ops.push((tree, key.into(), Op::Put(value.into())));
+    }
+
+    /// Adds a delete.
+    pub fn delete(&mut self, tree: &'static str, key: impl Into<Vec<u8>>) {
+        self.ops.push((tree, key.into(), Op::Delete));
+    }
+
+    /// True when nothing would be written.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+/// Which keys a [`Store::scan`] returns, in key order.
+#[derive(Debug, Clone, Default)]
+pub struct Scan<'a> {
+    /// Only keys starting with this prefix.
+    pub prefix: &'a [u8],
+    /// Only keys strictly greater than this one (to page through a prefix).
+    pub after: Option<&'a [u8]>,
+    /// At most this many entries (`usize::MAX` for all).
+    pub limit: usize,
+    /// Walk from the largest key down (then `after` means strictly smaller).
+    pub reverse: bool,
+}
+
+impl<'a> Scan<'a> {
+    /// Every key under `prefix`.
+    pub fn prefix(prefix: &'a [u8]) -> Self {
+        Scan {
+            prefix,
+            after: None,
+            limit: usize::MAX,
+            reverse: false,
+        }
+    }
+}
+
+/// Ordered key-value trees with atomic, durable multi-tree commits.
+///
+/// Contract (checked by [`conformance`]): a `commit` that returned `Ok` is visible to every
+/// later read and, for a persistent store, survives a crash of the process; a `commit`
+/// that returned `Err` changed nothing; scans return keys in byte order.
+pub trait Store: Send + Sync + 'static {
+    /// The value under `key`, if any.
+    fn get(&self, tree: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>>;
+
+    /// Entries selected by `scan`, in key order (or reverse order).
+    fn scan(&self, tree: &'static str, scan: Scan<'_>) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
+
+    /// Applies all of `batch` atomically and makes it durable before returning.
+    fn commit(&self, batch: Batch) -> Result<()>;
+
+    /// Number of keys in a tree (walks the tree: for tests and tools, not hot paths).
+    fn len(&self, tree: &'static str) -> Result<usize> {
+        Ok(self.scan(tree, Scan::prefix(b""))?.len())
+    }
+
+    /// Bytes the store occupies on disk (0 for memory stores).
+    fn size_on_disk(&self) -> Result<u64>;
+
+    /// Forces everything written so far to stable storage (commits already are durable;
+    /// this is for shutdown paths that want to be sure).
+    fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Returns the smallest key greater than every key starting with `prefix`, or `None` when
+/// no such key exists (prefix of all 0xff).
+pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}

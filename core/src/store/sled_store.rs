@@ -1,0 +1,224 @@
+//! The embedded default [`Store`]: sled 0.34, one named sled tree per store tree, each
+//! commit a multi-tree sled transaction followed by a flush (fsync), so a commit that
+//! returned `Ok` survives `kill -9` and power loss.
+
+use std::collections::HashMap;
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::Mutex;
+
+use sled::Transactional;
+use sled::transaction::ConflictableTransactionError;
+
+use super::{Batch, Op, Scan, Store, prefix_end};
+use crate::error::{Error, Result};
+
+/// Tuning for [`SledStore::open`].
+#[derive(Debug, Clone)]
+pub struct SledOptions {
+    /// Page cache size in bytes. Small on a handset: lists come from indexes.
+    pub cache_bytes: u64,
+    /// Flush (fsync) after every commit. Turn off only for bulk imports that flush at the end.
+    pub flush_every_commit: bool,
+}
+
+impl Default for SledOptions {
+    fn default() -> Self {
+        SledOptions {
+            cache_bytes: 8 << 20,
+            flush_every_commit: true,
+        }
+    }
+}
+
+/// A [`Store`] in a sled database directory.
+pub struct SledStore {
+    db: sled::Db,
+    trees: Mutex<HashMap<&'static str, sled::Tree>>,
+    options: SledOptions,
+}
+
+impl std::fmt::Debug for SledStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledStore")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SledStore {
+    /// Opens (creating if needed) the store in directory `path`. A directory that holds a
+    /// damaged database is an [`Error::Corrupt`]; one locked by another process is an
+    /// [`Error::Storage`].
+    pub fn open(path: &Path, options: SledOptions) -> Result<Self> {
+        let _span = tracing::debug_span!("sled_open", path = %path.display()).entered();
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(options.cache_bytes)
+            .mode(sled::Mode::LowSpace)
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Corruption { .. } => {
+                    Error::corrupt(format!("store at {}", path.display()), e)
+                }
+                other => {
+                    Error::Storage(format!("cannot open store at {}: {other}", path.display()))
+                }
+            })?;
+        Ok(SledStore {
+            db,
+            trees: Mutex::new(HashMap::new()),
+            options,
+        })
+    }
+
+    fn tree(&self, name: &'static str) -> Result<sled::Tree> {
+        let mut trees = self
+            .trees
+            .lock()
+            .map_err(|_| Error::Storage("sled tree table lock poisoned".into()))?;
+        if let Some(t) = trees.get(name) {
+            return Ok(t.clone());
+        }
+        let t = self.db.open_tree(name)?;
+        trees.insert(name, t.clone());
+        Ok(t)
+    }
+}
+
+impl Store for SledStore {
+    fn get(&self, tree: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.tree(tree)?.get(key)?.map(|v| v.to_vec()))
+    }
+
+    fn scan(&self, tree: &'static str, scan: Scan<'_>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let t = self.tree(tree)?;
+        let end = prefix_end(scan.prefix);
+        let mut lower = Bound::Included(scan.prefix.to_vec());
+        let mut upper = end.map_or(Bound::Unbounded, Bound::Excluded);
+        if let Some(after) = scan.after {
+            if scan.reverse {
+                if upper_allows(&upper, after) {
+                    upper = Bound::Excluded(after.to_vec());
+                }
+            } else if after >= scan.prefix {
+                if !upper_allows(&upper, after) {
+                    return Ok(Vec::new());
+                }
+                lower = Bound::Excluded(after.to_vec());
+            }
+        }
+        let iter = t.range::<Vec<u8>, _>((lower, upper));
+        let mut out = Vec::new();
+        let mut push = |item: sled::Result<(sled::IVec, sled::IVec)>| -> Result<bool> {
+            let (k, v) = item?;
+            out.push((k.to_vec(), v.to_vec()));
+            Ok(out.len() < scan.limit)
+        };
+        if scan.limit == 0 {
+            return Ok(out);
+        }
+        if scan.reverse {
+            for item in iter.rev() {
+                if !push(item)? {
+                    break;
+                }
+            }
+        } else {
+            for item in iter {
+                if !push(item)? {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn commit(&self, batch: Batch) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut names: Vec<&'static str> = batch.ops.iter().map(|(t, _, _)| *t).collect();
+        names.sort_unstable();
+        names.dedup();
+        let trees: Vec<sled::Tree> = names.iter().map(|n| self.tree(n)).collect::<Result<_>>()?;
+        let refs: Vec<&sled::Tree> = trees.iter().collect();
+        refs.as_slice()
+            .transaction(|tx| {
+                for (tree, key, op) in &batch.ops {
+                    let i = names.binary_search(tree).map_err(|_| {
+                        ConflictableTransactionError::Abort(Error::Storage("tree missing".into()))
+                    })?;
+                    match op {
+                        Op::Put(v) => {
+                            tx[i].insert(key.as_slice(), v.as_slice())?;
+                        }
+                        Op::Delete => {
+                            tx[i].remove(key.as_slice())?;
+                        }
+                    }
+                }
+                Ok(())
+            })
+            .map_err(Error::from)?;
+        if self.options.flush_every_commit {
+            self.db.flush()?;
+        }
+        Ok(())
+    }
+
+    fn size_on_disk(&self) -> Result<u64> {
+        Ok(self.db.size_on_disk()?)
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+fn upper_allows(upper: &Bound<Vec<u8>>, key: &[u8]) -> bool {
+    match upper {
+        Bound::Excluded(e) => key < e.as_slice(),
+        Bound::Included(e) => key <= e.as_slice(),
+        Bound::Unbounded => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conformance() {
+        let dirs = std::sync::Mutex::new(Vec::new());
+        super::super::conformance::run_all(|| {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let store = SledStore::open(dir.path(), SledOptions::default()).expect("open");
+            dirs.lock().expect("lock").push(dir);
+            store
+        });
+    }
+
+    #[test]
+    fn survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let s = SledStore::open(dir.path(), SledOptions::default()).unwrap();
+            let mut b = Batch::new();
+            b.put("docs", b"k".to_vec(), b"v".to_vec());
+            s.commit(b).unwrap();
+        }
+        let s = SledStore::open(dir.path(), SledOptions::default()).unwrap();
+        assert_eq!(s.get("docs", b"k").unwrap().as_deref(), Some(&b"v"[..]));
+    }
+
+    #[test]
+    fn garbage_directory_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("conf"), b"\xff\xfe garbage").unwrap();
+        std::fs::write(dir.path().join("db"), vec![0xab; 4096]).unwrap();
+        let r = SledStore::open(dir.path(), SledOptions::default());
+        assert!(r.is_err(), "a damaged store opened");
+    }
+}

@@ -1,0 +1,171 @@
+//! The storage the sync sessions need, as two traits. They are the only way a session
+//! touches storage: [`HandsetBackend`] is implemented by the core's replica, and
+//! [`RelayBackend`] by the relay's hub over its store. Tests use small in-memory
+//! implementations (`sim`).
+
+use crate::error::{Error, Result};
+use crate::ids::{DocId, GridPath};
+
+use super::wire::{ChangeHash, Cursor, Entry, PushedChange};
+
+/// One local change waiting in the handset's outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    /// Outbox sequence number: increases with every local change, never reused.
+    pub seq: u64,
+    /// The change as it is pushed.
+    pub change: PushedChange,
+}
+
+/// The handset's storage, as the sync session sees it.
+pub trait HandsetBackend {
+    /// Unacknowledged local changes with outbox seq > `after`, oldest first, stopping once
+    /// `max_bytes` of change bytes is reached (always at least one if any exist).
+    fn outbox_after(&self, after: Option<u64>, max_bytes: usize) -> Result<Vec<OutboxItem>>;
+
+    /// Applies the entries and stores `cursor` in the same atomic durable write; returns
+    /// the ids of documents that changed. On error nothing was written (cursor included).
+    fn apply_batch(&mut self, entries: &[Entry], cursor: &Cursor) -> Result<Vec<DocId>>;
+
+    /// Drops acknowledged changes (by hash) from the outbox; unknown hashes are ignored.
+    fn acknowledge(&mut self, hashes: &[ChangeHash]) -> Result<()>;
+
+    /// The persisted cursor ([`Cursor::Fresh`] on a new handset).
+    fn cursor(&self) -> Result<Cursor>;
+}
+
+/// What an enrollment token grants: who the device is and which grid subtrees it may
+/// read and write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceGrant {
+    /// Stable id of the device (the relay's key for it; logged, never shown as a secret).
+    pub device_id: String,
+    /// Human name given at enrollment (`Wang Fang's phone`).
+    pub name: String,
+    /// Grid subtrees the device may read and write.
+    pub scopes: Vec<GridPath>,
+}
+
+impl DeviceGrant {
+    /// True when `grid` lies within one of the granted scopes.
+    pub fn covers(&self, grid: &GridPath) -> bool {
+        self.scopes.iter().any(|scope| grid.is_within(scope))
+    }
+
+    /// Whether the device may write `change`: its document id and grid path must be valid
+    /// and the grid inside a scope. `Err` holds the reason for the handset.
+    pub fn check_write(&self, change: &PushedChange) -> std::result::Result<(), String> {
+        if DocId::parse(change.doc.as_str()).is_err() {
+            return Err(format!(
+                "{:?} is not a valid document id",
+                change.doc.as_str()
+            ));
+        }
+        match GridPath::parse(change.grid.as_str()) {
+            Ok(parsed) if parsed == change.grid => {}
+            _ => {
+                return Err(format!(
+                    "{:?} is not a valid grid path",
+                    change.grid.as_str()
+                ));
+            }
+        }
+        if self.covers(&change.grid) {
+            return Ok(());
+        }
+        let scopes: Vec<&str> = self.scopes.iter().map(GridPath::as_str).collect();
+        Err(format!(
+            "grid {} is outside this device's scopes ({}); the change was stored nowhere",
+            change.grid,
+            scopes.join(", ")
+        ))
+    }
+}
+
+/// One answer to a pull.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullBatch {
+    /// The entries, in the order the handset must apply them.
+    pub entries: Vec<Entry>,
+    /// The cursor after these entries.
+    pub next: Cursor,
+    /// More is waiting after `next`.
+    pub more: bool,
+}
+
+/// The relay's storage and access control, as a sync session sees it.
+pub trait RelayBackend {
+    /// Looks up an enrollment token; [`Error::Denied`] for unknown or revoked tokens, made
+    /// with [`denied_unknown_token`] or [`denied_revoked`] so the session can tell the
+    /// handset which.
+    fn authenticate(&self, token: &str) -> Result<DeviceGrant>;
+
+    /// Whether the device is still enrolled and not revoked (checked on every message).
+    fn still_active(&self, device_id: &str) -> Result<bool>;
+
+    /// Validates and durably stores changes already checked to be inside `grant.scopes`;
+    /// returns, per change and in order, accepted or refused (reason). Idempotent: a change
+    /// already held is accepted again. Must return exactly one outcome per change.
+    fn ingest(
+        &self,
+        grant: &DeviceGrant,
+        changes: &[PushedChange],
+    ) -> Result<Vec<std::result::Result<(), String>>>;
+
+    /// The next batch after `cursor` restricted to `scopes` ([`Cursor::Fresh`] starts a
+    /// snapshot at the current head), of about `max_bytes` of payload (always at least one
+    /// entry if any is due). A cursor that cannot be valid is an [`Error::Invalid`].
+    fn pull(&self, scopes: &[GridPath], cursor: &Cursor, max_bytes: usize) -> Result<PullBatch>;
+
+    /// Current log head sequence.
+    fn head(&self) -> Result<u64>;
+}
+
+/// Marker in [`Error::Denied`] messages for revoked devices.
+const REVOKED_MARK: &str = "has been revoked";
+
+/// The error [`RelayBackend::authenticate`] returns for a token it does not know.
+pub fn denied_unknown_token() -> Error {
+    Error::Denied("unknown enrollment token: enroll this handset again".to_string())
+}
+
+/// The error [`RelayBackend::authenticate`] returns for a revoked device's token.
+pub fn denied_revoked(device_name: &str) -> Error {
+    Error::Denied(format!(
+        "device {device_name:?} {REVOKED_MARK}: ask the relay operator to enroll it again"
+    ))
+}
+
+/// True for errors made by [`denied_revoked`].
+pub fn is_revoked(error: &Error) -> bool {
+    matches!(error, Error::Denied(message) if message.contains(REVOKED_MARK))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grants_cover_subtrees_only() {
+        let grant = DeviceGrant {
+            device_id: "d1".into(),
+            name: "phone".into(),
+            scopes: vec![
+                GridPath::parse("a/b").unwrap(),
+                GridPath::parse("x").unwrap(),
+            ],
+        };
+        assert!(grant.covers(&GridPath::parse("a/b/c").unwrap()));
+        assert!(grant.covers(&GridPath::parse("x/y").unwrap()));
+        assert!(!grant.covers(&GridPath::parse("a/bc").unwrap()));
+        assert!(!grant.covers(&GridPath::parse("a").unwrap()));
+    }
+
+    #[test]
+    fn denials_say_which() {
+        assert!(is_revoked(&denied_revoked("phone")));
+        assert!(!is_revoked(&denied_unknown_token()));
+        assert!(!is_revoked(&Error::Protocol("has been revoked".into())));
+    }
+}

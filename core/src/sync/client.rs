@@ -1,0 +1,405 @@
+//! The handset side of one connection, sans-IO: [`ClientSession`].
+//!
+//! States: `Idle` → `start` → `AwaitWelcome` → Welcome → `Connected` → (error) → `Closed`.
+//! `start` sends Hello, the first outbox chunk and a Pull in one flight, so a reconnect
+//! costs one round trip. One push is in flight at a time (so pushes stay in outbox order
+//! even on bulk streams); each acknowledgement releases the next chunk. Pulls follow the
+//! persisted cursor: every batch is applied together with its `next` cursor.
+
+mod push;
+
+use std::collections::VecDeque;
+
+use tracing::{debug, info, warn};
+
+use self::push::Pushes;
+use super::backend::HandsetBackend;
+use super::wire::{
+    ChangeHash, ClientMsg, Cursor, Entry, ErrorCode, PROTOCOL_VERSION, Refusal, RelayMsg,
+};
+use super::{BULK_THRESHOLD, Lane, SessionStats, Transmit, relay_msg_kind};
+use crate::error::{Error, Result};
+use crate::ids::{DocId, GridPath, Timestamp};
+
+/// Smallest push chunk a session builds.
+const MIN_PUSH_BYTES: usize = 1024;
+/// Largest push chunk a session builds (well under the frame limit).
+const MAX_PUSH_BYTES: usize = 4 * 1024 * 1024;
+
+/// How a handset connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// The device's enrollment token.
+    pub token: String,
+    /// Free text identifying the app for the relay's logs.
+    pub agent: String,
+    /// Change bytes per push (clamped to 1 KiB..=4 MiB; a single bigger change still goes).
+    pub max_push_bytes: usize,
+    /// Entry bytes per pulled batch (the relay clamps it to 4 KiB..=1 MiB).
+    pub max_pull_bytes: u32,
+}
+
+impl ClientConfig {
+    /// A configuration with 256 KiB pushes and pulls.
+    pub fn new(token: impl Into<String>) -> Self {
+        ClientConfig {
+            token: token.into(),
+            agent: concat!("gridsync-core/", env!("CARGO_PKG_VERSION")).to_string(),
+            max_push_bytes: 256 * 1024,
+            max_pull_bytes: 256 * 1024,
+        }
+    }
+}
+
+/// What happened on the connection, for the app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// The relay accepted the token.
+    Connected {
+        /// The device's enrolled name.
+        device: String,
+        /// The grid subtrees the device may read and write.
+        scopes: Vec<GridPath>,
+    },
+    /// A batch changed these documents; `cursor` is now persisted.
+    Applied {
+        /// Documents that changed.
+        docs: Vec<DocId>,
+        /// The new persisted cursor.
+        cursor: Cursor,
+    },
+    /// This many local changes are durable on the relay and left the outbox.
+    Acknowledged {
+        /// Number of changes.
+        count: usize,
+    },
+    /// The relay refused a local change; it stays in the outbox and is not re-sent on
+    /// this connection.
+    Refused(Refusal),
+    /// Nothing is outstanding: the last batch said no more, and every pushed change was
+    /// acknowledged or refused.
+    CaughtUp,
+    /// The session ended; the text says why.
+    Failed(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Idle,
+    AwaitWelcome,
+    Connected,
+    Closed,
+}
+
+/// The handset's state machine for one connection to the relay.
+#[derive(Debug)]
+pub struct ClientSession {
+    config: ClientConfig,
+    phase: Phase,
+    out: VecDeque<Transmit<ClientMsg>>,
+    events: VecDeque<ClientEvent>,
+    cursor: Cursor,
+    /// The cursor of the outstanding pull.
+    pulling: Option<Cursor>,
+    /// A batch was ignored (or more is waiting): pull once no pull is outstanding.
+    repull: bool,
+    /// The last applied batch said `more == false`.
+    synced: bool,
+    pushes: Pushes,
+    caught_up: bool,
+    last_activity: Timestamp,
+    stats: SessionStats,
+    span: tracing::Span,
+}
+
+impl ClientSession {
+    /// A session that has not started yet.
+    pub fn new(config: ClientConfig) -> Self {
+        let span = tracing::info_span!("client_session", agent = %config.agent);
+        ClientSession {
+            config,
+            phase: Phase::Idle,
+            out: VecDeque::new(),
+            events: VecDeque::new(),
+            cursor: Cursor::Fresh,
+            pulling: None,
+            repull: false,
+            synced: false,
+            pushes: Pushes::new(),
+            caught_up: false,
+            last_activity: 0,
+            stats: SessionStats::default(),
+            span,
+        }
+    }
+
+    /// Queues the first flight: Hello, the first outbox chunk (if any) and a Pull from
+    /// the persisted cursor. Fails if already started or the backend cannot be read.
+    pub fn start(&mut self, backend: &dyn HandsetBackend, now: Timestamp) -> Result<()> {
+        let span = self.span.clone();
+        let _entered = span.enter();
+        if self.phase != Phase::Idle {
+            return Err(Error::Protocol("the session was already started".into()));
+        }
+        self.last_activity = now;
+        self.cursor = backend.cursor()?;
+        let hello = ClientMsg::Hello {
+            version: PROTOCOL_VERSION,
+            token: self.config.token.clone(),
+            agent: self.config.agent.clone(),
+        };
+        self.queue(hello, Lane::Control);
+        self.phase = Phase::AwaitWelcome;
+        if let Err(e) = self.push_next(backend) {
+            self.fail(&e);
+            return Err(e);
+        }
+        self.send_pull();
+        debug!(cursor = ?self.cursor, "session started");
+        Ok(())
+    }
+
+    /// Handles one message from the relay. On `Err` the session is closed and a
+    /// [`ClientEvent::Failed`] is queued; messages after closing are ignored.
+    pub fn handle(
+        &mut self,
+        msg: RelayMsg,
+        now: Timestamp,
+        backend: &mut dyn HandsetBackend,
+    ) -> Result<()> {
+        let span = self.span.clone();
+        let _entered = span.enter();
+        match self.phase {
+            Phase::Closed => return Ok(()),
+            Phase::Idle => {
+                let e = Error::Protocol(format!(
+                    "{} before the session started",
+                    relay_msg_kind(&msg)
+                ));
+                self.fail(&e);
+                return Err(e);
+            }
+            Phase::AwaitWelcome | Phase::Connected => {}
+        }
+        self.stats.messages_received += 1;
+        self.last_activity = now;
+        let result = match msg {
+            RelayMsg::Welcome {
+                device,
+                scopes,
+                head,
+            } => {
+                if self.phase == Phase::AwaitWelcome {
+                    info!(%device, head, "connected");
+                    self.phase = Phase::Connected;
+                    self.events
+                        .push_back(ClientEvent::Connected { device, scopes });
+                    Ok(())
+                } else {
+                    Err(Error::Protocol("second Welcome on one connection".into()))
+                }
+            }
+            RelayMsg::PushAck {
+                id,
+                accepted,
+                refused,
+            } => self.on_ack(id, accepted, refused, backend),
+            RelayMsg::Batch {
+                from,
+                next,
+                entries,
+                more,
+                live,
+            } => self.on_batch(from, next, &entries, more, live, backend),
+            RelayMsg::Error { code, message } => Err(match code {
+                ErrorCode::Unauthorized | ErrorCode::Revoked => Error::Denied(message),
+                other => Error::Protocol(format!(
+                    "relay closed the connection ({other:?}): {message}"
+                )),
+            }),
+        };
+        match result {
+            Ok(()) => {
+                self.note_caught_up();
+                Ok(())
+            }
+            Err(e) => {
+                self.fail(&e);
+                Err(e)
+            }
+        }
+    }
+
+    /// The app committed local changes while connected: push them (after the push in
+    /// flight, if any). A failure to read the outbox is returned and changes nothing.
+    pub fn local_changes(&mut self, backend: &dyn HandsetBackend) -> Result<()> {
+        let span = self.span.clone();
+        let _entered = span.enter();
+        if matches!(self.phase, Phase::AwaitWelcome | Phase::Connected) {
+            self.push_next(backend)?;
+            self.caught_up = self.caught_up && !self.pushes.in_flight();
+        }
+        Ok(())
+    }
+
+    /// Ends the session from the driver's side (undecodable frame, lost connection).
+    pub fn fail(&mut self, error: &Error) {
+        if self.phase == Phase::Closed {
+            return;
+        }
+        warn!(%error, "session failed");
+        self.phase = Phase::Closed;
+        self.caught_up = false;
+        self.out.clear();
+        self.events
+            .push_back(ClientEvent::Failed(error.to_string()));
+    }
+
+    /// The next message to send, if any.
+    pub fn poll_transmit(&mut self) -> Option<Transmit<ClientMsg>> {
+        let t = self.out.pop_front()?;
+        self.stats.messages_sent += 1;
+        Some(t)
+    }
+
+    /// The next event for the app, if any.
+    pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        self.events.pop_front()
+    }
+
+    /// True when connected with nothing outstanding in either direction.
+    pub fn is_caught_up(&self) -> bool {
+        self.caught_up
+    }
+
+    /// True once the session has failed or was ended.
+    pub fn is_closed(&self) -> bool {
+        self.phase == Phase::Closed
+    }
+
+    /// The cursor the handset stands at (as persisted by the backend).
+    pub fn cursor(&self) -> &Cursor {
+        &self.cursor
+    }
+
+    /// When the last message arrived (for keep-alives and timeouts).
+    pub fn last_activity(&self) -> Timestamp {
+        self.last_activity
+    }
+
+    /// Message, entry and change counters.
+    pub fn stats(&self) -> SessionStats {
+        self.stats
+    }
+
+    fn on_ack(
+        &mut self,
+        id: u64,
+        accepted: Vec<ChangeHash>,
+        refused: Vec<Refusal>,
+        backend: &mut dyn HandsetBackend,
+    ) -> Result<()> {
+        let (acked, refused) = self.pushes.complete(id, accepted, refused)?;
+        backend.acknowledge(&acked)?;
+        self.stats.changes_accepted += acked.len() as u64;
+        if !acked.is_empty() {
+            self.events
+                .push_back(ClientEvent::Acknowledged { count: acked.len() });
+        }
+        for refusal in refused {
+            warn!(reason = %refusal.reason, "relay refused a change");
+            self.events.push_back(ClientEvent::Refused(refusal));
+        }
+        self.push_next(backend)
+    }
+
+    fn on_batch(
+        &mut self,
+        from: Cursor,
+        next: Cursor,
+        entries: &[Entry],
+        more: bool,
+        live: bool,
+        backend: &mut dyn HandsetBackend,
+    ) -> Result<()> {
+        if !live && self.pulling.as_ref() == Some(&from) {
+            self.pulling = None;
+        }
+        if from == self.cursor {
+            let docs = backend.apply_batch(entries, &next)?;
+            self.stats.entries += entries.len() as u64;
+            self.stats.entry_bytes += super::entries_bytes(entries) as u64;
+            debug!(
+                live,
+                entries = entries.len(),
+                docs = docs.len(),
+                more,
+                "batch applied"
+            );
+            self.cursor = next;
+            self.synced = !more;
+            self.repull |= more;
+            if !docs.is_empty() {
+                let cursor = self.cursor.clone();
+                self.events.push_back(ClientEvent::Applied { docs, cursor });
+            }
+        } else {
+            debug!(?from, cursor = ?self.cursor, live, "batch for another cursor ignored");
+            self.repull = true;
+        }
+        if self.pulling.is_none() && self.repull {
+            self.send_pull();
+        }
+        Ok(())
+    }
+
+    /// Sends the next outbox chunk unless a push is in flight.
+    fn push_next(&mut self, backend: &dyn HandsetBackend) -> Result<()> {
+        let max = self
+            .config
+            .max_push_bytes
+            .clamp(MIN_PUSH_BYTES, MAX_PUSH_BYTES);
+        let Some((id, changes)) = self.pushes.next_chunk(backend, max)? else {
+            return Ok(());
+        };
+        let bytes: usize = changes.iter().map(|c| c.bytes.len()).sum();
+        self.stats.changes += changes.len() as u64;
+        // Before Welcome everything goes in order behind Hello on the control stream.
+        let lane = if self.phase == Phase::Connected && bytes > BULK_THRESHOLD {
+            Lane::Bulk
+        } else {
+            Lane::Control
+        };
+        debug!(id, changes = changes.len(), bytes, "push");
+        self.queue(ClientMsg::Push { id, changes }, lane);
+        Ok(())
+    }
+
+    fn send_pull(&mut self) {
+        self.repull = false;
+        self.pulling = Some(self.cursor.clone());
+        let msg = ClientMsg::Pull {
+            cursor: self.cursor.clone(),
+            max_bytes: self.config.max_pull_bytes,
+        };
+        self.queue(msg, Lane::Control);
+    }
+
+    fn queue(&mut self, msg: ClientMsg, lane: Lane) {
+        self.out.push_back(Transmit { msg, lane });
+    }
+
+    /// Emits [`ClientEvent::CaughtUp`] when the session becomes caught up.
+    fn note_caught_up(&mut self) {
+        let now = self.phase == Phase::Connected
+            && self.pulling.is_none()
+            && !self.repull
+            && self.synced
+            && !self.pushes.in_flight();
+        if now && !self.caught_up {
+            debug!("caught up");
+            self.events.push_back(ClientEvent::CaughtUp);
+        }
+        self.caught_up = now;
+    }
+}

@@ -1,0 +1,106 @@
+//! The push half of a handset session: which outbox items went out on this connection,
+//! which push is in flight, and what its acknowledgement covers.
+
+use std::collections::HashSet;
+
+use tracing::warn;
+
+use crate::error::{Error, Result};
+use crate::sync::backend::HandsetBackend;
+use crate::sync::wire::{ChangeHash, PushedChange, Refusal};
+
+/// The push in flight.
+#[derive(Debug)]
+struct InFlight {
+    id: u64,
+    hashes: HashSet<ChangeHash>,
+}
+
+/// Push bookkeeping for one connection: at most one push in flight, ids increasing from
+/// 1, and no outbox item sent twice.
+#[derive(Debug)]
+pub(super) struct Pushes {
+    in_flight: Option<InFlight>,
+    next_id: u64,
+    /// Highest outbox seq sent on this connection.
+    sent_through: Option<u64>,
+}
+
+impl Pushes {
+    pub(super) fn new() -> Self {
+        Pushes {
+            in_flight: None,
+            next_id: 1,
+            sent_through: None,
+        }
+    }
+
+    /// True while a push awaits its acknowledgement.
+    pub(super) fn in_flight(&self) -> bool {
+        self.in_flight.is_some()
+    }
+
+    /// The next chunk to push (its id and changes), unless a push is in flight or every
+    /// outbox item was already sent on this connection.
+    pub(super) fn next_chunk(
+        &mut self,
+        backend: &dyn HandsetBackend,
+        max_bytes: usize,
+    ) -> Result<Option<(u64, Vec<PushedChange>)>> {
+        if self.in_flight.is_some() {
+            return Ok(None);
+        }
+        let sent = self.sent_through;
+        let items = backend.outbox_after(sent, max_bytes)?;
+        // Never send an item twice on one connection, whatever the backend returns.
+        let items: Vec<_> = items
+            .into_iter()
+            .filter(|i| sent.is_none_or(|s| i.seq > s))
+            .collect();
+        let Some(last) = items.iter().map(|i| i.seq).max() else {
+            return Ok(None);
+        };
+        self.sent_through = Some(last);
+        let id = self.next_id;
+        self.next_id += 1;
+        let changes: Vec<_> = items.into_iter().map(|i| i.change).collect();
+        let hashes = changes.iter().map(|c| c.hash).collect();
+        self.in_flight = Some(InFlight { id, hashes });
+        Ok(Some((id, changes)))
+    }
+
+    /// Matches an acknowledgement to the push in flight. Returns the accepted hashes and
+    /// the refusals that concern that push (anything else the relay names is ignored).
+    pub(super) fn complete(
+        &mut self,
+        id: u64,
+        accepted: Vec<ChangeHash>,
+        refused: Vec<Refusal>,
+    ) -> Result<(Vec<ChangeHash>, Vec<Refusal>)> {
+        let push = match self.in_flight.take() {
+            Some(push) if push.id == id => push,
+            other => {
+                self.in_flight = other;
+                let msg = format!("relay acknowledged push {id}, which is not in flight");
+                return Err(Error::Protocol(msg));
+            }
+        };
+        let acked: Vec<_> = accepted
+            .into_iter()
+            .filter(|h| push.hashes.contains(h))
+            .collect();
+        let refused: Vec<_> = refused
+            .into_iter()
+            .filter(|r| push.hashes.contains(&r.hash))
+            .collect();
+        let answered = acked.len() + refused.len();
+        if answered < push.hashes.len() {
+            let missing = push.hashes.len() - answered;
+            warn!(
+                missing,
+                "relay answered only part of a push; the rest stays in the outbox"
+            );
+        }
+        Ok((acked, refused))
+    }
+}

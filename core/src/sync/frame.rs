@@ -1,0 +1,413 @@
+//! The wire codec: length-prefixed, optionally zstd-compressed postcard frames.
+//!
+//! A frame is `[u32 big-endian length of the rest][u8 flags][body]`. Flag bit 0 means the
+//! body is zstd-compressed; every other bit must be zero. The (decompressed) body is one
+//! postcard-encoded [`ClientMsg`] or [`RelayMsg`] with no trailing bytes.
+//!
+//! Limits: the length prefix may announce at most [`MAX_FRAME`] bytes (checked before the
+//! frame is buffered), and a compressed body may inflate to at most [`MAX_BODY`] bytes
+//! (decompression stops there, so a zip bomb cannot allocate more).
+
+use std::borrow::Cow;
+use std::io::Read;
+use std::marker::PhantomData;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::wire::{ClientMsg, RelayMsg};
+use crate::error::{Error, Result};
+
+/// Bytes before the body: the length prefix and the flags byte.
+pub const HEADER_LEN: usize = 5;
+/// Largest value the length prefix may hold (flags byte plus body on the wire): 8 MiB.
+pub const MAX_FRAME: usize = 8 * 1024 * 1024;
+/// Largest body after decompression: 16 MiB.
+pub const MAX_BODY: usize = 16 * 1024 * 1024;
+/// Bodies longer than this are compressed (when that makes them smaller).
+pub const COMPRESS_OVER: usize = 256;
+/// zstd level used unless the encoder is configured otherwise.
+pub const DEFAULT_LEVEL: i32 = 3;
+/// Flags bit 0: the body is zstd-compressed.
+pub const FLAG_ZSTD: u8 = 0b0000_0001;
+
+/// Every flag bit this version understands.
+const KNOWN_FLAGS: u8 = FLAG_ZSTD;
+/// Largest zstd window the decoder accepts (2^24 = 16 MiB = [`MAX_BODY`]), so a frame
+/// header cannot make the decoder allocate a bigger window.
+const WINDOW_LOG_MAX: u32 = 24;
+
+/// Encodes messages into frames, compressing bodies over [`COMPRESS_OVER`] bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameEncoder {
+    level: i32,
+}
+
+impl Default for FrameEncoder {
+    fn default() -> Self {
+        FrameEncoder {
+            level: DEFAULT_LEVEL,
+        }
+    }
+}
+
+impl FrameEncoder {
+    /// An encoder compressing at `level`, clamped to the levels zstd supports.
+    pub fn new(level: i32) -> Self {
+        let range = zstd::compression_level_range();
+        FrameEncoder {
+            level: level.clamp(*range.start(), *range.end()),
+        }
+    }
+
+    /// The zstd level in use.
+    pub fn level(&self) -> i32 {
+        self.level
+    }
+
+    /// Encodes one message as a complete frame.
+    ///
+    /// Fails with [`Error::Protocol`] when the message cannot fit the limits (a body over
+    /// [`MAX_BODY`], or a frame over [`MAX_FRAME`] even after compression).
+    pub fn encode<T: Serialize>(&self, msg: &T) -> Result<Vec<u8>> {
+        let body = postcard::to_stdvec(msg)
+            .map_err(|e| Error::Protocol(format!("cannot encode message: {e}")))?;
+        if body.len() > MAX_BODY {
+            return Err(Error::Protocol(format!(
+                "message of {} bytes exceeds the {MAX_BODY}-byte limit; send it in smaller parts",
+                body.len()
+            )));
+        }
+        let (flags, payload) = if body.len() > COMPRESS_OVER {
+            match zstd::bulk::compress(&body, self.level) {
+                Ok(packed) if packed.len() < body.len() => (FLAG_ZSTD, packed),
+                Ok(_) => (0, body),
+                Err(e) => {
+                    tracing::warn!(error = %e, "zstd compression failed; sending the frame raw");
+                    (0, body)
+                }
+            }
+        } else {
+            (0, body)
+        };
+        let rest = payload.len() + 1;
+        let announced = u32::try_from(rest).ok().filter(|_| rest <= MAX_FRAME).ok_or_else(|| {
+            Error::Protocol(format!(
+                "frame of {rest} bytes exceeds the {MAX_FRAME}-byte limit; send it in smaller parts"
+            ))
+        })?;
+        let mut frame = Vec::with_capacity(4 + rest);
+        frame.extend_from_slice(&announced.to_be_bytes());
+        frame.push(flags);
+        frame.extend_from_slice(&payload);
+        Ok(frame)
+    }
+}
+
+/// Encodes a handset message with the default encoder.
+pub fn encode_client(msg: &ClientMsg) -> Result<Vec<u8>> {
+    FrameEncoder::default().encode(msg)
+}
+
+/// Encodes a relay message with the default encoder.
+pub fn encode_relay(msg: &RelayMsg) -> Result<Vec<u8>> {
+    FrameEncoder::default().encode(msg)
+}
+
+/// Reassembles frames from a byte stream and decodes them into messages of type `T`.
+///
+/// Push bytes as they arrive (any split), then pop messages until `Ok(None)`. The first
+/// bad frame (announced length of 0 or over [`MAX_FRAME`], unknown flags, bad zstd data,
+/// a body over [`MAX_BODY`], bad postcard, trailing bytes) is an [`Error::Corrupt`] with
+/// `what = "frame"`, and poisons the decoder: every later call fails the same way.
+#[derive(Debug)]
+pub struct FrameDecoder<T> {
+    buf: Vec<u8>,
+    start: usize,
+    poisoned: Option<String>,
+    _msg: PhantomData<fn() -> T>,
+}
+
+/// Decoder for the relay side of a stream (it reads handset messages).
+pub type ClientMsgDecoder = FrameDecoder<ClientMsg>;
+/// Decoder for the handset side of a stream (it reads relay messages).
+pub type RelayMsgDecoder = FrameDecoder<RelayMsg>;
+
+impl<T: DeserializeOwned> Default for FrameDecoder<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: DeserializeOwned> FrameDecoder<T> {
+    /// An empty decoder.
+    pub fn new() -> Self {
+        FrameDecoder {
+            buf: Vec::new(),
+            start: 0,
+            poisoned: None,
+            _msg: PhantomData,
+        }
+    }
+
+    /// Appends bytes read from the stream. Fails (and poisons) as soon as a frame header
+    /// announces more than [`MAX_FRAME`] bytes, before the frame is buffered.
+    pub fn push(&mut self, bytes: &[u8]) -> Result<()> {
+        self.check()?;
+        if self.start > 0 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        self.buf.extend_from_slice(bytes);
+        self.announced().map(|_| ())
+    }
+
+    /// The next complete message, `Ok(None)` when more bytes are needed.
+    pub fn pop(&mut self) -> Result<Option<T>> {
+        self.check()?;
+        let Some(len) = self.announced()? else {
+            return Ok(None);
+        };
+        let pending = &self.buf[self.start..];
+        if pending.len() < 4 + len {
+            return Ok(None);
+        }
+        let flags = pending[4];
+        let decoded = decode_body::<T>(flags, &pending[HEADER_LEN..4 + len]);
+        self.start += 4 + len;
+        match decoded {
+            Ok(msg) => Ok(Some(msg)),
+            Err(detail) => Err(self.poison(detail)),
+        }
+    }
+
+    /// Call at the end of a stream: fails when a partial frame is left over.
+    pub fn finish(&mut self) -> Result<()> {
+        self.check()?;
+        match self.buffered() {
+            0 => Ok(()),
+            n => Err(self.poison(format!("stream ended inside a frame ({n} bytes left over)"))),
+        }
+    }
+
+    /// Bytes received and not yet consumed by `pop`.
+    pub fn buffered(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    /// True after a bad frame: the stream cannot be trusted any more.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned.is_some()
+    }
+
+    /// Length announced by the pending frame header, if a whole header is buffered.
+    fn announced(&mut self) -> Result<Option<usize>> {
+        let pending = &self.buf[self.start..];
+        let Some(prefix) = pending.first_chunk::<4>() else {
+            return Ok(None);
+        };
+        let len = u32::from_be_bytes(*prefix) as usize;
+        if len == 0 {
+            return Err(self.poison("frame announces 0 bytes (no flags byte)".to_string()));
+        }
+        if len > MAX_FRAME {
+            return Err(self.poison(format!(
+                "frame announces {len} bytes, more than the {MAX_FRAME}-byte limit"
+            )));
+        }
+        Ok(Some(len))
+    }
+
+    fn check(&self) -> Result<()> {
+        match &self.poisoned {
+            Some(detail) => Err(Error::corrupt(
+                "frame",
+                format!("stream already failed: {detail}"),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn poison(&mut self, detail: String) -> Error {
+        tracing::warn!(%detail, "bad frame; the stream is poisoned");
+        self.buf = Vec::new();
+        self.start = 0;
+        let err = Error::corrupt("frame", &detail);
+        self.poisoned = Some(detail);
+        err
+    }
+}
+
+/// Decodes one frame body (after the flags byte).
+fn decode_body<T: DeserializeOwned>(flags: u8, body: &[u8]) -> std::result::Result<T, String> {
+    if flags & !KNOWN_FLAGS != 0 {
+        return Err(format!("unknown flags {flags:#04x}"));
+    }
+    let plain: Cow<'_, [u8]> = if flags & FLAG_ZSTD != 0 {
+        Cow::Owned(decompress(body)?)
+    } else {
+        Cow::Borrowed(body)
+    };
+    let (msg, rest) =
+        postcard::take_from_bytes::<T>(&plain).map_err(|e| format!("undecodable message: {e}"))?;
+    if !rest.is_empty() {
+        return Err(format!("{} trailing bytes after the message", rest.len()));
+    }
+    Ok(msg)
+}
+
+/// Inflates a zstd body, refusing to produce more than [`MAX_BODY`] bytes.
+fn decompress(body: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    let mut decoder = zstd::stream::read::Decoder::with_buffer(body)
+        .map_err(|e| format!("cannot start zstd decoder: {e}"))?;
+    decoder
+        .window_log_max(WINDOW_LOG_MAX)
+        .map_err(|e| format!("zstd window limit: {e}"))?;
+    let mut out = Vec::new();
+    let limit = MAX_BODY as u64 + 1;
+    decoder
+        .take(limit)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("bad zstd data: {e}"))?;
+    if out.len() > MAX_BODY {
+        return Err(format!(
+            "compressed body inflates past the {MAX_BODY}-byte limit"
+        ));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::sync::sim::strategies::{client_msg, relay_msg};
+
+    fn decode_all<T: DeserializeOwned>(bytes: &[u8], cuts: &[usize]) -> Result<Vec<T>> {
+        let mut decoder = FrameDecoder::<T>::new();
+        let mut out = Vec::new();
+        let mut at = 0;
+        let mut points: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+        points.sort_unstable();
+        points.push(bytes.len());
+        for p in points {
+            decoder.push(&bytes[at..p])?;
+            at = p;
+            while let Some(msg) = decoder.pop()? {
+                out.push(msg);
+            }
+        }
+        decoder.finish()?;
+        Ok(out)
+    }
+
+    fn frame(flags: u8, body: &[u8]) -> Vec<u8> {
+        let mut f = ((body.len() + 1) as u32).to_be_bytes().to_vec();
+        f.push(flags);
+        f.extend_from_slice(body);
+        f
+    }
+
+    #[test]
+    fn small_bodies_stay_raw_and_big_ones_shrink() {
+        let small = ClientMsg::Pull {
+            cursor: crate::sync::Cursor::Fresh,
+            max_bytes: 4096,
+        };
+        assert_eq!(encode_client(&small).unwrap()[4], 0);
+        let big = ClientMsg::Hello {
+            version: 1,
+            token: "x".repeat(5000),
+            agent: String::new(),
+        };
+        let bytes = encode_client(&big).unwrap();
+        assert_eq!(bytes[4], FLAG_ZSTD);
+        assert!(bytes.len() < 200, "{} bytes", bytes.len());
+        assert_eq!(decode_all::<ClientMsg>(&bytes, &[]).unwrap(), vec![big]);
+    }
+
+    #[test]
+    fn bad_frames_are_corrupt_and_poison() {
+        let hello = postcard::to_stdvec(&ClientMsg::Hello {
+            version: 1,
+            token: "t".into(),
+            agent: "a".into(),
+        })
+        .unwrap();
+        let mut trailing = hello.clone();
+        trailing.push(0);
+        let bomb = zstd::bulk::compress(&vec![0u8; MAX_BODY + 10], 1).unwrap();
+        let cases = vec![
+            ("unknown flags", frame(0b10, &hello)),
+            ("zero length", vec![0, 0, 0, 0]),
+            ("oversize", ((MAX_FRAME + 1) as u32).to_be_bytes().to_vec()),
+            ("trailing", frame(0, &trailing)),
+            ("bad zstd", frame(FLAG_ZSTD, b"not zstd at all")),
+            ("bomb", frame(FLAG_ZSTD, &bomb)),
+            ("bad postcard", frame(0, &[9, 9, 9])),
+        ];
+        for (name, bytes) in cases {
+            let mut decoder = ClientMsgDecoder::new();
+            let first = decoder.push(&bytes).and_then(|()| decoder.pop());
+            assert!(
+                matches!(first, Err(Error::Corrupt { ref what, .. }) if what == "frame"),
+                "{name}: {first:?}"
+            );
+            assert!(decoder.is_poisoned(), "{name}");
+            assert!(
+                decoder.push(&frame(0, &hello)).is_err(),
+                "{name}: poisoned decoder accepted bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn truncated_stream_is_reported_at_finish() {
+        let bytes = encode_relay(&RelayMsg::PushAck {
+            id: 1,
+            accepted: vec![],
+            refused: vec![],
+        })
+        .unwrap();
+        let mut decoder = RelayMsgDecoder::new();
+        decoder.push(&bytes[..bytes.len() - 1]).unwrap();
+        assert!(decoder.pop().unwrap().is_none());
+        assert!(decoder.finish().is_err());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn round_trip_at_any_split(
+            msgs in proptest::collection::vec(client_msg(), 1..4),
+            replies in proptest::collection::vec(relay_msg(), 1..4),
+            cuts in proptest::collection::vec(any::<usize>(), 0..8),
+            level in -3i32..8,
+        ) {
+            let encoder = FrameEncoder::new(level);
+            let bytes: Vec<u8> = msgs.iter().flat_map(|m| encoder.encode(m).unwrap()).collect();
+            prop_assert_eq!(decode_all::<ClientMsg>(&bytes, &cuts).unwrap(), msgs);
+            let bytes: Vec<u8> = replies.iter().flat_map(|m| encoder.encode(m).unwrap()).collect();
+            prop_assert_eq!(decode_all::<RelayMsg>(&bytes, &cuts).unwrap(), replies);
+        }
+
+        #[test]
+        fn random_bytes_never_panic(
+            bytes in proptest::collection::vec(any::<u8>(), 0..2048),
+            cuts in proptest::collection::vec(any::<usize>(), 0..8),
+            small_len in any::<bool>(),
+        ) {
+            let mut bytes = bytes;
+            if small_len && bytes.len() >= 4 {
+                // Make the announced length plausible so the body decoders get exercised.
+                let len = ((bytes.len() - 4) as u32).to_be_bytes();
+                bytes[..4].copy_from_slice(&len);
+            }
+            let _ = decode_all::<ClientMsg>(&bytes, &cuts);
+            let _ = decode_all::<RelayMsg>(&bytes, &cuts);
+        }
+    }
+}

@@ -1,0 +1,407 @@
+//! The relay side of one connection, sans-IO: [`RelaySession`].
+//!
+//! States: `AwaitHello` → (Hello accepted) → `Active` → (error, revocation) → `Closed`.
+//! The session checks the protocol order, authenticates, re-checks revocation on every
+//! message, enforces the grant's scopes on every push and every batch, and answers pulls.
+//! While the handset is caught up it sends new log entries unasked ([`RelaySession::log_advanced`]).
+
+use std::collections::{HashSet, VecDeque};
+
+use tracing::{debug, info, warn};
+
+use super::backend::{DeviceGrant, RelayBackend, is_revoked};
+use super::wire::{
+    ClientMsg, Cursor, ErrorCode, PROTOCOL_VERSION, Payload, PushedChange, Refusal, RelayMsg,
+};
+use super::{BULK_THRESHOLD, Lane, SessionStats, Transmit, client_msg_kind, entries_bytes};
+use crate::error::Error;
+use crate::ids::Timestamp;
+
+/// Smallest batch size a handset may ask for.
+pub const MIN_PULL_BYTES: u32 = 4 * 1024;
+/// Largest batch size a handset may ask for.
+pub const MAX_PULL_BYTES: u32 = 1024 * 1024;
+/// Batch size for live batches before the handset has pulled.
+const DEFAULT_LIVE_BYTES: u32 = 256 * 1024;
+/// Most pushed changes remembered per connection to avoid echoing them back.
+const MAX_ECHO_MEMORY: usize = 100_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    AwaitHello,
+    Active,
+    Closed,
+}
+
+/// The relay's state machine for one handset connection.
+#[derive(Debug)]
+pub struct RelaySession {
+    state: State,
+    grant: Option<DeviceGrant>,
+    out: VecDeque<Transmit<RelayMsg>>,
+    /// The cursor the handset reaches once it has applied every batch sent.
+    client_cursor: Option<Cursor>,
+    /// The last batch sent had `more == false`.
+    caught_up: bool,
+    live_bytes: u32,
+    /// SHA-256 of every change this handset got accepted on this connection: it has
+    /// them, so batches do not echo them back.
+    pushed: HashSet<[u8; 32]>,
+    close_reason: Option<(ErrorCode, String)>,
+    last_activity: Timestamp,
+    stats: SessionStats,
+    span: tracing::Span,
+}
+
+impl RelaySession {
+    /// A session for a connection accepted at `now`, waiting for Hello.
+    pub fn new(now: Timestamp) -> Self {
+        RelaySession {
+            state: State::AwaitHello,
+            grant: None,
+            out: VecDeque::new(),
+            client_cursor: None,
+            caught_up: false,
+            live_bytes: DEFAULT_LIVE_BYTES,
+            pushed: HashSet::new(),
+            close_reason: None,
+            last_activity: now,
+            stats: SessionStats::default(),
+            span: tracing::info_span!("relay_session", device = tracing::field::Empty),
+        }
+    }
+
+    /// Handles one message from the handset. Failures are answered with
+    /// [`RelayMsg::Error`] and close the session; messages after closing are ignored.
+    pub fn handle(&mut self, msg: ClientMsg, now: Timestamp, backend: &dyn RelayBackend) {
+        let span = self.span.clone();
+        let _entered = span.enter();
+        if self.state == State::Closed {
+            debug!(kind = client_msg_kind(&msg), "message after close ignored");
+            return;
+        }
+        self.stats.messages_received += 1;
+        self.last_activity = now;
+        let msg = match (self.state, msg) {
+            (
+                State::AwaitHello,
+                ClientMsg::Hello {
+                    version,
+                    token,
+                    agent,
+                },
+            ) => {
+                return self.hello(version, &token, &agent, backend);
+            }
+            (State::Active, ClientMsg::Hello { .. }) => {
+                return self.close(ErrorCode::Malformed, "second Hello on one connection");
+            }
+            (State::AwaitHello, other) => {
+                let kind = client_msg_kind(&other);
+                return self.close(
+                    ErrorCode::Malformed,
+                    format!("expected Hello first, got {kind}"),
+                );
+            }
+            (_, msg) => msg,
+        };
+        let Some(grant) = self.active_grant(backend) else {
+            return;
+        };
+        match msg {
+            ClientMsg::Push { id, changes } => self.push(&grant, id, changes, backend),
+            ClientMsg::Pull { cursor, max_bytes } => {
+                self.live_bytes = max_bytes.clamp(MIN_PULL_BYTES, MAX_PULL_BYTES);
+                self.pull(&grant, cursor, false, backend);
+            }
+            ClientMsg::Hello { .. } => {}
+        }
+    }
+
+    /// The driver could not decode a frame from the handset: close with `Malformed`.
+    pub fn malformed(&mut self, detail: &str) {
+        if self.state != State::Closed {
+            self.close(ErrorCode::Malformed, format!("undecodable frame: {detail}"));
+        }
+    }
+
+    /// Called by the driver when the relay's log head moved. Sends a live batch if, and
+    /// only if, the handset is caught up (its last pull was answered with `more == false`).
+    pub fn log_advanced(&mut self, backend: &dyn RelayBackend) {
+        let span = self.span.clone();
+        let _entered = span.enter();
+        if self.state != State::Active || !self.caught_up {
+            return;
+        }
+        let Some(cursor) = self.client_cursor.clone() else {
+            return;
+        };
+        let Some(grant) = self.active_grant(backend) else {
+            return;
+        };
+        self.pull(&grant, cursor, true, backend);
+    }
+
+    /// Called by the driver when a device was revoked somewhere: re-checks this session's
+    /// device and closes with `Revoked` at once if it was the one.
+    pub fn recheck(&mut self, backend: &dyn RelayBackend) {
+        if self.state == State::Active {
+            let _ = self.active_grant(backend);
+        }
+    }
+
+    /// The next message to send, if any.
+    pub fn poll_transmit(&mut self) -> Option<Transmit<RelayMsg>> {
+        let t = self.out.pop_front()?;
+        self.stats.messages_sent += 1;
+        Some(t)
+    }
+
+    /// True once the session has ended; the driver closes the connection after sending
+    /// what `poll_transmit` still returns.
+    pub fn is_closed(&self) -> bool {
+        self.state == State::Closed
+    }
+
+    /// Why the session closed, if it did.
+    pub fn close_reason(&self) -> Option<(ErrorCode, &str)> {
+        self.close_reason
+            .as_ref()
+            .map(|(code, msg)| (*code, msg.as_str()))
+    }
+
+    /// The authenticated device, once Hello was accepted.
+    pub fn grant(&self) -> Option<&DeviceGrant> {
+        self.grant.as_ref()
+    }
+
+    /// True when the handset's last pull was answered with `more == false`.
+    pub fn is_caught_up(&self) -> bool {
+        self.state == State::Active && self.caught_up
+    }
+
+    /// When the last message arrived (for idle timeouts).
+    pub fn last_activity(&self) -> Timestamp {
+        self.last_activity
+    }
+
+    /// Message and entry counters.
+    pub fn stats(&self) -> SessionStats {
+        self.stats
+    }
+
+    fn hello(&mut self, version: u16, token: &str, agent: &str, backend: &dyn RelayBackend) {
+        if version != PROTOCOL_VERSION {
+            let msg = format!(
+                "this relay speaks protocol version {PROTOCOL_VERSION}, the handset {version}: update the app"
+            );
+            return self.close(ErrorCode::UnsupportedVersion, msg);
+        }
+        let grant = match backend.authenticate(token) {
+            Ok(grant) => grant,
+            Err(e) => return self.fail(e),
+        };
+        let head = match backend.head() {
+            Ok(head) => head,
+            Err(e) => return self.fail(e),
+        };
+        self.span.record("device", grant.device_id.as_str());
+        info!(agent, name = %grant.name, scopes = grant.scopes.len(), "handset connected");
+        self.state = State::Active;
+        self.send(
+            RelayMsg::Welcome {
+                device: grant.name.clone(),
+                scopes: grant.scopes.clone(),
+                head,
+            },
+            Lane::Control,
+        );
+        self.grant = Some(grant);
+    }
+
+    /// The grant, if the device is still active; otherwise closes the session.
+    fn active_grant(&mut self, backend: &dyn RelayBackend) -> Option<DeviceGrant> {
+        let grant = self.grant.clone()?;
+        match backend.still_active(&grant.device_id) {
+            Ok(true) => Some(grant),
+            Ok(false) => {
+                let msg = format!("device {:?} has been revoked", grant.name);
+                self.close(ErrorCode::Revoked, msg);
+                None
+            }
+            Err(e) => {
+                self.fail(e);
+                None
+            }
+        }
+    }
+
+    fn push(
+        &mut self,
+        grant: &DeviceGrant,
+        id: u64,
+        changes: Vec<PushedChange>,
+        backend: &dyn RelayBackend,
+    ) {
+        self.stats.changes += changes.len() as u64;
+        let mut refused = Vec::new();
+        let mut inside = Vec::with_capacity(changes.len());
+        for change in changes {
+            match grant.check_write(&change) {
+                Err(reason) => {
+                    warn!(doc = %change.doc, grid = %change.grid, %reason, "push refused");
+                    refused.push(Refusal {
+                        hash: change.hash,
+                        reason,
+                    });
+                }
+                Ok(()) => inside.push(change),
+            }
+        }
+        let outcomes = if inside.is_empty() {
+            Vec::new()
+        } else {
+            match backend.ingest(grant, &inside) {
+                Ok(outcomes) if outcomes.len() == inside.len() => outcomes,
+                Ok(outcomes) => {
+                    let detail =
+                        format!("{} outcomes for {} changes", outcomes.len(), inside.len());
+                    return self.fail(Error::Storage(format!(
+                        "ingest broke its contract: {detail}"
+                    )));
+                }
+                Err(e) => return self.fail(e),
+            }
+        };
+        let mut accepted = Vec::with_capacity(inside.len());
+        for (change, outcome) in inside.iter().zip(outcomes) {
+            match outcome {
+                Ok(()) => {
+                    if self.pushed.len() < MAX_ECHO_MEMORY {
+                        self.pushed.insert(sha256(&change.bytes));
+                    }
+                    accepted.push(change.hash);
+                }
+                Err(reason) => {
+                    warn!(doc = %change.doc, %reason, "ingest refused a change");
+                    refused.push(Refusal {
+                        hash: change.hash,
+                        reason,
+                    });
+                }
+            }
+        }
+        self.stats.changes_accepted += accepted.len() as u64;
+        debug!(
+            id,
+            accepted = accepted.len(),
+            refused = refused.len(),
+            "push handled"
+        );
+        self.send(
+            RelayMsg::PushAck {
+                id,
+                accepted,
+                refused,
+            },
+            Lane::Control,
+        );
+    }
+
+    fn pull(&mut self, grant: &DeviceGrant, from: Cursor, live: bool, backend: &dyn RelayBackend) {
+        let batch = match backend.pull(&grant.scopes, &from, self.live_bytes as usize) {
+            Ok(batch) => batch,
+            Err(e) => return self.fail(e),
+        };
+        let total = batch.entries.len();
+        let mut entries: Vec<_> = batch
+            .entries
+            .into_iter()
+            .filter(|e| grant.covers(&e.grid))
+            .collect();
+        if entries.len() < total {
+            warn!(
+                dropped = total - entries.len(),
+                "backend returned entries outside the scopes"
+            );
+        }
+        if !self.pushed.is_empty() {
+            entries.retain(
+                |e| !matches!(&e.payload, Payload::Change(b) if self.pushed.contains(&sha256(b))),
+            );
+        }
+        if live && entries.is_empty() && !batch.more {
+            return; // nothing the handset does not have: the log moved elsewhere
+        }
+        let bytes = entries_bytes(&entries);
+        self.stats.entries += entries.len() as u64;
+        self.stats.entry_bytes += bytes as u64;
+        self.caught_up = !batch.more;
+        self.client_cursor = Some(batch.next.clone());
+        debug!(
+            live,
+            entries = entries.len(),
+            bytes,
+            more = batch.more,
+            "batch"
+        );
+        let lane = if bytes > BULK_THRESHOLD {
+            Lane::Bulk
+        } else {
+            Lane::Control
+        };
+        let msg = RelayMsg::Batch {
+            from,
+            next: batch.next,
+            entries,
+            more: batch.more,
+            live,
+        };
+        self.send(msg, lane);
+    }
+
+    fn send(&mut self, msg: RelayMsg, lane: Lane) {
+        self.out.push_back(Transmit { msg, lane });
+    }
+
+    /// Closes the session after a backend failure, with the code the error calls for.
+    fn fail(&mut self, error: Error) {
+        let (code, message) = match &error {
+            Error::Denied(_) if is_revoked(&error) => (ErrorCode::Revoked, error.to_string()),
+            Error::Denied(_) => (ErrorCode::Unauthorized, error.to_string()),
+            Error::Invalid { .. } | Error::Corrupt { .. } | Error::Protocol(_) => {
+                (ErrorCode::Malformed, error.to_string())
+            }
+            _ => {
+                tracing::error!(%error, "relay backend failed");
+                (
+                    ErrorCode::Internal,
+                    "the relay failed internally; retry later".to_string(),
+                )
+            }
+        };
+        self.close(code, message);
+    }
+
+    fn close(&mut self, code: ErrorCode, message: impl Into<String>) {
+        let message = message.into();
+        warn!(?code, %message, "closing session");
+        self.state = State::Closed;
+        self.caught_up = false;
+        self.send(
+            RelayMsg::Error {
+                code,
+                message: message.clone(),
+            },
+            Lane::Control,
+        );
+        self.close_reason = Some((code, message));
+    }
+}
+
+/// SHA-256 of some bytes (to recognise a change the handset pushed).
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let mut out = [0; 32];
+    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref());
+    out
+}

@@ -1,0 +1,385 @@
+//! In-memory backends over real automerge documents: a handset ([`SimHandset`]) and a
+//! relay ([`SimRelay`]). Deliberately simple: they exist to exercise the sessions.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Bound;
+
+use automerge::transaction::Transactable;
+use automerge::{ActorId, Automerge, AutomergeError, Change, ROOT};
+
+use crate::error::{Error, Result};
+use crate::ids::{DocId, DocKind, GridPath};
+use crate::sync::backend::{
+    DeviceGrant, HandsetBackend, OutboxItem, PullBatch, RelayBackend, denied_revoked,
+    denied_unknown_token,
+};
+use crate::sync::wire::{ChangeHash, Cursor, Entry, Payload, PushedChange};
+
+pub(crate) fn grid(s: &str) -> GridPath {
+    GridPath::parse(s).unwrap()
+}
+
+fn corrupt(e: impl std::fmt::Display) -> Error {
+    Error::corrupt("change", e)
+}
+
+/// Puts `key = value` into `doc` and returns the change it made.
+fn put(doc: &mut Automerge, key: &str, value: &str) -> Change {
+    doc.transact::<_, _, AutomergeError>(|tx| tx.put(ROOT, key, value))
+        .unwrap();
+    doc.get_last_local_change().unwrap()
+}
+
+fn sorted_heads(doc: &Automerge) -> Vec<ChangeHash> {
+    let mut heads: Vec<ChangeHash> = doc.get_heads().iter().map(|h| h.0).collect();
+    heads.sort_unstable();
+    heads
+}
+
+/// A handset's storage: documents, an outbox and a cursor, all in memory.
+#[derive(Debug, Default)]
+pub(crate) struct SimHandset {
+    actor: Option<ActorId>,
+    pub docs: BTreeMap<DocId, (GridPath, Automerge)>,
+    outbox: BTreeMap<u64, PushedChange>,
+    next_seq: u64,
+    cursor: Option<Cursor>,
+    /// Snapshot entries applied, per document (across connections).
+    pub snapshots_received: HashMap<DocId, usize>,
+    /// Change entries applied (across connections).
+    pub changes_received: usize,
+}
+
+impl SimHandset {
+    pub fn new() -> Self {
+        SimHandset {
+            actor: Some(ActorId::random()),
+            ..Default::default()
+        }
+    }
+
+    /// A local edit, recorded in the outbox like the replica does.
+    pub fn write(&mut self, doc: &DocId, grid: &GridPath, key: &str, value: &str) -> ChangeHash {
+        let actor = self.actor.clone().unwrap();
+        let (_, d) = self
+            .docs
+            .entry(doc.clone())
+            .or_insert_with(|| (grid.clone(), Automerge::new().with_actor(actor)));
+        let change = put(d, key, value);
+        self.next_seq += 1;
+        let pushed = PushedChange {
+            doc: doc.clone(),
+            grid: grid.clone(),
+            hash: change.hash().0,
+            bytes: change.raw_bytes().to_vec(),
+        };
+        self.outbox.insert(self.next_seq, pushed);
+        change.hash().0
+    }
+
+    pub fn heads(&self, doc: &DocId) -> Vec<ChangeHash> {
+        self.docs
+            .get(doc)
+            .map(|(_, d)| sorted_heads(d))
+            .unwrap_or_default()
+    }
+
+    pub fn outbox_len(&self) -> usize {
+        self.outbox.len()
+    }
+}
+
+impl HandsetBackend for SimHandset {
+    fn outbox_after(&self, after: Option<u64>, max_bytes: usize) -> Result<Vec<OutboxItem>> {
+        let start = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut items = Vec::new();
+        let mut bytes = 0;
+        for (seq, change) in self.outbox.range((start, Bound::Unbounded)) {
+            if bytes >= max_bytes && !items.is_empty() {
+                break;
+            }
+            bytes += change.bytes.len();
+            items.push(OutboxItem {
+                seq: *seq,
+                change: change.clone(),
+            });
+        }
+        Ok(items)
+    }
+
+    fn apply_batch(&mut self, entries: &[Entry], cursor: &Cursor) -> Result<Vec<DocId>> {
+        let actor = self.actor.clone().unwrap_or_else(ActorId::random);
+        let mut staged: BTreeMap<DocId, (GridPath, Automerge)> = BTreeMap::new();
+        let (mut snapshots, mut changes) = (Vec::new(), 0);
+        for entry in entries {
+            let slot = staged.entry(entry.doc.clone()).or_insert_with(|| {
+                self.docs.get(&entry.doc).cloned().unwrap_or_else(|| {
+                    (
+                        entry.grid.clone(),
+                        Automerge::new().with_actor(actor.clone()),
+                    )
+                })
+            });
+            match &entry.payload {
+                Payload::Snapshot(bytes) => {
+                    slot.1.load_incremental(bytes).map_err(corrupt)?;
+                    snapshots.push(entry.doc.clone());
+                }
+                Payload::Change(bytes) => {
+                    let change = Change::from_bytes(bytes.clone()).map_err(corrupt)?;
+                    slot.1.apply_changes([change]).map_err(corrupt)?;
+                    changes += 1;
+                }
+            }
+        }
+        let changed: Vec<DocId> = staged
+            .iter()
+            .filter(|(id, (_, d))| self.heads(id) != sorted_heads(d))
+            .map(|(id, _)| id.clone())
+            .collect();
+        self.docs.extend(staged);
+        self.cursor = Some(cursor.clone());
+        for doc in snapshots {
+            *self.snapshots_received.entry(doc).or_default() += 1;
+        }
+        self.changes_received += changes;
+        Ok(changed)
+    }
+
+    fn acknowledge(&mut self, hashes: &[ChangeHash]) -> Result<()> {
+        let hashes: HashSet<&ChangeHash> = hashes.iter().collect();
+        self.outbox.retain(|_, c| !hashes.contains(&c.hash));
+        Ok(())
+    }
+
+    fn cursor(&self) -> Result<Cursor> {
+        Ok(self.cursor.clone().unwrap_or(Cursor::Fresh))
+    }
+}
+
+#[derive(Debug, Default)]
+struct RelayState {
+    tokens: HashMap<String, String>,
+    devices: HashMap<String, (DeviceGrant, bool)>,
+    docs: BTreeMap<DocId, (GridPath, Automerge)>,
+    log: Vec<Entry>,
+    held: HashSet<ChangeHash>,
+    ingested: Vec<ChangeHash>,
+}
+
+/// The relay's storage: enrollments, documents and the change log, all in memory.
+#[derive(Debug, Default)]
+pub(crate) struct SimRelay {
+    state: RefCell<RelayState>,
+}
+
+impl SimRelay {
+    /// Enrolls a device with `token`; its device id is `dev-<token>`.
+    pub fn enroll(&self, token: &str, scopes: &[&str]) -> String {
+        let id = format!("dev-{token}");
+        let grant = DeviceGrant {
+            device_id: id.clone(),
+            name: format!("phone {token}"),
+            scopes: scopes.iter().map(|s| grid(s)).collect(),
+        };
+        let mut st = self.state.borrow_mut();
+        st.tokens.insert(token.to_string(), id.clone());
+        st.devices.insert(id.clone(), (grant, false));
+        id
+    }
+
+    pub fn revoke(&self, device_id: &str) {
+        if let Some(d) = self.state.borrow_mut().devices.get_mut(device_id) {
+            d.1 = true;
+        }
+    }
+
+    /// An edit made on the relay side (as if another device's change was ingested).
+    pub fn write(&self, doc: &DocId, grid: &GridPath, key: &str, value: &str) {
+        let mut st = self.state.borrow_mut();
+        let (_, d) = st
+            .docs
+            .entry(doc.clone())
+            .or_insert_with(|| (grid.clone(), Automerge::new()));
+        let change = put(d, key, value);
+        st.held.insert(change.hash().0);
+        let payload = Payload::Change(change.raw_bytes().to_vec());
+        st.log.push(Entry {
+            doc: doc.clone(),
+            grid: grid.clone(),
+            payload,
+        });
+    }
+
+    pub fn heads(&self, doc: &DocId) -> Vec<ChangeHash> {
+        self.state
+            .borrow()
+            .docs
+            .get(doc)
+            .map(|(_, d)| sorted_heads(d))
+            .unwrap_or_default()
+    }
+
+    pub fn doc_ids(&self) -> Vec<(DocId, GridPath)> {
+        self.state
+            .borrow()
+            .docs
+            .iter()
+            .map(|(id, (g, _))| (id.clone(), g.clone()))
+            .collect()
+    }
+
+    pub fn ingested(&self) -> Vec<ChangeHash> {
+        self.state.borrow().ingested.clone()
+    }
+
+    pub fn log_len(&self) -> usize {
+        self.state.borrow().log.len()
+    }
+
+    fn snapshot(
+        &self,
+        scopes: &[GridPath],
+        hw: u64,
+        after: Option<&DocId>,
+        max: usize,
+    ) -> PullBatch {
+        let st = self.state.borrow();
+        let start = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let (mut entries, mut bytes, mut last) = (Vec::new(), 0, None);
+        let mut done = true;
+        for (id, (g, d)) in st.docs.range::<DocId, _>((start, Bound::Unbounded)) {
+            if !scopes.iter().any(|s| g.is_within(s)) {
+                continue;
+            }
+            if bytes >= max && !entries.is_empty() {
+                done = false;
+                break;
+            }
+            let snap = d.save_nocompress();
+            bytes += snap.len();
+            entries.push(Entry {
+                doc: id.clone(),
+                grid: g.clone(),
+                payload: Payload::Snapshot(snap),
+            });
+            last = Some(id.clone());
+        }
+        if done {
+            PullBatch {
+                entries,
+                next: Cursor::Log { after: hw },
+                more: (st.log.len() as u64) > hw,
+            }
+        } else {
+            PullBatch {
+                entries,
+                next: Cursor::Snapshot {
+                    high_water: hw,
+                    after_doc: last,
+                },
+                more: true,
+            }
+        }
+    }
+}
+
+impl RelayBackend for SimRelay {
+    fn authenticate(&self, token: &str) -> Result<DeviceGrant> {
+        let st = self.state.borrow();
+        let id = st.tokens.get(token).ok_or_else(denied_unknown_token)?;
+        match st.devices.get(id) {
+            Some((grant, false)) => Ok(grant.clone()),
+            Some((grant, true)) => Err(denied_revoked(&grant.name)),
+            None => Err(denied_unknown_token()),
+        }
+    }
+
+    fn still_active(&self, device_id: &str) -> Result<bool> {
+        Ok(matches!(
+            self.state.borrow().devices.get(device_id),
+            Some((_, false))
+        ))
+    }
+
+    fn ingest(
+        &self,
+        _grant: &DeviceGrant,
+        changes: &[PushedChange],
+    ) -> Result<Vec<std::result::Result<(), String>>> {
+        let mut st = self.state.borrow_mut();
+        let mut out = Vec::new();
+        for c in changes {
+            st.ingested.push(c.hash);
+            let Ok(change) = Change::from_bytes(c.bytes.clone()) else {
+                out.push(Err("not an automerge change".to_string()));
+                continue;
+            };
+            if change.hash().0 != c.hash {
+                out.push(Err("hash does not match the change bytes".to_string()));
+            } else if st.held.contains(&c.hash) {
+                out.push(Ok(()));
+            } else if st.docs.get(&c.doc).is_some_and(|(g, _)| *g != c.grid) {
+                out.push(Err("the document belongs to another grid".to_string()));
+            } else {
+                let (_, d) = st
+                    .docs
+                    .entry(c.doc.clone())
+                    .or_insert_with(|| (c.grid.clone(), Automerge::new()));
+                d.apply_changes([change]).map_err(corrupt)?;
+                st.held.insert(c.hash);
+                let payload = Payload::Change(c.bytes.clone());
+                st.log.push(Entry {
+                    doc: c.doc.clone(),
+                    grid: c.grid.clone(),
+                    payload,
+                });
+                out.push(Ok(()));
+            }
+        }
+        Ok(out)
+    }
+
+    fn pull(&self, scopes: &[GridPath], cursor: &Cursor, max_bytes: usize) -> Result<PullBatch> {
+        let head = self.head()?;
+        let bad = || Error::invalid("cursor", format!("{cursor:?} is past the log head {head}"));
+        let after = match cursor {
+            Cursor::Fresh => return Ok(self.snapshot(scopes, head, None, max_bytes)),
+            Cursor::Snapshot {
+                high_water,
+                after_doc,
+            } if *high_water <= head => {
+                return Ok(self.snapshot(scopes, *high_water, after_doc.as_ref(), max_bytes));
+            }
+            Cursor::Log { after } if *after <= head => *after,
+            _ => return Err(bad()),
+        };
+        let st = self.state.borrow();
+        let (mut entries, mut bytes, mut seq) = (Vec::new(), 0, after);
+        for entry in st.log.iter().skip(after as usize) {
+            if bytes >= max_bytes && !entries.is_empty() {
+                break;
+            }
+            seq += 1;
+            if scopes.iter().any(|s| entry.grid.is_within(s)) {
+                bytes += crate::sync::entries_bytes(std::slice::from_ref(entry));
+                entries.push(entry.clone());
+            }
+        }
+        Ok(PullBatch {
+            entries,
+            next: Cursor::Log { after: seq },
+            more: seq < head,
+        })
+    }
+
+    fn head(&self) -> Result<u64> {
+        Ok(self.state.borrow().log.len() as u64)
+    }
+}
+
+/// A new random document id of kind household.
+pub(crate) fn new_doc() -> DocId {
+    DocId::new(DocKind::Household)
+}

@@ -1,0 +1,131 @@
+//! proptest strategies for wire messages, valid and not (ids and grid paths that would
+//! not parse arrive through serde, as they could from a hostile peer).
+
+use proptest::prelude::*;
+
+use super::grid;
+use crate::ids::{DocId, GridPath};
+use crate::sync::wire::{
+    ClientMsg, Cursor, Entry, ErrorCode, Payload, PushedChange, Refusal, RelayMsg,
+};
+
+pub fn doc_id() -> impl Strategy<Value = DocId> {
+    prop_oneof![
+        4 => (prop_oneof![Just('h'), Just('v'), Just('c')], any::<u128>())
+            .prop_map(|(k, n)| DocId::parse(&format!("{k}-{n:032x}")).unwrap()),
+        1 => ".{0,12}".prop_map(|s| serde_json::from_value(serde_json::json!(s)).unwrap()),
+    ]
+}
+
+pub fn grid_path() -> impl Strategy<Value = GridPath> {
+    prop_oneof![
+        4 => "[ab]{1,2}(/[ab]{1,2}){0,3}".prop_map(|s| grid(&s)),
+        1 => ".{0,12}".prop_map(|s| serde_json::from_value(serde_json::json!(s)).unwrap()),
+    ]
+}
+
+fn bytes() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..64),
+        (0usize..3000, any::<u8>()).prop_map(|(n, b)| vec![b; n]),
+    ]
+}
+
+pub fn cursor() -> impl Strategy<Value = Cursor> {
+    prop_oneof![
+        Just(Cursor::Fresh),
+        (0u64..20, proptest::option::of(doc_id())).prop_map(|(high_water, after_doc)| {
+            Cursor::Snapshot {
+                high_water,
+                after_doc,
+            }
+        }),
+        (0u64..20).prop_map(|after| Cursor::Log { after }),
+    ]
+}
+
+fn entry() -> impl Strategy<Value = Entry> {
+    let payload = prop_oneof![
+        bytes().prop_map(Payload::Change),
+        bytes().prop_map(Payload::Snapshot)
+    ];
+    (doc_id(), grid_path(), payload).prop_map(|(doc, grid, payload)| Entry { doc, grid, payload })
+}
+
+fn pushed() -> impl Strategy<Value = PushedChange> {
+    (doc_id(), grid_path(), any::<[u8; 32]>(), bytes()).prop_map(|(doc, grid, hash, bytes)| {
+        PushedChange {
+            doc,
+            grid,
+            hash,
+            bytes,
+        }
+    })
+}
+
+pub fn client_msg() -> impl Strategy<Value = ClientMsg> {
+    prop_oneof![
+        (
+            0u16..3,
+            prop_oneof![Just("good".to_string()), ".{0,8}"],
+            ".{0,8}"
+        )
+            .prop_map(|(version, token, agent)| ClientMsg::Hello {
+                version,
+                token,
+                agent
+            }),
+        (any::<u64>(), proptest::collection::vec(pushed(), 0..4))
+            .prop_map(|(id, changes)| ClientMsg::Push { id, changes }),
+        (cursor(), any::<u32>())
+            .prop_map(|(cursor, max_bytes)| ClientMsg::Pull { cursor, max_bytes }),
+    ]
+}
+
+pub fn relay_msg() -> impl Strategy<Value = RelayMsg> {
+    let code = prop_oneof![
+        Just(ErrorCode::UnsupportedVersion),
+        Just(ErrorCode::Unauthorized),
+        Just(ErrorCode::Revoked),
+        Just(ErrorCode::Malformed),
+        Just(ErrorCode::Internal),
+    ];
+    let refusal = (any::<[u8; 32]>(), ".{0,8}").prop_map(|(hash, reason)| Refusal { hash, reason });
+    prop_oneof![
+        (
+            ".{0,8}",
+            proptest::collection::vec(grid_path(), 0..3),
+            any::<u64>()
+        )
+            .prop_map(|(device, scopes, head)| RelayMsg::Welcome {
+                device,
+                scopes,
+                head
+            }),
+        (
+            0u64..4,
+            proptest::collection::vec(any::<[u8; 32]>(), 0..3),
+            proptest::collection::vec(refusal, 0..2)
+        )
+            .prop_map(|(id, accepted, refused)| RelayMsg::PushAck {
+                id,
+                accepted,
+                refused
+            }),
+        (
+            cursor(),
+            cursor(),
+            proptest::collection::vec(entry(), 0..3),
+            any::<bool>(),
+            any::<bool>()
+        )
+            .prop_map(|(from, next, entries, more, live)| RelayMsg::Batch {
+                from,
+                next,
+                entries,
+                more,
+                live
+            }),
+        (code, ".{0,8}").prop_map(|(code, message)| RelayMsg::Error { code, message }),
+    ]
+}

@@ -1,0 +1,160 @@
+//! The messages handsets and the relay exchange. Encoded with postcard inside frames
+//! (see `frame`); every field is described in `docs/PROTOCOL.md`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{DocId, GridPath};
+
+/// Version of this protocol, sent in the first message of every connection.
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// An automerge change hash (SHA-256 of the change), the content address of a change.
+pub type ChangeHash = [u8; 32];
+
+/// Where a handset stands in the relay's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Cursor {
+    /// A handset that has nothing yet: the relay starts a snapshot bootstrap.
+    Fresh,
+    /// Mid-bootstrap: compacted snapshots of every document in scope as of log sequence
+    /// `high_water`, in document-id order, the last one received being `after_doc`.
+    Snapshot {
+        /// Log sequence the snapshot is taken at; the log is pulled after it next.
+        high_water: u64,
+        /// Last document received, `None` before the first.
+        after_doc: Option<DocId>,
+    },
+    /// Caught up to log sequence `after`: pull every later change in scope.
+    Log {
+        /// Last log sequence received.
+        after: u64,
+    },
+}
+
+/// The bytes of one log entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Payload {
+    /// One automerge change, uncompressed (batches are compressed as a whole).
+    Change(Vec<u8>),
+    /// A whole document saved without compression (`save_nocompress`), for bootstraps.
+    Snapshot(Vec<u8>),
+}
+
+/// One document's data in a pulled batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The document.
+    pub doc: DocId,
+    /// The document's grid (the relay only sends documents inside the device's scopes).
+    pub grid: GridPath,
+    /// A change or a snapshot.
+    pub payload: Payload,
+}
+
+/// A local change a handset pushes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushedChange {
+    /// The document the change belongs to.
+    pub doc: DocId,
+    /// The document's grid; must lie inside the device's scopes.
+    pub grid: GridPath,
+    /// Hash of the change; the relay recomputes it from `bytes` and refuses a mismatch.
+    pub hash: ChangeHash,
+    /// The automerge change, uncompressed.
+    pub bytes: Vec<u8>,
+}
+
+/// Why the relay refused one pushed change (the rest of the push is unaffected).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    /// The refused change.
+    pub hash: ChangeHash,
+    /// What the relay has against it, for the app to show and for logs.
+    pub reason: String,
+}
+
+/// Why the relay ends a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ErrorCode {
+    /// The handset speaks a protocol version the relay does not.
+    UnsupportedVersion,
+    /// Unknown token.
+    Unauthorized,
+    /// The device was revoked.
+    Revoked,
+    /// A frame or message could not be decoded or came out of order.
+    Malformed,
+    /// The relay failed internally; the handset should retry later.
+    Internal,
+}
+
+/// Handset → relay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClientMsg {
+    /// First message on every connection.
+    Hello {
+        /// [`PROTOCOL_VERSION`] of the handset.
+        version: u16,
+        /// The device's enrollment token.
+        token: String,
+        /// Free text for logs (`gridsync-cli 0.1`, app version).
+        agent: String,
+    },
+    /// Local changes for the relay to make durable and acknowledge.
+    Push {
+        /// Echoed in [`RelayMsg::PushAck`].
+        id: u64,
+        /// The changes, in outbox order.
+        changes: Vec<PushedChange>,
+    },
+    /// Ask for the next batch after `cursor`.
+    Pull {
+        /// Where the handset stands.
+        cursor: Cursor,
+        /// Upper bound on the batch's encoded size.
+        max_bytes: u32,
+    },
+}
+
+/// Relay → handset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RelayMsg {
+    /// The token was accepted.
+    Welcome {
+        /// The device's name as enrolled.
+        device: String,
+        /// The grid subtrees the device may read and write.
+        scopes: Vec<GridPath>,
+        /// The relay's current log head.
+        head: u64,
+    },
+    /// Outcome of a [`ClientMsg::Push`]; `accepted` changes are durable on the relay.
+    PushAck {
+        /// The push's id.
+        id: u64,
+        /// Changes that are now durable (including ones the relay already had).
+        accepted: Vec<ChangeHash>,
+        /// Changes refused, with reasons; they were stored nowhere.
+        refused: Vec<Refusal>,
+    },
+    /// Entries after `from`; the handset applies them and stores `next` atomically.
+    Batch {
+        /// The cursor this batch continues from; a handset elsewhere ignores the batch.
+        from: Cursor,
+        /// The cursor after this batch.
+        next: Cursor,
+        /// The documents' data.
+        entries: Vec<Entry>,
+        /// More is waiting: pull again from `next`.
+        more: bool,
+        /// Sent unasked because the log advanced while the handset was caught up.
+        live: bool,
+    },
+    /// The relay closes the connection.
+    Error {
+        /// What kind of failure.
+        code: ErrorCode,
+        /// A sentence for logs and the app.
+        message: String,
+    },
+}

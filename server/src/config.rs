@@ -1,0 +1,74 @@
+//! Relay configuration: defaults, overridden by a TOML file, overridden by environment
+//! variables and flags (`gridsync-relay serve --help` lists them).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Context, Result};
+
+/// Everything `gridsync-relay serve` needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RelayConfig {
+    /// UDP address to listen on.
+    pub listen: SocketAddr,
+    /// Where the store, the certificate and the admin socket live.
+    pub data_dir: PathBuf,
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// Seconds of silence before a connection is dropped.
+    pub idle_timeout_secs: u64,
+    /// A CA-signed certificate chain (PEM) to use instead of the self-signed one.
+    pub tls_cert: Option<PathBuf>,
+    /// The key of `tls_cert` (PEM).
+    pub tls_key: Option<PathBuf>,
+    /// Log filter (`info`, `gridsync_server=debug`, ...).
+    pub log: String,
+    /// sled page cache in MiB.
+    pub cache_mib: u64,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        RelayConfig {
+            listen: SocketAddr::from(([0, 0, 0, 0], 4433)),
+            data_dir: PathBuf::from("gridsync-relay-data"),
+            max_connections: 1024,
+            idle_timeout_secs: 60,
+            tls_cert: None,
+            tls_key: None,
+            log: "info".into(),
+            cache_mib: 64,
+        }
+    }
+}
+
+impl RelayConfig {
+    /// Reads a TOML file over the defaults; unknown keys are an error naming the key.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("in {}", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_overrides_defaults_and_unknown_keys_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("relay.toml");
+        std::fs::write(&p, "listen = \"127.0.0.1:9000\"\nmax_connections = 5\n").unwrap();
+        let c = RelayConfig::from_file(&p).unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.max_connections, 5);
+        assert_eq!(c.idle_timeout_secs, 60);
+        std::fs::write(&p, "max_conections = 5\n").unwrap();
+        let e = RelayConfig::from_file(&p).unwrap_err().to_string();
+        assert!(e.contains("max_conections"), "{e}");
+    }
+}

@@ -1,0 +1,193 @@
+//! The relay's state over a [`Store`]: enrolled devices, the append-only change log with a
+//! sequence number, per-grid indexes of that log, and the current state of every document
+//! (for compacted snapshots and for checking dependencies). It implements
+//! [`RelayBackend`], so the sans-IO [`gridsync_core::sync::RelaySession`] drives it.
+//!
+//! ```text
+//! devices   device id              → Device
+//! tokens    sha256(token) hex      → device id
+//! log       seq (u64 BE)           → LogRecord { doc, grid, hash, bytes }
+//! grid_log  grid \0 seq            → ()            (a grid's entries in log order)
+//! grids     grid                   → ()            (every grid that has documents)
+//! gdocs     grid \0 doc            → ()            (a grid's documents, for snapshots)
+//! rdocs     doc                    → RelayDoc { grid, saved automerge document }
+//! hashes    change hash            → seq           (idempotent pushes)
+//! rmeta     "head"                 → u64           (last sequence written)
+//! ```
+
+mod devices;
+mod ingest;
+mod pull;
+
+use std::sync::{Arc, Mutex};
+
+use gridsync_core::error::{Error, Result};
+use gridsync_core::ids::{DocId, GridPath};
+use gridsync_core::store::{Batch, Store};
+use gridsync_core::sync::backend::{DeviceGrant, PullBatch, RelayBackend};
+use gridsync_core::sync::wire::{ChangeHash, Cursor, PushedChange};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+pub use devices::{Device, Enrollment};
+
+pub(crate) const DEVICES: &str = "devices";
+pub(crate) const TOKENS: &str = "tokens";
+pub(crate) const LOG: &str = "log";
+pub(crate) const GRID_LOG: &str = "grid_log";
+pub(crate) const GRIDS: &str = "grids";
+pub(crate) const GDOCS: &str = "gdocs";
+pub(crate) const RDOCS: &str = "rdocs";
+pub(crate) const HASHES: &str = "hashes";
+pub(crate) const RMETA: &str = "rmeta";
+const HEAD_KEY: &[u8] = b"head";
+
+/// One accepted change as the log keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct LogRecord {
+    pub doc: DocId,
+    pub grid: GridPath,
+    pub hash: ChangeHash,
+    pub bytes: Vec<u8>,
+}
+
+/// A document's current state on the relay.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct RelayDoc {
+    pub grid: GridPath,
+    pub saved: Vec<u8>,
+}
+
+/// The relay's state. Cheap to share: clone the `Arc`.
+pub struct Hub {
+    store: Arc<dyn Store>,
+    /// Serialises writers (ingest and enrollment) so sequence numbers are dense.
+    write_lock: Mutex<()>,
+    head_tx: watch::Sender<u64>,
+    revoked_tx: watch::Sender<u64>,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("head", &*self.head_tx.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>> {
+    postcard::to_allocvec(v).map_err(|e| Error::Storage(format!("encode: {e}")))
+}
+
+pub(crate) fn decode<T: for<'de> Deserialize<'de>>(what: &str, b: &[u8]) -> Result<T> {
+    postcard::from_bytes(b).map_err(|e| Error::corrupt(what.to_string(), e))
+}
+
+pub(crate) fn grid_key(grid: &GridPath, rest: &[u8]) -> Vec<u8> {
+    let mut k = grid.as_str().as_bytes().to_vec();
+    k.push(0);
+    k.extend_from_slice(rest);
+    k
+}
+
+impl Hub {
+    /// Opens the hub over a store (creating nothing until the first write).
+    pub fn open(store: Arc<dyn Store>) -> Result<Self> {
+        let head = read_head(store.as_ref())?;
+        let (head_tx, _) = watch::channel(head);
+        let (revoked_tx, _) = watch::channel(0);
+        Ok(Hub {
+            store,
+            write_lock: Mutex::new(()),
+            head_tx,
+            revoked_tx,
+        })
+    }
+
+    /// Subscribes to the log head: the receiver sees every new head after a durable write.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.head_tx.subscribe()
+    }
+
+    /// Subscribes to revocations: the counter moves each time a device is revoked.
+    pub fn revocations(&self) -> watch::Receiver<u64> {
+        self.revoked_tx.subscribe()
+    }
+
+    pub(crate) fn revoked(&self) {
+        self.revoked_tx.send_modify(|n| *n += 1);
+    }
+
+    /// Makes every write so far durable (the store's commits already are; this is for
+    /// shutdown).
+    pub fn flush(&self) -> Result<()> {
+        self.store.flush()
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, ()>> {
+        self.write_lock
+            .lock()
+            .map_err(|_| Error::Storage("relay write lock poisoned".into()))
+    }
+
+    /// Number of documents the relay holds.
+    pub fn document_count(&self) -> Result<usize> {
+        self.store.len(RDOCS)
+    }
+
+    /// The grid a document belongs to, if the relay has it.
+    pub(crate) fn doc_grid(&self, doc: &DocId) -> Result<Option<GridPath>> {
+        Ok(match self.store.get(RDOCS, doc.as_str().as_bytes())? {
+            Some(v) => Some(decode::<RelayDoc>("relay document", &v)?.grid),
+            None => None,
+        })
+    }
+}
+
+fn read_head(store: &dyn Store) -> Result<u64> {
+    Ok(match store.get(RMETA, HEAD_KEY)? {
+        Some(v) => u64::from_be_bytes(
+            v.as_slice()
+                .try_into()
+                .map_err(|_| Error::corrupt("relay store", "head is not 8 bytes"))?,
+        ),
+        None => 0,
+    })
+}
+
+pub(crate) fn stage_head(batch: &mut Batch, head: u64) {
+    batch.put(RMETA, HEAD_KEY.to_vec(), head.to_be_bytes().to_vec());
+}
+
+impl RelayBackend for Hub {
+    fn authenticate(&self, token: &str) -> Result<DeviceGrant> {
+        self.grant_for_token(token)
+    }
+
+    fn still_active(&self, device_id: &str) -> Result<bool> {
+        Ok(self
+            .device(device_id)?
+            .is_some_and(|d| d.revoked_at.is_none()))
+    }
+
+    fn ingest(
+        &self,
+        grant: &DeviceGrant,
+        changes: &[PushedChange],
+    ) -> Result<Vec<std::result::Result<(), String>>> {
+        self.ingest_changes(grant, changes)
+    }
+
+    fn pull(&self, scopes: &[GridPath], cursor: &Cursor, max_bytes: usize) -> Result<PullBatch> {
+        self.pull_batch(scopes, cursor, max_bytes)
+    }
+
+    fn head(&self) -> Result<u64> {
+        read_head(self.store.as_ref())
+    }
+}

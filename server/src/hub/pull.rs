@@ -1,0 +1,222 @@
+//! Answering pulls. A fresh handset gets compacted snapshots of every document in its
+//! scopes as of the current log head, in (grid, document) order and resumable from the
+//! last document received; then, like every other handset, the log entries in its scopes
+//! after its cursor, in sequence order.
+
+use gridsync_core::error::Result;
+use gridsync_core::ids::{DocId, GridPath};
+use gridsync_core::store::Scan;
+use gridsync_core::sync::backend::PullBatch;
+use gridsync_core::sync::wire::{Cursor, Entry, Payload};
+
+use super::{
+    GDOCS, GRID_LOG, GRIDS, Hub, LOG, LogRecord, RDOCS, RelayDoc, decode, grid_key, read_head,
+};
+
+/// Per-grid page when merging grid logs.
+const PAGE: usize = 256;
+
+/// Sorted scopes with nested ones removed (a grant of `a` already covers `a/b`).
+fn normalise(scopes: &[GridPath]) -> Vec<GridPath> {
+    let mut s = scopes.to_vec();
+    s.sort();
+    s.dedup();
+    let all = s.clone();
+    s.retain(|g| !all.iter().any(|o| o != g && g.is_within(o)));
+    s
+}
+
+fn split_grid_key(k: &[u8]) -> Option<(&[u8], &[u8])> {
+    let i = k.iter().position(|b| *b == 0)?;
+    Some((&k[..i], &k[i + 1..]))
+}
+
+impl Hub {
+    pub(crate) fn pull_batch(
+        &self,
+        scopes: &[GridPath],
+        cursor: &Cursor,
+        max_bytes: usize,
+    ) -> Result<PullBatch> {
+        let head = read_head(self.store.as_ref())?;
+        let scopes = normalise(scopes);
+        match cursor {
+            Cursor::Fresh => self.snapshot(&scopes, head, head, None, max_bytes),
+            Cursor::Snapshot {
+                high_water,
+                after_doc,
+            } if *high_water <= head => {
+                self.snapshot(&scopes, head, *high_water, after_doc.as_ref(), max_bytes)
+            }
+            Cursor::Log { after } if *after <= head => {
+                self.log_after(&scopes, *after, head, max_bytes)
+            }
+            other => {
+                tracing::warn!(
+                    ?other,
+                    head,
+                    "cursor ahead of the relay's log; starting the handset over"
+                );
+                self.snapshot(&scopes, head, head, None, max_bytes)
+            }
+        }
+    }
+
+    fn snapshot(
+        &self,
+        scopes: &[GridPath],
+        head: u64,
+        high_water: u64,
+        after_doc: Option<&DocId>,
+        max_bytes: usize,
+    ) -> Result<PullBatch> {
+        let pos = match after_doc {
+            Some(d) => self
+                .doc_grid(d)?
+                .map(|g| grid_key(&g, d.as_str().as_bytes())),
+            None => None,
+        };
+        let mut entries = Vec::new();
+        let mut bytes = 0usize;
+        for scope in scopes {
+            let prefix = scope.as_str().as_bytes();
+            let mut after = pos.clone().filter(|p| p.as_slice() >= prefix);
+            loop {
+                let page = self.store.scan(
+                    GDOCS,
+                    Scan {
+                        prefix,
+                        after: after.as_deref(),
+                        limit: 64,
+                        reverse: false,
+                    },
+                )?;
+                let Some((last, _)) = page.last() else { break };
+                after = Some(last.clone());
+                for (k, _) in &page {
+                    let Some((grid, doc)) = split_grid_key(k) else {
+                        continue;
+                    };
+                    let grid = GridPath::parse(&String::from_utf8_lossy(grid))?;
+                    if !grid.is_within(scope) {
+                        continue;
+                    }
+                    let doc = DocId::parse(&String::from_utf8_lossy(doc))?;
+                    let Some(v) = self.store.get(RDOCS, doc.as_str().as_bytes())? else {
+                        continue;
+                    };
+                    let rd: RelayDoc = decode("relay document", &v)?;
+                    let loaded = automerge::Automerge::load(&rd.saved).map_err(|e| {
+                        gridsync_core::Error::corrupt(format!("relay document {doc}"), e)
+                    })?;
+                    let snapshot = loaded.save_nocompress();
+                    bytes += snapshot.len();
+                    entries.push(Entry {
+                        doc: doc.clone(),
+                        grid,
+                        payload: Payload::Snapshot(snapshot),
+                    });
+                    if bytes >= max_bytes {
+                        let next = Cursor::Snapshot {
+                            high_water,
+                            after_doc: Some(doc),
+                        };
+                        return Ok(PullBatch {
+                            entries,
+                            next,
+                            more: true,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(PullBatch {
+            entries,
+            next: Cursor::Log { after: high_water },
+            more: head > high_water,
+        })
+    }
+
+    fn log_after(
+        &self,
+        scopes: &[GridPath],
+        after: u64,
+        head: u64,
+        max_bytes: usize,
+    ) -> Result<PullBatch> {
+        let mut candidates: Vec<u64> = Vec::new();
+        let mut bound = u64::MAX;
+        for scope in scopes {
+            for (g, _) in self
+                .store
+                .scan(GRIDS, Scan::prefix(scope.as_str().as_bytes()))?
+            {
+                let grid = GridPath::parse(&String::from_utf8_lossy(&g))?;
+                if !grid.is_within(scope) {
+                    continue;
+                }
+                let prefix = grid_key(&grid, b"");
+                let start = grid_key(&grid, &after.to_be_bytes());
+                let page = self.store.scan(
+                    GRID_LOG,
+                    Scan {
+                        prefix: &prefix,
+                        after: Some(&start),
+                        limit: PAGE,
+                        reverse: false,
+                    },
+                )?;
+                let seqs: Vec<u64> = page
+                    .iter()
+                    .filter_map(|(k, _)| k[prefix.len()..].try_into().ok().map(u64::from_be_bytes))
+                    .collect();
+                if seqs.len() == PAGE {
+                    bound = bound.min(*seqs.last().unwrap_or(&u64::MAX));
+                }
+                candidates.extend(seqs);
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut entries = Vec::new();
+        let mut bytes = 0usize;
+        let mut last = None;
+        for seq in candidates.into_iter().filter(|s| *s <= bound && *s <= head) {
+            let Some(v) = self.store.get(LOG, &seq.to_be_bytes())? else {
+                continue;
+            };
+            let r: LogRecord = decode("log record", &v)?;
+            bytes += r.bytes.len();
+            entries.push(Entry {
+                doc: r.doc,
+                grid: r.grid,
+                payload: Payload::Change(r.bytes),
+            });
+            last = Some(seq);
+            if bytes >= max_bytes {
+                return Ok(PullBatch {
+                    entries,
+                    next: Cursor::Log { after: seq },
+                    more: true,
+                });
+            }
+        }
+        if bound != u64::MAX {
+            let next = last.unwrap_or(after);
+            return Ok(PullBatch {
+                entries,
+                next: Cursor::Log {
+                    after: next.max(bound),
+                },
+                more: true,
+            });
+        }
+        Ok(PullBatch {
+            entries,
+            next: Cursor::Log {
+                after: head.max(after),
+            },
+            more: false,
+        })
+    }
+}

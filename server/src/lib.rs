@@ -1,0 +1,44 @@
+//! gridsync relay: the server a county's handsets sync to over QUIC.
+//!
+//! # Layout
+//! - [`hub`]: the relay's state over a `Store` (devices, change log, documents) and the
+//!   `RelayBackend` the sans-IO session drives.
+//! - [`conn`](crate::server): one connection's driver (private), [`server`]: accept loop,
+//!   connection cap, graceful shutdown — `run(endpoint, hub, limits, shutdown)`.
+//! - [`tls`]: the self-signed identity made on first start, or a CA-signed one.
+//! - [`config`]: defaults, TOML file, environment and flags.
+//! - [`admin`]: device administration over a Unix socket while the relay runs.
+//! - [`error`]: the library's error type.
+//!
+//! The binary `gridsync-relay` (`src/main.rs`) wires these together.
+
+pub mod admin;
+pub mod config;
+mod conn;
+pub mod error;
+pub mod hub;
+pub mod server;
+pub mod tls;
+
+pub use config::RelayConfig;
+pub use error::{RelayError, Result};
+pub use hub::Hub;
+pub use server::{Limits, bind, run};
+
+use std::path::Path;
+use std::sync::Arc;
+
+use gridsync_core::store::{SledOptions, SledStore};
+
+/// Opens the relay's sled store in `data_dir/store`.
+pub fn open_hub(data_dir: &Path, cache_mib: u64) -> Result<Hub> {
+    let path = data_dir.join("store");
+    let store = SledStore::open(
+        &path,
+        SledOptions {
+            cache_bytes: cache_mib << 20,
+            flush_every_commit: true,
+        },
+    )?;
+    Ok(Hub::open(Arc::new(store))?)
+}

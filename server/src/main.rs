@@ -1,0 +1,277 @@
+//! `gridsync-relay`: run the relay, and enroll, list and revoke devices.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use gridsync_core::ids::GridPath;
+use gridsync_server::admin::{self, AdminRequest, AdminResponse};
+use gridsync_server::hub::Device;
+use gridsync_server::{Limits, RelayConfig, tls};
+
+/// The gridsync relay: handsets sync their grids' households, visits and cases through it.
+#[derive(Debug, Parser)]
+#[command(name = "gridsync-relay", version, about)]
+struct Cli {
+    /// TOML configuration file (values there override the defaults; flags and environment override it).
+    #[arg(long, global = true, env = "GRIDSYNC_RELAY_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory: store, certificate, admin socket.
+    #[arg(long, global = true, env = "GRIDSYNC_RELAY_DATA")]
+    data_dir: Option<PathBuf>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the relay (sled store under the data directory, self-signed TLS unless configured).
+    Serve(ServeArgs),
+    /// Enroll, list and revoke handsets.
+    #[command(subcommand)]
+    Device(DeviceCommand),
+    /// Print the TLS certificate fingerprint handsets pin (making the certificate if needed).
+    Fingerprint,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// UDP address to listen on.
+    #[arg(long, env = "GRIDSYNC_RELAY_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Connections served at once.
+    #[arg(long, env = "GRIDSYNC_RELAY_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// Seconds of silence before a connection is dropped.
+    #[arg(long, env = "GRIDSYNC_RELAY_IDLE_TIMEOUT")]
+    idle_timeout: Option<u64>,
+    /// CA-signed certificate chain (PEM), instead of the self-signed certificate.
+    #[arg(long, env = "GRIDSYNC_RELAY_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// Key of --tls-cert (PEM).
+    #[arg(long, env = "GRIDSYNC_RELAY_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Log filter, e.g. `info` or `gridsync_server=debug`.
+    #[arg(long, env = "GRIDSYNC_RELAY_LOG")]
+    log: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum DeviceCommand {
+    /// Enroll a handset and print its one-time token.
+    Add {
+        /// A name for the device (`wang-fang-phone`).
+        #[arg(long)]
+        name: String,
+        /// A grid subtree it may read and write (repeat for several).
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+    },
+    /// List enrolled devices.
+    List,
+    /// Revoke a device (by id or name): it is cut off at once.
+    Revoke {
+        /// Device id or name.
+        device: String,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let json = cli.json;
+    if let Err(e) = real_main(cli) {
+        if json {
+            println!("{}", serde_json::json!({ "error": format!("{e:#}") }));
+        } else {
+            eprintln!("gridsync-relay: {e:#}");
+        }
+        std::process::exit(1);
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<RelayConfig> {
+    let mut config = match &cli.config {
+        Some(path) => RelayConfig::from_file(path)?,
+        None => RelayConfig::default(),
+    };
+    if let Some(d) = &cli.data_dir {
+        config.data_dir = d.clone();
+    }
+    Ok(config)
+}
+
+fn real_main(cli: Cli) -> Result<()> {
+    let mut config = load_config(&cli)?;
+    match cli.command {
+        Command::Serve(args) => {
+            if let Some(v) = args.listen {
+                config.listen = v;
+            }
+            if let Some(v) = args.max_connections {
+                config.max_connections = v;
+            }
+            if let Some(v) = args.idle_timeout {
+                config.idle_timeout_secs = v;
+            }
+            if let Some(v) = args.tls_cert {
+                config.tls_cert = Some(v);
+            }
+            if let Some(v) = args.tls_key {
+                config.tls_key = Some(v);
+            }
+            if let Some(v) = args.log {
+                config.log = v;
+            }
+            serve(config, cli.json)
+        }
+        Command::Device(cmd) => device(&config, cmd, cli.json),
+        Command::Fingerprint => {
+            std::fs::create_dir_all(&config.data_dir)?;
+            let (identity, _) = tls::self_signed(&config.data_dir)?;
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "fingerprint": identity.fingerprint() })
+                );
+            } else {
+                println!("{}", identity.fingerprint());
+            }
+            Ok(())
+        }
+    }
+}
+
+fn serve(config: RelayConfig, json: bool) -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&config.log).context("--log filter")?,
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let hub = gridsync_server::open_hub(&config.data_dir, config.cache_mib).with_context(|| {
+        format!(
+            "opening the store in {} (is another gridsync-relay using it?)",
+            config.data_dir.display()
+        )
+    })?;
+    let (identity, made) = match (&config.tls_cert, &config.tls_key) {
+        (Some(c), Some(k)) => (tls::from_pem(c, k)?, false),
+        (None, None) => tls::self_signed(&config.data_dir)?,
+        _ => bail!("tls_cert and tls_key go together"),
+    };
+    let fingerprint = identity.fingerprint();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let endpoint = gridsync_server::bind(config.listen, tls::server_config(identity, config.idle_timeout_secs)?)?;
+        let addr = endpoint.local_addr()?;
+        let hub = Arc::new(hub);
+        let documents = hub.document_count()?;
+        if json {
+            println!("{}", serde_json::json!({ "listening": addr.to_string(), "fingerprint": fingerprint, "data_dir": config.data_dir, "documents": documents }));
+        } else {
+            println!("gridsync-relay listening on {addr} (UDP/QUIC)");
+            println!("certificate fingerprint {fingerprint}{}", if made { " (new self-signed certificate)" } else { "" });
+            println!("data in {} ({documents} documents)", config.data_dir.display());
+        }
+        let (admin_stop, admin_rx) = tokio::sync::watch::channel(false);
+        let admin_task = tokio::spawn(admin::serve(admin::socket_path(&config.data_dir), hub.clone(), admin_rx));
+        let limits = Limits { max_connections: config.max_connections, drain: Duration::from_secs(10) };
+        gridsync_server::run(endpoint, hub, limits, shutdown_signal()).await?;
+        let _ = admin_stop.send(true);
+        let _ = admin_task.await;
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+fn device(config: &RelayConfig, cmd: DeviceCommand, json: bool) -> Result<()> {
+    let req = match cmd {
+        DeviceCommand::Add { name, scopes } => {
+            let scopes = scopes
+                .iter()
+                .map(|s| GridPath::parse(s))
+                .collect::<Result<Vec<_>, _>>()?;
+            AdminRequest::Add { name, scopes }
+        }
+        DeviceCommand::List => AdminRequest::List,
+        DeviceCommand::Revoke { device } => AdminRequest::Revoke { device },
+    };
+    let socket = admin::socket_path(&config.data_dir);
+    let resp = match admin::request(&socket, &req)? {
+        Some(r) => r,
+        None => {
+            std::fs::create_dir_all(&config.data_dir)?;
+            let hub = gridsync_server::open_hub(&config.data_dir, 8).with_context(|| {
+                format!("opening the store in {} (a relay is running but its admin socket did not answer?)", config.data_dir.display())
+            })?;
+            admin::execute(&hub, req)
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string(&resp)?);
+        if let AdminResponse::Error { .. } = resp {
+            std::process::exit(1);
+        }
+        return Ok(());
+    }
+    match resp {
+        AdminResponse::Enrolled { device, token } => {
+            println!(
+                "enrolled {} ({}) for {}",
+                device.name,
+                device.id,
+                scopes_text(&device)
+            );
+            println!("token {token}");
+            println!("(shown once; the relay keeps only its hash)");
+        }
+        AdminResponse::Devices { devices } => {
+            if devices.is_empty() {
+                println!("no devices enrolled");
+            }
+            for d in devices {
+                let state = if d.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!("{}  {:<24} {:<8} {}", d.id, d.name, state, scopes_text(&d));
+            }
+        }
+        AdminResponse::Revoked { device } => println!("revoked {} ({})", device.name, device.id),
+        AdminResponse::Error { message } => bail!(message),
+    }
+    Ok(())
+}
+
+fn scopes_text(d: &Device) -> String {
+    d.scopes
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

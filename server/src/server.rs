@@ -1,0 +1,100 @@
+//! The relay server: accept QUIC connections up to a cap, serve each in its own task, and
+//! shut down gracefully (stop accepting, let every connection finish what it is doing,
+//! flush the store).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+
+use crate::conn;
+use crate::error::{Context, Result};
+use crate::hub::Hub;
+
+/// Limits of a running relay.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Connections served at once; more are refused until one ends.
+    pub max_connections: usize,
+    /// How long shutdown waits for connections to finish.
+    pub drain: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 1024,
+            drain: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Binds a QUIC endpoint (use `127.0.0.1:0` in tests and read the port back).
+pub fn bind(addr: SocketAddr, config: quinn::ServerConfig) -> Result<quinn::Endpoint> {
+    quinn::Endpoint::server(config, addr).with_context(|| format!("cannot listen on {addr}"))
+}
+
+/// Serves `endpoint` until `shutdown` completes, then drains connections and flushes.
+pub async fn run(
+    endpoint: quinn::Endpoint,
+    hub: Arc<Hub>,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let mut tasks = JoinSet::new();
+    tokio::pin!(shutdown);
+    tracing::info!(addr = ?endpoint.local_addr().ok(), max_connections = limits.max_connections, "relay serving");
+    loop {
+        tokio::select! {
+            incoming = endpoint.accept() => {
+                let Some(incoming) = incoming else { break };
+                let Ok(permit) = permits.clone().try_acquire_owned() else {
+                    tracing::warn!(remote = %incoming.remote_address(), "connection cap reached; refusing");
+                    incoming.refuse();
+                    continue;
+                };
+                let (hub, stop, revoked) = (hub.clone(), stop_rx.clone(), hub.revocations());
+                tasks.spawn(async move {
+                    let _permit = permit;
+                    let connecting = match incoming.accept() {
+                        Ok(c) => c,
+                        Err(e) => { tracing::debug!(error = %e, "handshake refused"); return; }
+                    };
+                    // 0-RTT data is accepted: every message is idempotent (pushes are
+                    // content-addressed, pulls read), so a replay changes nothing.
+                    let conn = match connecting.into_0rtt() {
+                        Ok((conn, _)) => conn,
+                        Err(connecting) => match connecting.await {
+                            Ok(c) => c,
+                            Err(e) => { tracing::debug!(error = %e, "handshake failed"); return; }
+                        },
+                    };
+                    conn::serve(conn, hub, stop, revoked).await;
+                });
+            }
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            _ = &mut shutdown => break,
+        }
+    }
+    tracing::info!(connections = tasks.len(), "relay shutting down");
+    let _ = stop_tx.send(true);
+    endpoint.set_server_config(None);
+    let drained = tokio::time::timeout(limits.drain, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("connections did not finish in time; closing them");
+        tasks.abort_all();
+    }
+    endpoint.close(0u32.into(), b"relay shut down");
+    let _ = tokio::time::timeout(Duration::from_secs(2), endpoint.wait_idle()).await;
+    tokio::task::block_in_place(|| hub.flush())?;
+    tracing::info!("relay stopped");
+    Ok(())
+}

@@ -1,0 +1,112 @@
+//! The relay's TLS identity: a self-signed certificate made on first start and kept in
+//! the data directory (handsets pin its SHA-256 fingerprint), or a CA-signed certificate
+//! and key given by configuration. TLS 1.3 only, ring provider, 0-RTT enabled.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::error::{Context, Result, ensure};
+use gridsync_core::net::tls::{ALPN, fingerprint};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, pem::PemObject};
+
+/// A certificate chain and its key.
+pub struct Identity {
+    /// End-entity certificate first.
+    pub chain: Vec<CertificateDer<'static>>,
+    /// The private key.
+    pub key: PrivateKeyDer<'static>,
+}
+
+impl Identity {
+    /// `sha256:<hex>` of the end-entity certificate, what handsets pin.
+    pub fn fingerprint(&self) -> String {
+        fingerprint(&self.chain[0])
+    }
+}
+
+/// Loads `cert.der`/`key.der` from `dir`, making a self-signed pair on first start.
+/// Returns the identity and whether it was just made.
+pub fn self_signed(dir: &Path) -> Result<(Identity, bool)> {
+    let (cert_path, key_path) = (dir.join("relay-cert.der"), dir.join("relay-key.der"));
+    if cert_path.exists() && key_path.exists() {
+        let cert = std::fs::read(&cert_path)
+            .with_context(|| format!("reading {}", cert_path.display()))?;
+        let key =
+            std::fs::read(&key_path).with_context(|| format!("reading {}", key_path.display()))?;
+        let identity = Identity {
+            chain: vec![CertificateDer::from(cert)],
+            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)),
+        };
+        return Ok((identity, false));
+    }
+    let names = vec!["gridsync-relay".to_string(), "localhost".to_string()];
+    let made =
+        rcgen::generate_simple_self_signed(names).context("making a self-signed certificate")?;
+    let cert = made.cert.der().to_vec();
+    let key = made.signing_key.serialize_der();
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    write_private(&key_path, &key)?;
+    std::fs::write(&cert_path, &cert)
+        .with_context(|| format!("writing {}", cert_path.display()))?;
+    let identity = Identity {
+        chain: vec![CertificateDer::from(cert)],
+        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)),
+    };
+    Ok((identity, true))
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    opts.mode(0o600);
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    f.write_all(bytes).context("writing the key")?;
+    f.sync_all().context("syncing the key")?;
+    Ok(())
+}
+
+/// Loads a PEM certificate chain and key (a CA-signed certificate).
+pub fn from_pem(cert: &Path, key: &Path) -> Result<Identity> {
+    let chain = CertificateDer::pem_file_iter(cert)
+        .with_context(|| format!("reading certificate {}", cert.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("parsing certificate {}", cert.display()))?;
+    ensure(
+        !chain.is_empty(),
+        format!("no certificate in {}", cert.display()),
+    )?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .with_context(|| format!("reading key {}", key.display()))?;
+    Ok(Identity { chain, key })
+}
+
+/// A quinn server configuration for the identity.
+pub fn server_config(identity: Identity, idle_timeout_secs: u64) -> Result<quinn::ServerConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .context("TLS 1.3")?
+        .with_no_client_auth()
+        .with_single_cert(identity.chain, identity.key)
+        .context("the certificate and key do not match")?;
+    tls.alpn_protocols = vec![ALPN.to_vec()];
+    tls.max_early_data_size = u32::MAX;
+    let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls).context("QUIC TLS")?;
+    let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+    let mut transport = quinn::TransportConfig::default();
+    transport.max_idle_timeout(Some(
+        std::time::Duration::from_secs(idle_timeout_secs)
+            .try_into()
+            .context("idle timeout")?,
+    ));
+    transport.max_concurrent_uni_streams(64u32.into());
+    transport.max_concurrent_bidi_streams(4u32.into());
+    config.transport_config(Arc::new(transport));
+    Ok(config)
+}

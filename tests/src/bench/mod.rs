@@ -1,0 +1,5 @@
+//! Benchmarks behind `gridsync-bench`: each scenario returns figures that the binary
+//! prints as a table or JSON. Figures go to `BENCHMARKS.md` with the command.
+
+pub mod granularity;
+pub mod store;

@@ -1,0 +1,177 @@
+//! The on-device store benchmark (issue: core store): one grid, one year (300 households,
+//! 6,000 visits, 1,000 cases) loaded through the public API into a sled replica. Measures
+//! log-visit latency with durability, cold open, the due-visits and open-cases queries,
+//! resident memory after open and queries (in a fresh process), and disk size against the
+//! postcard size of the same records.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use gridsync_core::replica::CaseFilter;
+use gridsync_core::{DAY_MS, Replica};
+use serde::{Deserialize, Serialize};
+
+use crate::load::{load, p50_p99};
+use crate::workload::{Workload, WorkloadConfig};
+
+/// The figures.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoreFigures {
+    /// Households, visits, cases loaded.
+    pub records: (usize, usize, usize),
+    /// Case actions taken while loading.
+    pub case_actions: usize,
+    /// log_visit latency, median, ms.
+    pub log_visit_p50_ms: f64,
+    /// log_visit latency, 99th percentile, ms.
+    pub log_visit_p99_ms: f64,
+    /// From the probe process (medians over its runs).
+    pub probe: ProbeFigures,
+    /// Bytes of the store directory on disk.
+    pub disk_bytes: u64,
+    /// Postcard bytes of the same records.
+    pub postcard_bytes: u64,
+    /// disk / postcard.
+    pub disk_ratio: f64,
+}
+
+/// What a fresh process measures on an existing store.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ProbeFigures {
+    /// Cold open, ms (median of the runs; each run opens and drops the replica).
+    pub open_ms: f64,
+    /// due_visits for the grid's main worker, ms (median).
+    pub due_visits_ms: f64,
+    /// Households due in that answer.
+    pub due_count: usize,
+    /// list_cases(open), ms (median).
+    pub open_cases_ms: f64,
+    /// Open cases in that answer.
+    pub open_count: usize,
+    /// list_cases(overdue), ms (median).
+    pub overdue_cases_ms: f64,
+    /// Resident set after open and the queries, KiB.
+    pub rss_kib: u64,
+}
+
+fn dir_size(p: &Path) -> u64 {
+    let mut total = 0;
+    if let Ok(rd) = std::fs::read_dir(p) {
+        for e in rd.flatten() {
+            match e.metadata() {
+                Ok(m) if m.is_dir() => total += dir_size(&e.path()),
+                Ok(m) => total += m.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Resident set size of this process, KiB (Linux).
+pub fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Runs in a fresh process: open the store `runs` times, query, report.
+pub fn probe(dir: &Path, worker: &str, now: i64, runs: usize) -> Result<ProbeFigures> {
+    let (mut open, mut due, mut open_cases, mut overdue) = (vec![], vec![], vec![], vec![]);
+    let mut f = ProbeFigures::default();
+    for _ in 0..runs {
+        let t = Instant::now();
+        let r = Replica::open(dir, "bench-phone")?;
+        open.push(ms(t.elapsed()));
+        let t = Instant::now();
+        f.due_count = r.due_visits(Some(worker), now, 0)?.len();
+        due.push(ms(t.elapsed()));
+        let t = Instant::now();
+        f.open_count = r
+            .list_cases(&CaseFilter {
+                open_only: true,
+                ..Default::default()
+            })?
+            .len();
+        open_cases.push(ms(t.elapsed()));
+        let t = Instant::now();
+        r.list_cases(&CaseFilter {
+            overdue_at: Some(now),
+            ..Default::default()
+        })?;
+        overdue.push(ms(t.elapsed()));
+        f.rss_kib = rss_kib();
+    }
+    f.open_ms = median(open);
+    f.due_visits_ms = median(due);
+    f.open_cases_ms = median(open_cases);
+    f.overdue_cases_ms = median(overdue);
+    Ok(f)
+}
+
+/// Loads a year of a grid into a fresh sled store at `dir`, then probes it in a child
+/// process (`self_exe store-probe …`).
+pub fn run(
+    dir: &Path,
+    self_exe: &Path,
+    seed: u64,
+    progress: &dyn Fn(&str),
+) -> Result<StoreFigures> {
+    let mut cfg = WorkloadConfig::grid_year();
+    cfg.seed = seed;
+    let w = Workload::generate(&cfg);
+    let (_, end) = w.period();
+    let now = end + DAY_MS;
+    progress("loading 300 households, 6,000 visits, 1,000 cases into sled");
+    let replica = Replica::open(dir, "bench-phone")?;
+    let loaded = load(&replica, &w, now, "w-bench")?;
+    let (p50, p99) = p50_p99(&loaded.visit_latencies);
+    replica.store().flush()?;
+    drop(replica);
+    let worker = w.workers.first().map(|x| x.id.clone()).unwrap_or_default();
+    progress("probing cold open, queries and memory in a fresh process");
+    let out = Command::new(self_exe)
+        .args(["store-probe", "--store"])
+        .arg(dir)
+        .args(["--worker", &worker, "--now", &now.to_string()])
+        .output()
+        .context("running the probe")?;
+    anyhow::ensure!(
+        out.status.success(),
+        "probe failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let probe: ProbeFigures = serde_json::from_slice(&out.stdout).context("probe output")?;
+    let disk = dir_size(dir);
+    let postcard = w.postcard_size() as u64;
+    Ok(StoreFigures {
+        records: (
+            loaded.households.len(),
+            loaded.visits.len(),
+            loaded.cases.len(),
+        ),
+        case_actions: loaded.case_actions,
+        log_visit_p50_ms: p50,
+        log_visit_p99_ms: p99,
+        probe,
+        disk_bytes: disk,
+        postcard_bytes: postcard,
+        disk_ratio: disk as f64 / postcard as f64,
+    })
+}

@@ -1,0 +1,147 @@
+//! `gridsync-bench`: the benchmark suite. `gridsync-bench --scenario store` and friends;
+//! `--json` for scripts. Figures and the commands live in `BENCHMARKS.md`.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand, ValueEnum};
+use gridsync_tests::bench;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Scenario {
+    /// A year of one grid in the on-device store: latency, open, queries, memory, disk.
+    Store,
+    /// Document granularity: per record vs per grid vs per grid-month.
+    Granularity,
+}
+
+/// The gridsync benchmark suite.
+#[derive(Debug, Parser)]
+#[command(name = "gridsync-bench")]
+struct Cli {
+    /// Which scenario.
+    #[arg(long, value_enum)]
+    scenario: Option<Scenario>,
+    /// Workload seed.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(subcommand)]
+    internal: Option<Internal>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Internal {
+    /// (internal) measure an existing store in a fresh process.
+    #[command(hide = true)]
+    StoreProbe {
+        #[arg(long)]
+        store: PathBuf,
+        #[arg(long)]
+        worker: String,
+        #[arg(long)]
+        now: i64,
+    },
+}
+
+fn progress(json: bool) -> impl Fn(&str) {
+    move |msg: &str| {
+        if !json {
+            eprintln!("… {msg}");
+        }
+    }
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    if let Some(Internal::StoreProbe { store, worker, now }) = cli.internal {
+        let f = bench::store::probe(&store, &worker, now, 5)?;
+        println!("{}", serde_json::to_string(&f)?);
+        return Ok(());
+    }
+    let Some(scenario) = cli.scenario else {
+        anyhow::bail!("choose a --scenario (store, granularity); see --help");
+    };
+    match scenario {
+        Scenario::Store => {
+            let dir = tempfile::tempdir()?;
+            let exe = std::env::current_exe()?;
+            let f = bench::store::run(
+                &dir.path().join("store"),
+                &exe,
+                cli.seed,
+                &progress(cli.json),
+            )?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&f)?);
+            } else {
+                let p = &f.probe;
+                println!(
+                    "store: one grid, one year ({} households, {} visits, {} cases, {} case actions)",
+                    f.records.0, f.records.1, f.records.2, f.case_actions
+                );
+                println!("| figure | value | target |");
+                println!("|---|---|---|");
+                println!(
+                    "| log visit p50 (durable) | {:.2} ms | |",
+                    f.log_visit_p50_ms
+                );
+                println!(
+                    "| log visit p99 (durable) | {:.2} ms | ≤ 5 ms |",
+                    f.log_visit_p99_ms
+                );
+                println!(
+                    "| cold open (median of 5) | {:.1} ms | ≤ 100 ms |",
+                    p.open_ms
+                );
+                println!(
+                    "| due visits query ({} due) | {:.2} ms | ≤ 10 ms |",
+                    p.due_count, p.due_visits_ms
+                );
+                println!(
+                    "| open cases query ({} open) | {:.2} ms | ≤ 10 ms |",
+                    p.open_count, p.open_cases_ms
+                );
+                println!(
+                    "| overdue cases query | {:.2} ms | ≤ 10 ms |",
+                    p.overdue_cases_ms
+                );
+                println!(
+                    "| resident memory after open + queries | {:.1} MiB | ≤ 50 MiB |",
+                    p.rss_kib as f64 / 1024.0
+                );
+                println!(
+                    "| disk | {:.2} MiB ({:.2}x postcard {:.2} MiB) | ≤ 3x |",
+                    f.disk_bytes as f64 / 1048576.0,
+                    f.disk_ratio,
+                    f.postcard_bytes as f64 / 1048576.0
+                );
+            }
+        }
+        Scenario::Granularity => {
+            let layouts = bench::granularity::run(cli.seed)?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&layouts)?);
+            } else {
+                println!(
+                    "| layout | documents | saved | load all | resident while loaded | rewrite to retire a month |"
+                );
+                println!("|---|---|---|---|---|---|");
+                for l in layouts {
+                    println!(
+                        "| {} | {} | {:.0} KiB | {:.0} ms | {:.1} MiB | {:.0} KiB |",
+                        l.name,
+                        l.documents,
+                        l.saved_bytes as f64 / 1024.0,
+                        l.load_all_ms,
+                        l.loaded_rss_kib as f64 / 1024.0,
+                        l.retire_month_rewrite_bytes as f64 / 1024.0
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
