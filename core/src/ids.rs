@@ -46,7 +46,21 @@ impl DocKind {
 /// The id of one record's document: a kind letter, `-`, and 32 lowercase hex digits
 /// (`h-3f2a…`). Random, so handsets create records offline without coordination.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct DocId(String);
+
+impl TryFrom<String> for DocId {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self> {
+        DocId::parse(&s)
+    }
+}
+
+impl From<DocId> for String {
+    fn from(d: DocId) -> String {
+        d.0
+    }
+}
 
 impl DocId {
     /// A fresh random id of the given kind.
@@ -107,7 +121,21 @@ impl fmt::Display for DocId {
 /// `city/district/street/community/grid` (urban) or `county/township/village/grid` (rural).
 /// Access is granted by subtrees: a grant of `a/b` covers `a/b` and `a/b/c`, not `a/bc`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct GridPath(String);
+
+impl TryFrom<String> for GridPath {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self> {
+        GridPath::parse(&s)
+    }
+}
+
+impl From<GridPath> for String {
+    fn from(g: GridPath) -> String {
+        g.0
+    }
+}
 
 /// Longest grid path accepted, in bytes.
 pub const MAX_GRID_PATH: usize = 256;
@@ -116,7 +144,6 @@ impl GridPath {
     /// Parses a grid path: 1 to 8 non-empty segments without `/` at either end, no
     /// control characters, at most [`MAX_GRID_PATH`] bytes.
     pub fn parse(s: &str) -> Result<Self> {
-        let s = s.trim();
         let problem = if s.is_empty() {
             Some("is empty")
         } else if s.len() > MAX_GRID_PATH {
@@ -125,8 +152,8 @@ impl GridPath {
             Some("has an empty segment (leading, trailing or double '/')")
         } else if s.split('/').count() > 8 {
             Some("has more than 8 levels")
-        } else if s.chars().any(char::is_control) {
-            Some("contains a control character")
+        } else if s.chars().any(char::is_control) || s.trim() != s {
+            Some("contains a control character or surrounding spaces")
         } else {
             None
         };
@@ -191,5 +218,18 @@ mod tests {
         for bad in ["", "/a", "a/", "a//b", "a/\u{7}"] {
             assert!(GridPath::parse(bad).is_err(), "{bad:?} accepted");
         }
+    }
+}
+
+#[cfg(test)]
+mod serde_tests {
+    use super::*;
+
+    #[test]
+    fn invalid_ids_do_not_deserialize() {
+        assert!(serde_json::from_str::<DocId>("\"x-1\"").is_err());
+        assert!(serde_json::from_str::<GridPath>("\"a//b\"").is_err());
+        let g: GridPath = serde_json::from_str("\"a/b\"").unwrap();
+        assert_eq!(g.as_str(), "a/b");
     }
 }

@@ -1,5 +1,6 @@
-//! proptest strategies for wire messages, valid and not (ids and grid paths that would
-//! not parse arrive through serde, as they could from a hostile peer).
+//! proptest strategies for wire messages. Ids and grid paths are validated when a frame is
+//! decoded (serde `try_from`), so invalid ones never reach a session: frame decoding of
+//! random bytes covers them.
 
 use proptest::prelude::*;
 
@@ -10,18 +11,12 @@ use crate::sync::wire::{
 };
 
 pub fn doc_id() -> impl Strategy<Value = DocId> {
-    prop_oneof![
-        4 => (prop_oneof![Just('h'), Just('v'), Just('c')], any::<u128>())
-            .prop_map(|(k, n)| DocId::parse(&format!("{k}-{n:032x}")).unwrap()),
-        1 => ".{0,12}".prop_map(|s| serde_json::from_value(serde_json::json!(s)).unwrap()),
-    ]
+    (prop_oneof![Just('h'), Just('v'), Just('c')], any::<u128>())
+        .prop_map(|(k, n)| DocId::parse(&format!("{k}-{n:032x}")).unwrap())
 }
 
 pub fn grid_path() -> impl Strategy<Value = GridPath> {
-    prop_oneof![
-        4 => "[ab]{1,2}(/[ab]{1,2}){0,3}".prop_map(|s| grid(&s)),
-        1 => ".{0,12}".prop_map(|s| serde_json::from_value(serde_json::json!(s)).unwrap()),
-    ]
+    "[ab]{1,2}(/[ab]{1,2}){0,3}".prop_map(|s| grid(&s))
 }
 
 fn bytes() -> impl Strategy<Value = Vec<u8>> {
