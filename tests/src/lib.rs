@@ -5,9 +5,13 @@
 //!   visits, cases, deliberate concurrent edits) for tests and benchmarks.
 //! - [`load`]: loads a workload into a replica through the public API.
 //! - [`relay`]: a real relay in-process on 127.0.0.1:0 and handsets enrolled on it.
+//! - [`relay_process`]: the relay as a separate process (CPU and memory, SIGKILL).
 //! - [`bench`]: the scenarios of the `gridsync-bench` binary.
+//! - [`netem`]: a seeded user-space link emulator (loss, delay, bandwidth, outages) and the fault-test harness.
 
 pub mod bench;
 pub mod load;
+pub mod netem;
 pub mod relay;
+pub mod relay_process;
 pub mod workload;

@@ -58,6 +58,24 @@ pub struct SyncClient {
     status: Arc<Mutex<SyncStatus>>,
     local_change: Arc<Notify>,
     backoff: Backoff,
+    traffic: Arc<Traffic>,
+}
+
+/// Bytes and messages over every session of a client, for benchmarks and diagnostics.
+#[derive(Debug, Default)]
+pub struct Traffic {
+    /// Frame bytes sent.
+    pub bytes_sent: std::sync::atomic::AtomicU64,
+    /// Frame bytes received.
+    pub bytes_received: std::sync::atomic::AtomicU64,
+    /// Messages sent.
+    pub messages_sent: std::sync::atomic::AtomicU64,
+    /// Messages received.
+    pub messages_received: std::sync::atomic::AtomicU64,
+}
+
+fn add(counter: &std::sync::atomic::AtomicU64, n: u64) {
+    counter.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
 }
 
 impl std::fmt::Debug for SyncClient {
@@ -104,6 +122,7 @@ impl SyncClient {
             status,
             local_change: Arc::new(Notify::new()),
             backoff: Backoff::default(),
+            traffic: Arc::new(Traffic::default()),
         })
     }
 
@@ -129,6 +148,11 @@ impl SyncClient {
         }
         s.last_sync = self.replica.last_sync().ok().flatten().or(s.last_sync);
         s
+    }
+
+    /// Cumulative traffic over every session of this client.
+    pub fn traffic(&self) -> &Traffic {
+        &self.traffic
     }
 
     /// Tells a running live session that the app wrote something to push.
@@ -242,6 +266,8 @@ impl SyncClient {
                 let bytes = encoder.encode::<ClientMsg>(&t.msg)?;
                 report.bytes_sent += bytes.len() as u64;
                 report.messages_sent += 1;
+                add(&self.traffic.bytes_sent, bytes.len() as u64);
+                add(&self.traffic.messages_sent, 1);
                 flight += 1;
                 match t.lane {
                     Lane::Control => send.write_all(&bytes).await.map_err(net)?,
@@ -291,9 +317,11 @@ impl SyncClient {
                 read = recv.read(&mut buf) => match read {
                     Ok(Some(n)) => {
                         report.bytes_received += n as u64;
+                        add(&self.traffic.bytes_received, n as u64);
                         decoder.push(&buf[..n])?;
                         while let Some(msg) = decoder.pop()? {
                             report.messages_received += 1;
+                            add(&self.traffic.messages_received, 1);
                             session.handle(msg, now(), &mut backend)?;
                         }
                     }
@@ -304,10 +332,12 @@ impl SyncClient {
                     Ok(mut s) => {
                         let bytes = s.read_to_end(MAX_FRAME + 8).await.map_err(net)?;
                         report.bytes_received += bytes.len() as u64;
+                        add(&self.traffic.bytes_received, bytes.len() as u64);
                         let mut d: FrameDecoder<RelayMsg> = FrameDecoder::new();
                         d.push(&bytes)?;
                         while let Some(msg) = d.pop()? {
                             report.messages_received += 1;
+                            add(&self.traffic.messages_received, 1);
                             session.handle(msg, now(), &mut backend)?;
                         }
                         d.finish()?;

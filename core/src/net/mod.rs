@@ -5,6 +5,6 @@ pub mod client;
 pub mod status;
 pub mod tls;
 
-pub use client::{Backoff, RelayTarget, SyncClient};
+pub use client::{Backoff, RelayTarget, SyncClient, Traffic};
 pub use status::{LinkState, SyncReport, SyncStatus};
 pub use tls::Trust;

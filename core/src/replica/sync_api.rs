@@ -16,6 +16,21 @@ use crate::sync::backend::{HandsetBackend, OutboxItem};
 use crate::sync::wire::{ChangeHash, Cursor, Entry, Payload, PushedChange};
 
 const CURSOR_KEY: &[u8] = b"cursor";
+
+/// An outbox entry as stored (the wire form of a change leaves its hash out).
+#[derive(Serialize, Deserialize)]
+struct OutboxRecord {
+    doc: DocId,
+    grid: crate::ids::GridPath,
+    hash: ChangeHash,
+    bytes: Vec<u8>,
+}
+
+impl From<OutboxRecord> for PushedChange {
+    fn from(r: OutboxRecord) -> Self {
+        PushedChange { doc: r.doc, grid: r.grid, hash: r.hash, bytes: r.bytes }
+    }
+}
 const LAST_SYNC_KEY: &[u8] = b"last_sync";
 
 /// Where one record stands with the relay.
@@ -81,7 +96,8 @@ pub(super) fn next_outbox_seq(store: &dyn Store) -> Result<u64> {
 
 /// Stages a local change into the outbox.
 pub(super) fn stage_outbox(batch: &mut Batch, seq: u64, change: &PushedChange) -> Result<()> {
-    batch.put(trees::OUTBOX, q_key(seq), encode(change)?);
+    let record = OutboxRecord { doc: change.doc.clone(), grid: change.grid.clone(), hash: change.hash, bytes: change.bytes.clone() };
+    batch.put(trees::OUTBOX, q_key(seq), encode(&record)?);
     batch.put(
         trees::OUTBOX,
         h_key(&change.hash),
@@ -118,7 +134,7 @@ impl Replica {
                         .try_into()
                         .map_err(|_| Error::corrupt("outbox", "bad key"))?,
                 );
-                let change: PushedChange = decode(v)?;
+                let change: PushedChange = decode::<OutboxRecord>(v)?.into();
                 if !out.is_empty() && bytes + change.bytes.len() > max_bytes {
                     return Ok(out);
                 }
@@ -143,7 +159,7 @@ impl Replica {
                     .map_err(|_| Error::corrupt("outbox", "bad seq"))?,
             );
             if let Some(v) = self.store.get(trees::OUTBOX, &q_key(seq))? {
-                let change: PushedChange = decode(&v)?;
+                let change: OutboxRecord = decode(&v)?;
                 batch.delete(trees::OUTBOX, d_key(&change.doc, seq));
             }
             batch.delete(trees::OUTBOX, q_key(seq));
@@ -161,7 +177,7 @@ impl Replica {
     pub fn pending(&self) -> Result<PendingSummary> {
         let mut s = PendingSummary::default();
         for (_, v) in self.store.scan(trees::OUTBOX, Scan::prefix(b"q"))? {
-            let c: PushedChange = decode(&v)?;
+            let c: OutboxRecord = decode(&v)?;
             s.changes += 1;
             s.bytes += c.bytes.len() as u64;
         }

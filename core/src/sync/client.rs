@@ -15,7 +15,7 @@ use tracing::{debug, info, warn};
 use self::push::Pushes;
 use super::backend::HandsetBackend;
 use super::wire::{
-    ChangeHash, ClientMsg, Cursor, Entry, ErrorCode, PROTOCOL_VERSION, Refusal, RelayMsg,
+    ClientMsg, Cursor, Entry, ErrorCode, PROTOCOL_VERSION, Refusal, RelayMsg,
 };
 use super::{BULK_THRESHOLD, Lane, SessionStats, Transmit, relay_msg_kind};
 use crate::error::{Error, Result};
@@ -201,9 +201,8 @@ impl ClientSession {
             }
             RelayMsg::PushAck {
                 id,
-                accepted,
                 refused,
-            } => self.on_ack(id, accepted, refused, backend),
+            } => self.on_ack(id, refused, backend),
             RelayMsg::Batch {
                 from,
                 next,
@@ -295,11 +294,10 @@ impl ClientSession {
     fn on_ack(
         &mut self,
         id: u64,
-        accepted: Vec<ChangeHash>,
         refused: Vec<Refusal>,
         backend: &mut dyn HandsetBackend,
     ) -> Result<()> {
-        let (acked, refused) = self.pushes.complete(id, accepted, refused)?;
+        let (acked, refused) = self.pushes.complete(id, refused)?;
         backend.acknowledge(&acked)?;
         self.stats.changes_accepted += acked.len() as u64;
         if !acked.is_empty() {

@@ -41,23 +41,32 @@ const WINDOW_LOG_MAX: u32 = 24;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameEncoder {
     level: i32,
+    bulk_level: i32,
 }
+
+/// zstd level for bodies of at least [`BULK_BODY`] bytes (snapshots and big batches),
+/// where a stronger level buys the most bytes on a slow link.
+pub const DEFAULT_BULK_LEVEL: i32 = 9;
+/// Bodies this large are compressed at the bulk level.
+pub const BULK_BODY: usize = 16 * 1024;
 
 impl Default for FrameEncoder {
     fn default() -> Self {
         FrameEncoder {
             level: DEFAULT_LEVEL,
+            bulk_level: DEFAULT_BULK_LEVEL,
         }
     }
 }
 
 impl FrameEncoder {
-    /// An encoder compressing at `level`, clamped to the levels zstd supports.
+    /// An encoder compressing every body at `level`, clamped to the levels zstd supports.
+    /// The default encoder uses [`DEFAULT_LEVEL`] for small bodies and
+    /// [`DEFAULT_BULK_LEVEL`] for bodies of [`BULK_BODY`] bytes or more.
     pub fn new(level: i32) -> Self {
         let range = zstd::compression_level_range();
-        FrameEncoder {
-            level: level.clamp(*range.start(), *range.end()),
-        }
+        let level = level.clamp(*range.start(), *range.end());
+        FrameEncoder { level, bulk_level: level }
     }
 
     /// The zstd level in use.
@@ -79,7 +88,8 @@ impl FrameEncoder {
             )));
         }
         let (flags, payload) = if body.len() > COMPRESS_OVER {
-            match zstd::bulk::compress(&body, self.level) {
+            let level = if body.len() >= BULK_BODY { self.bulk_level } else { self.level };
+            match zstd::bulk::compress(&body, level) {
                 Ok(packed) if packed.len() < body.len() => (FLAG_ZSTD, packed),
                 Ok(_) => (0, body),
                 Err(e) => {
@@ -367,7 +377,6 @@ mod tests {
     fn truncated_stream_is_reported_at_finish() {
         let bytes = encode_relay(&RelayMsg::PushAck {
             id: 1,
-            accepted: vec![],
             refused: vec![],
         })
         .unwrap();

@@ -246,7 +246,15 @@ impl RelaySession {
         self.stats.changes += changes.len() as u64;
         let mut refused = Vec::new();
         let mut inside = Vec::with_capacity(changes.len());
-        for change in changes {
+        for mut change in changes {
+            // The wire carries no hash: the change's content names it.
+            match automerge::Change::from_bytes(change.bytes.clone()) {
+                Ok(c) => change.hash = c.hash().0,
+                Err(e) => {
+                    refused.push(Refusal { hash: sha256(&change.bytes), reason: format!("malformed change: {e}") });
+                    continue;
+                }
+            }
             match grant.check_write(&change) {
                 Err(reason) => {
                     warn!(doc = %change.doc, grid = %change.grid, %reason, "push refused");
@@ -273,14 +281,14 @@ impl RelaySession {
                 Err(e) => return self.fail(e),
             }
         };
-        let mut accepted = Vec::with_capacity(inside.len());
+        let mut accepted = 0usize;
         for (change, outcome) in inside.iter().zip(outcomes) {
             match outcome {
                 Ok(()) => {
                     if self.pushed.len() < MAX_ECHO_MEMORY {
                         self.pushed.insert(sha256(&change.bytes));
                     }
-                    accepted.push(change.hash);
+                    accepted += 1;
                 }
                 Err(reason) => {
                     warn!(doc = %change.doc, %reason, "ingest refused a change");
@@ -291,19 +299,15 @@ impl RelaySession {
                 }
             }
         }
-        self.stats.changes_accepted += accepted.len() as u64;
+        self.stats.changes_accepted += accepted as u64;
         debug!(
             id,
-            accepted = accepted.len(),
+            accepted,
             refused = refused.len(),
             "push handled"
         );
         self.send(
-            RelayMsg::PushAck {
-                id,
-                accepted,
-                refused,
-            },
+            RelayMsg::PushAck { id, refused },
             Lane::Control,
         );
     }

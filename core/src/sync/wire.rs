@@ -58,7 +58,9 @@ pub struct PushedChange {
     pub doc: DocId,
     /// The document's grid; must lie inside the device's scopes.
     pub grid: GridPath,
-    /// Hash of the change; the relay recomputes it from `bytes` and refuses a mismatch.
+    /// Hash of the change. Not sent: the relay computes it from `bytes` (which is the
+    /// integrity check: a change is named by its content), and the handset knows its own.
+    #[serde(skip)]
     pub hash: ChangeHash,
     /// The automerge change, uncompressed.
     pub bytes: Vec<u8>,
@@ -128,12 +130,11 @@ pub enum RelayMsg {
         /// The relay's current log head.
         head: u64,
     },
-    /// Outcome of a [`ClientMsg::Push`]; `accepted` changes are durable on the relay.
+    /// Outcome of a [`ClientMsg::Push`]: every change of the push not named in `refused`
+    /// is now durable on the relay (including ones it already had).
     PushAck {
         /// The push's id.
         id: u64,
-        /// Changes that are now durable (including ones the relay already had).
-        accepted: Vec<ChangeHash>,
         /// Changes refused, with reasons; they were stored nowhere.
         refused: Vec<Refusal>,
     },

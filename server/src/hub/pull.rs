@@ -109,13 +109,17 @@ impl Hub {
                     let loaded = automerge::Automerge::load(&rd.saved).map_err(|e| {
                         gridsync_core::Error::corrupt(format!("relay document {doc}"), e)
                     })?;
-                    let snapshot = loaded.save_nocompress();
-                    bytes += snapshot.len();
-                    entries.push(Entry {
-                        doc: doc.clone(),
-                        grid,
-                        payload: Payload::Snapshot(snapshot),
-                    });
+                    // A document written once (most visits) travels smaller as its one
+                    // change than as a saved document (no heads, no document header).
+                    let changes = loaded.get_changes(&[]);
+                    let payload = match changes.as_slice() {
+                        [only] => Payload::Change(only.raw_bytes().to_vec()),
+                        _ => Payload::Snapshot(loaded.save_nocompress()),
+                    };
+                    bytes += match &payload {
+                        Payload::Change(b) | Payload::Snapshot(b) => b.len(),
+                    };
+                    entries.push(Entry { doc: doc.clone(), grid, payload });
                     if bytes >= max_bytes {
                         let next = Cursor::Snapshot {
                             high_water,

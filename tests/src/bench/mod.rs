@@ -3,3 +3,4 @@
 
 pub mod granularity;
 pub mod store;
+pub mod sync;

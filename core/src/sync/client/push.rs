@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 
-use tracing::warn;
 
 use crate::error::{Error, Result};
 use crate::sync::backend::HandsetBackend;
@@ -69,12 +68,12 @@ impl Pushes {
         Ok(Some((id, changes)))
     }
 
-    /// Matches an acknowledgement to the push in flight. Returns the accepted hashes and
-    /// the refusals that concern that push (anything else the relay names is ignored).
+    /// Matches an acknowledgement to the push in flight. Returns the accepted hashes (every
+    /// change of the push not refused) and the refusals that concern that push (anything
+    /// else the relay names is ignored).
     pub(super) fn complete(
         &mut self,
         id: u64,
-        accepted: Vec<ChangeHash>,
         refused: Vec<Refusal>,
     ) -> Result<(Vec<ChangeHash>, Vec<Refusal>)> {
         let push = match self.in_flight.take() {
@@ -85,22 +84,16 @@ impl Pushes {
                 return Err(Error::Protocol(msg));
             }
         };
-        let acked: Vec<_> = accepted
-            .into_iter()
-            .filter(|h| push.hashes.contains(h))
-            .collect();
         let refused: Vec<_> = refused
             .into_iter()
             .filter(|r| push.hashes.contains(&r.hash))
             .collect();
-        let answered = acked.len() + refused.len();
-        if answered < push.hashes.len() {
-            let missing = push.hashes.len() - answered;
-            warn!(
-                missing,
-                "relay answered only part of a push; the rest stays in the outbox"
-            );
-        }
+        let refused_hashes: HashSet<ChangeHash> = refused.iter().map(|r| r.hash).collect();
+        let acked: Vec<_> = push
+            .hashes
+            .into_iter()
+            .filter(|h| !refused_hashes.contains(h))
+            .collect();
         Ok((acked, refused))
     }
 }

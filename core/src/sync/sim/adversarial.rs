@@ -142,7 +142,6 @@ fn messages_out_of_order_close_with_malformed() {
     c.start(&handset, 0).unwrap();
     let ack = RelayMsg::PushAck {
         id: 7,
-        accepted: vec![],
         refused: vec![],
     };
     assert!(c.handle(ack, 0, &mut handset).is_err());

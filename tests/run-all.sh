@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every test gridsync has: formatting and lints, the Rust test suites (unit,
+# property, crash, end-to-end over real QUIC, fault and fuzz tests), the FFI bindings'
+# Kotlin and Python tests, and the Android demo's JVM tests. Installs what it needs.
+# Usage: bash tests/run-all.sh        (from the repository root or anywhere)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "toolchain"
+cargo --version
+if ! cargo nextest --version >/dev/null 2>&1; then
+  echo "cargo-nextest missing: installing it"
+  cargo install --locked cargo-nextest
+fi
+
+step "format"
+cargo fmt --all -- --check
+
+step "lints"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "rust tests"
+cargo nextest run --workspace --no-fail-fast
+
+if [ -f ffi/test-bindings.sh ]; then
+  step "ffi bindings: Kotlin on the JVM and Python"
+  bash ffi/test-bindings.sh
+fi
+
+if [ -f android-demo/test-jvm.sh ]; then
+  step "android-demo: the platform-free Kotlin layer on the JVM"
+  bash android-demo/test-jvm.sh
+fi
+
+step "all tests passed"

@@ -1,0 +1,292 @@
+//! Sync benchmarks against a real `gridsync-relay` process over real QUIC: a grid's
+//! bootstrap, a reconnect after five offline days, a live delta, and relay ingest from many
+//! concurrent handsets. Bytes are frame bytes as the handset's driver counts them; the
+//! floor is the zstd -19 size of the postcard encoding of the records that had to move.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use gridsync_core::model::HouseholdUpdate;
+use gridsync_core::net::SyncClient;
+use gridsync_core::store::MemoryStore;
+use gridsync_core::{DAY_MS, Replica, ReplicaConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::load::load;
+use crate::relay_process::RelayProcess;
+use crate::workload::{Workload, WorkloadConfig};
+
+/// One scenario's figures.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SyncFigures {
+    /// Scenario name.
+    pub scenario: String,
+    /// What moved.
+    pub records: String,
+    /// Frame bytes handset → relay.
+    pub bytes_up: u64,
+    /// Frame bytes relay → handset.
+    pub bytes_down: u64,
+    /// Messages handset → relay.
+    pub messages_up: u64,
+    /// Messages relay → handset.
+    pub messages_down: u64,
+    /// Flights the handset sent after the QUIC handshake.
+    pub round_trips: u64,
+    /// Wall time, ms.
+    pub wall_ms: f64,
+    /// zstd -19 of the postcard records.
+    pub floor_bytes: u64,
+    /// (up + down) / floor.
+    pub ratio: f64,
+    /// Relay CPU seconds during the scenario.
+    pub relay_cpu_s: f64,
+    /// Relay peak resident memory, MiB.
+    pub relay_peak_mib: f64,
+    /// Visits per second (load scenario).
+    pub visits_per_s: Option<f64>,
+}
+
+fn floor(bytes: &[u8]) -> u64 {
+    zstd::bulk::compress(bytes, 19).map(|c| c.len() as u64).unwrap_or(0)
+}
+
+fn mem_replica(device: &str) -> Result<Arc<Replica>> {
+    Ok(Arc::new(Replica::open_with(Arc::new(MemoryStore::new()), device, ReplicaConfig::default())?))
+}
+
+fn sled_replica(dir: &Path, device: &str) -> Result<Arc<Replica>> {
+    Ok(Arc::new(Replica::open(dir, device)?))
+}
+
+/// The environment every scenario shares: a relay process with the bootstrap grid loaded
+/// by a seeding handset.
+pub struct Bench {
+    relay: RelayProcess,
+    dir: tempfile::TempDir,
+    grid: String,
+    workload: Workload,
+}
+
+impl Bench {
+    /// Starts the relay at `exe` and uploads the bootstrap grid (300 households, 2,000
+    /// visits, 300 cases) through a seeding handset.
+    pub async fn new(exe: &Path, seed: u64) -> Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let relay = RelayProcess::start(exe, &dir.path().join("relay"), "127.0.0.1:0")?;
+        let mut cfg = WorkloadConfig::bootstrap();
+        cfg.seed = seed;
+        let workload = Workload::generate(&cfg);
+        let grid = cfg.grids[0].path.to_string();
+        let token = relay.enroll("seeder", &[&grid])?;
+        let seeder = sled_replica(&dir.path().join("seeder"), "seeder")?;
+        let (_, end) = workload.period();
+        load(&seeder, &workload, end, "w-seed")?;
+        let client = SyncClient::new(seeder.clone(), relay.target(&token))?;
+        let r = client.sync_once().await?;
+        anyhow::ensure!(seeder.pending()?.changes == 0, "seeding left {} changes unacknowledged ({r:?})", seeder.pending()?.changes);
+        Ok(Bench { relay, dir, grid, workload })
+    }
+
+    fn relay_mark(&self) -> (f64, Instant) {
+        (self.relay.cpu_seconds(), Instant::now())
+    }
+
+    fn finish(&self, mut f: SyncFigures, mark: (f64, Instant)) -> SyncFigures {
+        f.wall_ms = mark.1.elapsed().as_secs_f64() * 1e3;
+        f.relay_cpu_s = self.relay.cpu_seconds() - mark.0;
+        f.relay_peak_mib = self.relay.peak_rss_kib() as f64 / 1024.0;
+        f.ratio = (f.bytes_up + f.bytes_down) as f64 / f.floor_bytes.max(1) as f64;
+        f
+    }
+
+    /// A fresh handset pulls the whole grid.
+    pub async fn bootstrap(&self) -> Result<(SyncFigures, Arc<Replica>, SyncClient)> {
+        let token = self.relay.enroll("fresh", &[&self.grid])?;
+        let replica = sled_replica(&self.dir.path().join("fresh"), "fresh")?;
+        let client = SyncClient::new(replica.clone(), self.relay.target(&token))?;
+        let mark = self.relay_mark();
+        let r = client.sync_once().await?;
+        let w = &self.workload;
+        anyhow::ensure!(replica.list_households(None)?.len() == w.households.len(), "bootstrap incomplete");
+        let f = SyncFigures {
+            scenario: "bootstrap".into(),
+            records: format!("{} households, {} visits, {} cases", w.households.len(), w.visits.len(), w.cases.len()),
+            bytes_up: r.bytes_sent,
+            bytes_down: r.bytes_received,
+            messages_up: r.messages_sent,
+            messages_down: r.messages_received,
+            round_trips: r.round_trips,
+            floor_bytes: floor(&w.postcard_bytes()),
+            ..Default::default()
+        };
+        Ok((self.finish(f, mark), replica, client))
+    }
+
+    /// The handset that bootstrapped works five days offline (100 visits, 20 cases, 30
+    /// household edits) and reconnects.
+    pub async fn reconnect(&self, replica: &Replica, client: &SyncClient, seed: u64) -> Result<SyncFigures> {
+        let mut cfg = WorkloadConfig::bootstrap();
+        cfg.seed = seed ^ 0x5eed;
+        cfg.visits = 100;
+        cfg.cases = 20;
+        cfg.conflicts = 30;
+        cfg.days = 5;
+        let offline = Workload::generate(&cfg);
+        let ids: Vec<_> = replica.list_households(None)?.into_iter().map(|h| h.id).collect();
+        let mut floor_bytes = Vec::new();
+        for v in &offline.visits {
+            let nv = v.to_new_visit(ids[v.household % ids.len()].clone());
+            floor_bytes.extend(postcard::to_allocvec(&nv)?);
+            replica.log_visit(&nv)?;
+        }
+        for c in &offline.cases {
+            let nc = c.to_new_case(None);
+            floor_bytes.extend(postcard::to_allocvec(&nc)?);
+            replica.report_case(&nc)?;
+        }
+        for (i, c) in offline.conflicts.iter().enumerate() {
+            let u: &HouseholdUpdate = &c.a;
+            floor_bytes.extend(postcard::to_allocvec(u)?);
+            replica.update_household(&ids[(c.household + i) % ids.len()], u)?;
+        }
+        let mark = self.relay_mark();
+        let r = client.sync_once().await?;
+        anyhow::ensure!(replica.pending()?.changes == 0, "reconnect left changes unacknowledged");
+        let f = SyncFigures {
+            scenario: "reconnect".into(),
+            records: format!("{} visits, {} cases, {} household edits", offline.visits.len(), offline.cases.len(), offline.conflicts.len()),
+            bytes_up: r.bytes_sent,
+            bytes_down: r.bytes_received,
+            messages_up: r.messages_sent,
+            messages_down: r.messages_received,
+            round_trips: r.round_trips,
+            floor_bytes: floor(&floor_bytes),
+            ..Default::default()
+        };
+        Ok(self.finish(f, mark))
+    }
+
+    /// Two live handsets; one logs 20 visits one at a time; time until the other has all.
+    pub async fn live(&self, seed: u64) -> Result<SyncFigures> {
+        let mut ends = Vec::new();
+        for name in ["live-a", "live-b"] {
+            let token = self.relay.enroll(name, &[&self.grid])?;
+            let replica = sled_replica(&self.dir.path().join(name), name)?;
+            let client = Arc::new(SyncClient::new(replica.clone(), self.relay.target(&token))?);
+            client.sync_once().await?;
+            ends.push((replica, client));
+        }
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let mut tasks = Vec::new();
+        for (_, c) in &ends {
+            let (c, s) = (c.clone(), stop.clone());
+            tasks.push(tokio::spawn(async move { c.run(s).await }));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (a, ca) = &ends[0];
+        let (b, cb) = &ends[1];
+        let before = (ca.traffic().bytes_sent.load(std::sync::atomic::Ordering::Relaxed), cb.traffic().bytes_received.load(std::sync::atomic::Ordering::Relaxed));
+        let mut cfg = WorkloadConfig::bootstrap();
+        cfg.seed = seed ^ 0x11fe;
+        cfg.visits = 20;
+        cfg.cases = 0;
+        let w = Workload::generate(&cfg);
+        let ids: Vec<_> = a.list_households(None)?.into_iter().map(|h| h.id).collect();
+        let target = b.visits_in(&self.workload.households[0].grid, 0, i64::MAX)?.len() + 20;
+        let mut floor_bytes = Vec::new();
+        let mark = self.relay_mark();
+        for v in &w.visits {
+            let nv = v.to_new_visit(ids[v.household % ids.len()].clone());
+            floor_bytes.extend(postcard::to_allocvec(&nv)?);
+            a.log_visit(&nv)?;
+            ca.local_change();
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while b.visits_in(&self.workload.households[0].grid, 0, i64::MAX)?.len() < target {
+            anyhow::ensure!(Instant::now() < deadline, "live delta did not arrive in 30 s");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let f = SyncFigures {
+            scenario: "live delta".into(),
+            records: "20 visits, logged one by one".into(),
+            bytes_up: ca.traffic().bytes_sent.load(std::sync::atomic::Ordering::Relaxed) - before.0,
+            bytes_down: cb.traffic().bytes_received.load(std::sync::atomic::Ordering::Relaxed) - before.1,
+            floor_bytes: floor(&floor_bytes),
+            ..Default::default()
+        };
+        let f = self.finish(f, mark);
+        stop.notify_waiters();
+        for t in tasks {
+            let _ = t.await;
+        }
+        Ok(f)
+    }
+
+    /// `handsets` handsets (in-memory stores) each push `per` visits at the same moment.
+    /// Each works its own grid, so what it pulls back is only its own (a handset in a
+    /// shared grid would first download the whole grid, which is the bootstrap scenario).
+    pub async fn load(&self, handsets: usize, per: usize, seed: u64) -> Result<SyncFigures> {
+        let mut cfg = WorkloadConfig::bootstrap();
+        cfg.seed = seed ^ 0x10ad;
+        cfg.households_per_grid = handsets;
+        cfg.visits = handsets * per;
+        cfg.cases = 0;
+        let w = Workload::generate(&cfg);
+        let mut clients = Vec::new();
+        for i in 0..handsets {
+            let name = format!("load-{i}");
+            let grid = gridsync_core::GridPath::parse(&format!("loadtest/street/community/g{i:03}"))?;
+            let token = self.relay.enroll(&name, &[grid.as_str()])?;
+            let replica = mem_replica(&name)?;
+            let mut household = w.households[i].clone();
+            household.grid = grid;
+            let hid = replica.register_household(&household, &name)?;
+            let mut n = 0;
+            for v in w.visits.iter().filter(|v| v.household == i).take(per) {
+                replica.log_visit(&v.to_new_visit(hid.clone()))?;
+                n += 1;
+            }
+            for v in w.visits.iter().filter(|v| v.household != i).take(per - n) {
+                replica.log_visit(&v.to_new_visit(hid.clone()))?;
+            }
+            clients.push(Arc::new(SyncClient::new(replica, self.relay.target(&token))?));
+        }
+        let mark = self.relay_mark();
+        let mut tasks = Vec::new();
+        for c in &clients {
+            let c = c.clone();
+            tasks.push(tokio::spawn(async move { c.sync_once().await }));
+        }
+        let mut acknowledged = 0;
+        for t in tasks {
+            acknowledged += t.await??.acknowledged;
+        }
+        let visits = (handsets * per) as u64;
+        anyhow::ensure!(acknowledged == visits + handsets as u64, "acknowledged {acknowledged} of {}", visits + handsets as u64);
+        let mut f = self.finish(
+            SyncFigures { scenario: "relay load".into(), records: format!("{handsets} handsets x {per} visits"), ..Default::default() },
+            mark,
+        );
+        f.visits_per_s = Some(visits as f64 / (f.wall_ms / 1e3));
+        Ok(f)
+    }
+}
+
+/// Runs every scenario once.
+pub async fn run_all(exe: &Path, seed: u64, progress: &dyn Fn(&str)) -> Result<Vec<SyncFigures>> {
+    progress("starting the relay and uploading the bootstrap grid");
+    let bench = Bench::new(exe, seed).await?;
+    progress("bootstrap");
+    let (boot, replica, client) = bench.bootstrap().await?;
+    progress("reconnect after five offline days");
+    let reconnect = bench.reconnect(&replica, &client, seed).await?;
+    progress("live delta");
+    let live = bench.live(seed).await?;
+    progress("relay load: 100 handsets x 50 visits");
+    let load = bench.load(100, 50, seed).await?;
+    let _ = DAY_MS;
+    Ok(vec![boot, reconnect, live, load])
+}
