@@ -359,7 +359,9 @@ impl SyncClient {
 
 /// Turns a session failure text into the error an app acts on.
 fn classify(why: &str) -> Error {
-    if why.contains("Unauthorized")
+    if let Some(rest) = why.strip_prefix("access denied: ") {
+        Error::Denied(rest.to_string())
+    } else if why.contains("Unauthorized")
         || why.contains("Revoked")
         || why.contains("revoked")
         || why.contains("enrollment token")

@@ -28,7 +28,12 @@ struct OutboxRecord {
 
 impl From<OutboxRecord> for PushedChange {
     fn from(r: OutboxRecord) -> Self {
-        PushedChange { doc: r.doc, grid: r.grid, hash: r.hash, bytes: r.bytes }
+        PushedChange {
+            doc: r.doc,
+            grid: r.grid,
+            hash: r.hash,
+            bytes: r.bytes,
+        }
     }
 }
 const LAST_SYNC_KEY: &[u8] = b"last_sync";
@@ -96,7 +101,12 @@ pub(super) fn next_outbox_seq(store: &dyn Store) -> Result<u64> {
 
 /// Stages a local change into the outbox.
 pub(super) fn stage_outbox(batch: &mut Batch, seq: u64, change: &PushedChange) -> Result<()> {
-    let record = OutboxRecord { doc: change.doc.clone(), grid: change.grid.clone(), hash: change.hash, bytes: change.bytes.clone() };
+    let record = OutboxRecord {
+        doc: change.doc.clone(),
+        grid: change.grid.clone(),
+        hash: change.hash,
+        bytes: change.bytes.clone(),
+    };
     batch.put(trees::OUTBOX, q_key(seq), encode(&record)?);
     batch.put(
         trees::OUTBOX,

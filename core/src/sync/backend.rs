@@ -115,7 +115,9 @@ pub trait RelayBackend {
     /// The next batch after `cursor` restricted to `scopes` ([`Cursor::Fresh`] starts a
     /// snapshot at the current head), of about `max_bytes` of payload (always at least one
     /// entry if any is due). A cursor that cannot be valid is an [`Error::Invalid`].
-    fn pull(&self, scopes: &[GridPath], cursor: &Cursor, max_bytes: usize) -> Result<PullBatch>;
+    /// Entries the device itself pushed are left out (it has them), but the cursor still
+    /// moves past them.
+    fn pull(&self, grant: &DeviceGrant, cursor: &Cursor, max_bytes: usize) -> Result<PullBatch>;
 
     /// Current log head sequence.
     fn head(&self) -> Result<u64>;

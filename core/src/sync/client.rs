@@ -14,9 +14,7 @@ use tracing::{debug, info, warn};
 
 use self::push::Pushes;
 use super::backend::HandsetBackend;
-use super::wire::{
-    ClientMsg, Cursor, Entry, ErrorCode, PROTOCOL_VERSION, Refusal, RelayMsg,
-};
+use super::wire::{ClientMsg, Cursor, Entry, ErrorCode, PROTOCOL_VERSION, Refusal, RelayMsg};
 use super::{BULK_THRESHOLD, Lane, SessionStats, Transmit, relay_msg_kind};
 use crate::error::{Error, Result};
 use crate::ids::{DocId, GridPath, Timestamp};
@@ -199,10 +197,7 @@ impl ClientSession {
                     Err(Error::Protocol("second Welcome on one connection".into()))
                 }
             }
-            RelayMsg::PushAck {
-                id,
-                refused,
-            } => self.on_ack(id, refused, backend),
+            RelayMsg::PushAck { id, refused } => self.on_ack(id, refused, backend),
             RelayMsg::Batch {
                 from,
                 next,

@@ -66,7 +66,10 @@ impl FrameEncoder {
     pub fn new(level: i32) -> Self {
         let range = zstd::compression_level_range();
         let level = level.clamp(*range.start(), *range.end());
-        FrameEncoder { level, bulk_level: level }
+        FrameEncoder {
+            level,
+            bulk_level: level,
+        }
     }
 
     /// The zstd level in use.
@@ -88,7 +91,11 @@ impl FrameEncoder {
             )));
         }
         let (flags, payload) = if body.len() > COMPRESS_OVER {
-            let level = if body.len() >= BULK_BODY { self.bulk_level } else { self.level };
+            let level = if body.len() >= BULK_BODY {
+                self.bulk_level
+            } else {
+                self.level
+            };
             match zstd::bulk::compress(&body, level) {
                 Ok(packed) if packed.len() < body.len() => (FLAG_ZSTD, packed),
                 Ok(_) => (0, body),

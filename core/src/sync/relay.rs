@@ -251,7 +251,10 @@ impl RelaySession {
             match automerge::Change::from_bytes(change.bytes.clone()) {
                 Ok(c) => change.hash = c.hash().0,
                 Err(e) => {
-                    refused.push(Refusal { hash: sha256(&change.bytes), reason: format!("malformed change: {e}") });
+                    refused.push(Refusal {
+                        hash: sha256(&change.bytes),
+                        reason: format!("malformed change: {e}"),
+                    });
                     continue;
                 }
             }
@@ -300,20 +303,12 @@ impl RelaySession {
             }
         }
         self.stats.changes_accepted += accepted as u64;
-        debug!(
-            id,
-            accepted,
-            refused = refused.len(),
-            "push handled"
-        );
-        self.send(
-            RelayMsg::PushAck { id, refused },
-            Lane::Control,
-        );
+        debug!(id, accepted, refused = refused.len(), "push handled");
+        self.send(RelayMsg::PushAck { id, refused }, Lane::Control);
     }
 
     fn pull(&mut self, grant: &DeviceGrant, from: Cursor, live: bool, backend: &dyn RelayBackend) {
-        let batch = match backend.pull(&grant.scopes, &from, self.live_bytes as usize) {
+        let batch = match backend.pull(grant, &from, self.live_bytes as usize) {
             Ok(batch) => batch,
             Err(e) => return self.fail(e),
         };

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{DocId, GridPath};
 
 /// Version of this protocol, sent in the first message of every connection.
-pub const PROTOCOL_VERSION: u16 = 1;
+/// Version 2: pushes and acknowledgements carry no change hashes (version 1 was
+/// pre-release).
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// An automerge change hash (SHA-256 of the change), the content address of a change.
 pub type ChangeHash = [u8; 32];

@@ -120,7 +120,16 @@ pub fn allowed(state: &CaseState, role: Role) -> Vec<&'static str> {
     ];
     samples
         .into_iter()
-        .filter(|k| roles_for(k).contains(&role) && statuses_for(k).contains(&state.status))
+        .filter(|k| {
+            let probe = CaseAction {
+                id: String::new(),
+                actor: String::new(),
+                role,
+                at: 0,
+                kind: k.clone(),
+            };
+            check(state, &probe, &TriagePolicy::default()).is_ok()
+        })
         .map(|k| k.name())
         .collect()
 }
@@ -299,6 +308,29 @@ mod tests {
             !s2.is_overdue(late_at + 1),
             "escalation sets a new deadline"
         );
+    }
+
+    #[test]
+    fn escalate_is_not_offered_at_street_level() {
+        let p = TriagePolicy::default();
+        let t = vec![
+            report(),
+            act(1, Role::CommunityStaff, 10, ActionKind::Accept),
+            act(2, Role::StreetStaff, 20, triage(TriageClass::Big)),
+        ];
+        let s = fold(&t, &p).0;
+        assert_eq!(s.level, Some(Level::Street));
+        assert!(!allowed(&s, Role::StreetStaff).contains(&"escalate"));
+        let community = fold(
+            &[
+                report(),
+                act(1, Role::CommunityStaff, 10, ActionKind::Accept),
+                act(2, Role::CommunityStaff, 20, triage(TriageClass::Small)),
+            ],
+            &p,
+        )
+        .0;
+        assert!(allowed(&community, Role::StreetStaff).contains(&"escalate"));
     }
 
     #[test]

@@ -156,6 +156,7 @@ impl Hub {
             grid: pc.grid.clone(),
             hash: pc.hash,
             bytes: pc.bytes.clone(),
+            origin: grant.device_id.clone(),
         };
         batch.put(LOG, seq.to_vec(), encode(&record)?);
         batch.put(GRID_LOG, grid_key(&pc.grid, &seq), Vec::new());

@@ -49,6 +49,8 @@ pub(crate) struct LogRecord {
     pub grid: GridPath,
     pub hash: ChangeHash,
     pub bytes: Vec<u8>,
+    /// The device that pushed it (pulls leave a device's own changes out).
+    pub origin: String,
 }
 
 /// A document's current state on the relay.
@@ -183,8 +185,8 @@ impl RelayBackend for Hub {
         self.ingest_changes(grant, changes)
     }
 
-    fn pull(&self, scopes: &[GridPath], cursor: &Cursor, max_bytes: usize) -> Result<PullBatch> {
-        self.pull_batch(scopes, cursor, max_bytes)
+    fn pull(&self, grant: &DeviceGrant, cursor: &Cursor, max_bytes: usize) -> Result<PullBatch> {
+        self.pull_batch(&grant.scopes, Some(&grant.device_id), cursor, max_bytes)
     }
 
     fn head(&self) -> Result<u64> {

@@ -35,6 +35,7 @@ impl Hub {
     pub(crate) fn pull_batch(
         &self,
         scopes: &[GridPath],
+        device: Option<&str>,
         cursor: &Cursor,
         max_bytes: usize,
     ) -> Result<PullBatch> {
@@ -49,7 +50,7 @@ impl Hub {
                 self.snapshot(&scopes, head, *high_water, after_doc.as_ref(), max_bytes)
             }
             Cursor::Log { after } if *after <= head => {
-                self.log_after(&scopes, *after, head, max_bytes)
+                self.log_after(&scopes, device, *after, head, max_bytes)
             }
             other => {
                 tracing::warn!(
@@ -119,7 +120,11 @@ impl Hub {
                     bytes += match &payload {
                         Payload::Change(b) | Payload::Snapshot(b) => b.len(),
                     };
-                    entries.push(Entry { doc: doc.clone(), grid, payload });
+                    entries.push(Entry {
+                        doc: doc.clone(),
+                        grid,
+                        payload,
+                    });
                     if bytes >= max_bytes {
                         let next = Cursor::Snapshot {
                             high_water,
@@ -144,6 +149,7 @@ impl Hub {
     fn log_after(
         &self,
         scopes: &[GridPath],
+        device: Option<&str>,
         after: u64,
         head: u64,
         max_bytes: usize,
@@ -190,6 +196,10 @@ impl Hub {
                 continue;
             };
             let r: LogRecord = decode("log record", &v)?;
+            last = Some(seq);
+            if device == Some(r.origin.as_str()) {
+                continue; // the device pushed it: it has it
+            }
             bytes += r.bytes.len();
             entries.push(Entry {
                 doc: r.doc,

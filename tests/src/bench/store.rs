@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use gridsync_core::replica::CaseFilter;
+use gridsync_core::store::{Scan, trees};
 use gridsync_core::{DAY_MS, Replica};
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +32,8 @@ pub struct StoreFigures {
     pub probe: ProbeFigures,
     /// Bytes of the store directory on disk.
     pub disk_bytes: u64,
+    /// Keys and values held, per tree (what a perfectly compact store would need).
+    pub live_bytes: Vec<(String, u64)>,
     /// Postcard bytes of the same records.
     pub postcard_bytes: u64,
     /// disk / postcard.
@@ -143,6 +146,16 @@ pub fn run(
     let loaded = load(&replica, &w, now, "w-bench")?;
     let (p50, p99) = p50_p99(&loaded.visit_latencies);
     replica.store().flush()?;
+    let mut live_bytes = Vec::new();
+    for tree in [trees::DOCS, trees::OUTBOX, trees::INDEX, trees::META] {
+        let n: usize = replica
+            .store()
+            .scan(tree, Scan::prefix(b""))?
+            .iter()
+            .map(|(k, v)| k.len() + v.len())
+            .sum();
+        live_bytes.push((tree.to_string(), n as u64));
+    }
     drop(replica);
     let worker = w.workers.first().map(|x| x.id.clone()).unwrap_or_default();
     progress("probing cold open, queries and memory in a fresh process");
@@ -171,6 +184,7 @@ pub fn run(
         log_visit_p99_ms: p99,
         probe,
         disk_bytes: disk,
+        live_bytes,
         postcard_bytes: postcard,
         disk_ratio: disk as f64 / postcard as f64,
     })

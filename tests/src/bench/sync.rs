@@ -50,11 +50,17 @@ pub struct SyncFigures {
 }
 
 fn floor(bytes: &[u8]) -> u64 {
-    zstd::bulk::compress(bytes, 19).map(|c| c.len() as u64).unwrap_or(0)
+    zstd::bulk::compress(bytes, 19)
+        .map(|c| c.len() as u64)
+        .unwrap_or(0)
 }
 
 fn mem_replica(device: &str) -> Result<Arc<Replica>> {
-    Ok(Arc::new(Replica::open_with(Arc::new(MemoryStore::new()), device, ReplicaConfig::default())?))
+    Ok(Arc::new(Replica::open_with(
+        Arc::new(MemoryStore::new()),
+        device,
+        ReplicaConfig::default(),
+    )?))
 }
 
 fn sled_replica(dir: &Path, device: &str) -> Result<Arc<Replica>> {
@@ -86,8 +92,17 @@ impl Bench {
         load(&seeder, &workload, end, "w-seed")?;
         let client = SyncClient::new(seeder.clone(), relay.target(&token))?;
         let r = client.sync_once().await?;
-        anyhow::ensure!(seeder.pending()?.changes == 0, "seeding left {} changes unacknowledged ({r:?})", seeder.pending()?.changes);
-        Ok(Bench { relay, dir, grid, workload })
+        anyhow::ensure!(
+            seeder.pending()?.changes == 0,
+            "seeding left {} changes unacknowledged ({r:?})",
+            seeder.pending()?.changes
+        );
+        Ok(Bench {
+            relay,
+            dir,
+            grid,
+            workload,
+        })
     }
 
     fn relay_mark(&self) -> (f64, Instant) {
@@ -110,10 +125,18 @@ impl Bench {
         let mark = self.relay_mark();
         let r = client.sync_once().await?;
         let w = &self.workload;
-        anyhow::ensure!(replica.list_households(None)?.len() == w.households.len(), "bootstrap incomplete");
+        anyhow::ensure!(
+            replica.list_households(None)?.len() == w.households.len(),
+            "bootstrap incomplete"
+        );
         let f = SyncFigures {
             scenario: "bootstrap".into(),
-            records: format!("{} households, {} visits, {} cases", w.households.len(), w.visits.len(), w.cases.len()),
+            records: format!(
+                "{} households, {} visits, {} cases",
+                w.households.len(),
+                w.visits.len(),
+                w.cases.len()
+            ),
             bytes_up: r.bytes_sent,
             bytes_down: r.bytes_received,
             messages_up: r.messages_sent,
@@ -127,7 +150,12 @@ impl Bench {
 
     /// The handset that bootstrapped works five days offline (100 visits, 20 cases, 30
     /// household edits) and reconnects.
-    pub async fn reconnect(&self, replica: &Replica, client: &SyncClient, seed: u64) -> Result<SyncFigures> {
+    pub async fn reconnect(
+        &self,
+        replica: &Replica,
+        client: &SyncClient,
+        seed: u64,
+    ) -> Result<SyncFigures> {
         let mut cfg = WorkloadConfig::bootstrap();
         cfg.seed = seed ^ 0x5eed;
         cfg.visits = 100;
@@ -135,7 +163,11 @@ impl Bench {
         cfg.conflicts = 30;
         cfg.days = 5;
         let offline = Workload::generate(&cfg);
-        let ids: Vec<_> = replica.list_households(None)?.into_iter().map(|h| h.id).collect();
+        let ids: Vec<_> = replica
+            .list_households(None)?
+            .into_iter()
+            .map(|h| h.id)
+            .collect();
         let mut floor_bytes = Vec::new();
         for v in &offline.visits {
             let nv = v.to_new_visit(ids[v.household % ids.len()].clone());
@@ -154,10 +186,18 @@ impl Bench {
         }
         let mark = self.relay_mark();
         let r = client.sync_once().await?;
-        anyhow::ensure!(replica.pending()?.changes == 0, "reconnect left changes unacknowledged");
+        anyhow::ensure!(
+            replica.pending()?.changes == 0,
+            "reconnect left changes unacknowledged"
+        );
         let f = SyncFigures {
             scenario: "reconnect".into(),
-            records: format!("{} visits, {} cases, {} household edits", offline.visits.len(), offline.cases.len(), offline.conflicts.len()),
+            records: format!(
+                "{} visits, {} cases, {} household edits",
+                offline.visits.len(),
+                offline.cases.len(),
+                offline.conflicts.len()
+            ),
             bytes_up: r.bytes_sent,
             bytes_down: r.bytes_received,
             messages_up: r.messages_sent,
@@ -188,14 +228,24 @@ impl Bench {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let (a, ca) = &ends[0];
         let (b, cb) = &ends[1];
-        let before = (ca.traffic().bytes_sent.load(std::sync::atomic::Ordering::Relaxed), cb.traffic().bytes_received.load(std::sync::atomic::Ordering::Relaxed));
+        let before = (
+            ca.traffic()
+                .bytes_sent
+                .load(std::sync::atomic::Ordering::Relaxed),
+            cb.traffic()
+                .bytes_received
+                .load(std::sync::atomic::Ordering::Relaxed),
+        );
         let mut cfg = WorkloadConfig::bootstrap();
         cfg.seed = seed ^ 0x11fe;
         cfg.visits = 20;
         cfg.cases = 0;
         let w = Workload::generate(&cfg);
         let ids: Vec<_> = a.list_households(None)?.into_iter().map(|h| h.id).collect();
-        let target = b.visits_in(&self.workload.households[0].grid, 0, i64::MAX)?.len() + 20;
+        let target = b
+            .visits_in(&self.workload.households[0].grid, 0, i64::MAX)?
+            .len()
+            + 20;
         let mut floor_bytes = Vec::new();
         let mark = self.relay_mark();
         for v in &w.visits {
@@ -205,15 +255,30 @@ impl Bench {
             ca.local_change();
         }
         let deadline = Instant::now() + Duration::from_secs(30);
-        while b.visits_in(&self.workload.households[0].grid, 0, i64::MAX)?.len() < target {
-            anyhow::ensure!(Instant::now() < deadline, "live delta did not arrive in 30 s");
+        while b
+            .visits_in(&self.workload.households[0].grid, 0, i64::MAX)?
+            .len()
+            < target
+        {
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "live delta did not arrive in 30 s"
+            );
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         let f = SyncFigures {
             scenario: "live delta".into(),
             records: "20 visits, logged one by one".into(),
-            bytes_up: ca.traffic().bytes_sent.load(std::sync::atomic::Ordering::Relaxed) - before.0,
-            bytes_down: cb.traffic().bytes_received.load(std::sync::atomic::Ordering::Relaxed) - before.1,
+            bytes_up: ca
+                .traffic()
+                .bytes_sent
+                .load(std::sync::atomic::Ordering::Relaxed)
+                - before.0,
+            bytes_down: cb
+                .traffic()
+                .bytes_received
+                .load(std::sync::atomic::Ordering::Relaxed)
+                - before.1,
             floor_bytes: floor(&floor_bytes),
             ..Default::default()
         };
@@ -238,7 +303,8 @@ impl Bench {
         let mut clients = Vec::new();
         for i in 0..handsets {
             let name = format!("load-{i}");
-            let grid = gridsync_core::GridPath::parse(&format!("loadtest/street/community/g{i:03}"))?;
+            let grid =
+                gridsync_core::GridPath::parse(&format!("loadtest/street/community/g{i:03}"))?;
             let token = self.relay.enroll(&name, &[grid.as_str()])?;
             let replica = mem_replica(&name)?;
             let mut household = w.households[i].clone();
@@ -252,7 +318,10 @@ impl Bench {
             for v in w.visits.iter().filter(|v| v.household != i).take(per - n) {
                 replica.log_visit(&v.to_new_visit(hid.clone()))?;
             }
-            clients.push(Arc::new(SyncClient::new(replica, self.relay.target(&token))?));
+            clients.push(Arc::new(SyncClient::new(
+                replica,
+                self.relay.target(&token),
+            )?));
         }
         let mark = self.relay_mark();
         let mut tasks = Vec::new();
@@ -265,9 +334,17 @@ impl Bench {
             acknowledged += t.await??.acknowledged;
         }
         let visits = (handsets * per) as u64;
-        anyhow::ensure!(acknowledged == visits + handsets as u64, "acknowledged {acknowledged} of {}", visits + handsets as u64);
+        anyhow::ensure!(
+            acknowledged == visits + handsets as u64,
+            "acknowledged {acknowledged} of {}",
+            visits + handsets as u64
+        );
         let mut f = self.finish(
-            SyncFigures { scenario: "relay load".into(), records: format!("{handsets} handsets x {per} visits"), ..Default::default() },
+            SyncFigures {
+                scenario: "relay load".into(),
+                records: format!("{handsets} handsets x {per} visits"),
+                ..Default::default()
+            },
             mark,
         );
         f.visits_per_s = Some(visits as f64 / (f.wall_ms / 1e3));

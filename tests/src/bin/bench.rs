@@ -30,6 +30,9 @@ struct Cli {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// Keep the store scenario's data in this (new) directory instead of a temporary one.
+    #[arg(long)]
+    keep: Option<PathBuf>,
     #[command(subcommand)]
     internal: Option<Internal>,
 }
@@ -69,13 +72,9 @@ fn main() -> Result<()> {
     match scenario {
         Scenario::Store => {
             let dir = tempfile::tempdir()?;
+            let store_dir = cli.keep.clone().unwrap_or_else(|| dir.path().join("store"));
             let exe = std::env::current_exe()?;
-            let f = bench::store::run(
-                &dir.path().join("store"),
-                &exe,
-                cli.seed,
-                &progress(cli.json),
-            )?;
+            let f = bench::store::run(&store_dir, &exe, cli.seed, &progress(cli.json))?;
             if cli.json {
                 println!("{}", serde_json::to_string_pretty(&f)?);
             } else {
@@ -120,24 +119,53 @@ fn main() -> Result<()> {
                     f.disk_ratio,
                     f.postcard_bytes as f64 / 1048576.0
                 );
+                for (tree, n) in &f.live_bytes {
+                    println!(
+                        "| live keys+values in {tree} | {:.2} MiB | |",
+                        *n as f64 / 1048576.0
+                    );
+                }
             }
         }
         Scenario::Sync => {
             let exe = std::env::current_exe()?.with_file_name("gridsync-relay");
-            anyhow::ensure!(exe.exists(), "{} not found: build it first (cargo build --release -p gridsync-server)", exe.display());
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+            anyhow::ensure!(
+                exe.exists(),
+                "{} not found: build it first (cargo build --release -p gridsync-server)",
+                exe.display()
+            );
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
             let figures = rt.block_on(bench::sync::run_all(&exe, cli.seed, &progress(cli.json)))?;
             if cli.json {
                 println!("{}", serde_json::to_string_pretty(&figures)?);
             } else {
-                println!("| scenario | records | up | down | msgs up/down | round trips | wall | floor (zstd -19) | (up+down)/floor | relay CPU | relay peak RSS |");
+                println!(
+                    "| scenario | records | up | down | msgs up/down | round trips | wall | floor (zstd -19) | (up+down)/floor | relay CPU | relay peak RSS |"
+                );
                 println!("|---|---|---|---|---|---|---|---|---|---|---|");
                 for f in figures {
-                    let extra = f.visits_per_s.map(|v| format!(" ({v:.0} visits/s)")).unwrap_or_default();
+                    let extra = f
+                        .visits_per_s
+                        .map(|v| format!(" ({v:.0} visits/s)"))
+                        .unwrap_or_default();
                     println!(
                         "| {} | {} | {:.1} KiB | {:.1} KiB | {}/{} | {} | {:.0} ms{} | {:.1} KiB | {:.2}x | {:.2} s | {:.1} MiB |",
-                        f.scenario, f.records, f.bytes_up as f64 / 1024.0, f.bytes_down as f64 / 1024.0, f.messages_up, f.messages_down,
-                        f.round_trips, f.wall_ms, extra, f.floor_bytes as f64 / 1024.0, f.ratio, f.relay_cpu_s, f.relay_peak_mib
+                        f.scenario,
+                        f.records,
+                        f.bytes_up as f64 / 1024.0,
+                        f.bytes_down as f64 / 1024.0,
+                        f.messages_up,
+                        f.messages_down,
+                        f.round_trips,
+                        f.wall_ms,
+                        extra,
+                        f.floor_bytes as f64 / 1024.0,
+                        f.ratio,
+                        f.relay_cpu_s,
+                        f.relay_peak_mib
                     );
                 }
             }

@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 
-
 use crate::error::{Error, Result};
 use crate::sync::backend::HandsetBackend;
 use crate::sync::wire::{ChangeHash, PushedChange, Refusal};

@@ -7,9 +7,8 @@ use super::scenarios::{config, seeded};
 use super::strategies::{client_msg, relay_msg};
 use super::*;
 use crate::error::Result;
-use crate::ids::GridPath;
 use crate::sync::backend::{DeviceGrant, PullBatch, RelayBackend};
-use crate::sync::wire::{ClientMsg, Cursor, ErrorCode, PushedChange};
+use crate::sync::wire::{ClientMsg, Cursor, ErrorCode, PROTOCOL_VERSION, PushedChange};
 
 /// A backend whose pulls ignore the scopes they are given.
 struct Leaky(SimRelay);
@@ -28,8 +27,13 @@ impl RelayBackend for Leaky {
     ) -> Result<Vec<std::result::Result<(), String>>> {
         self.0.ingest(g, c)
     }
-    fn pull(&self, _scopes: &[GridPath], cursor: &Cursor, max_bytes: usize) -> Result<PullBatch> {
-        self.0.pull(&[grid("a")], cursor, max_bytes)
+    fn pull(&self, g: &DeviceGrant, cursor: &Cursor, max_bytes: usize) -> Result<PullBatch> {
+        // Leaks: answers as if the device could read everything under "a".
+        let wider = DeviceGrant {
+            scopes: vec![grid("a")],
+            ..g.clone()
+        };
+        self.0.pull(&wider, cursor, max_bytes)
     }
     fn head(&self) -> Result<u64> {
         self.0.head()
@@ -44,7 +48,7 @@ fn entries_outside_the_scopes_never_leave_the_relay() {
     let mut s = RelaySession::new(0);
     s.handle(
         ClientMsg::Hello {
-            version: 1,
+            version: PROTOCOL_VERSION,
             token: "t".into(),
             agent: String::new(),
         },
@@ -76,7 +80,7 @@ fn messages_out_of_order_close_with_malformed() {
     let relay = SimRelay::default();
     relay.enroll("good", &["a"]);
     let hello = ClientMsg::Hello {
-        version: 1,
+        version: PROTOCOL_VERSION,
         token: "good".into(),
         agent: String::new(),
     };

@@ -341,7 +341,8 @@ impl RelayBackend for SimRelay {
         Ok(out)
     }
 
-    fn pull(&self, scopes: &[GridPath], cursor: &Cursor, max_bytes: usize) -> Result<PullBatch> {
+    fn pull(&self, grant: &DeviceGrant, cursor: &Cursor, max_bytes: usize) -> Result<PullBatch> {
+        let scopes = &grant.scopes[..];
         let head = self.head()?;
         let bad = || Error::invalid("cursor", format!("{cursor:?} is past the log head {head}"));
         let after = match cursor {

@@ -1,0 +1,384 @@
+//! `gridsync household …`: register, list, show, re-tier, edit households and settle
+//! fields that two handsets edited at once.
+
+use anyhow::{Result, anyhow, bail};
+use clap::{ArgGroup, Args, Subcommand};
+use gridsync_core::model::{
+    Address, FieldValue, HouseholdField, HouseholdUpdate, Member, NewHousehold, Tier,
+};
+use gridsync_core::{DocId, DocKind, GridPath, Replica};
+
+use crate::output::{self, Table};
+use crate::{Ctx, parse_grid, parse_tier};
+
+/// Household commands.
+#[derive(Debug, Subcommand)]
+pub enum HouseholdCmd {
+    /// Register a household.
+    Add(AddArgs),
+    /// List households, by grid.
+    List {
+        /// Only this grid (or subtree).
+        #[arg(long, value_parser = parse_grid)]
+        grid: Option<GridPath>,
+    },
+    /// Show a household with its visits, tier history and conflicting edits.
+    Show {
+        /// Household id (or a unique prefix).
+        id: String,
+        /// How many recent visits to show.
+        #[arg(long, default_value_t = 20)]
+        visits: usize,
+    },
+    /// Change a household's tier; the change and its reason are kept forever.
+    Tier {
+        /// Household id (or a unique prefix).
+        id: String,
+        /// The new tier: red, yellow or green (红/黄/绿).
+        #[arg(long, value_parser = parse_tier)]
+        tier: Tier,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Edit a household's head, phone, address, members, tags or contacts.
+    Edit(EditArgs),
+    /// Settle a field two handsets edited at once by choosing one of its values.
+    Resolve {
+        /// Household id (or a unique prefix).
+        id: String,
+        /// The field: head, phone, address or members.
+        #[arg(long)]
+        field: String,
+        /// The value number `household show` listed.
+        #[arg(long)]
+        choice: usize,
+    },
+}
+
+/// `household add`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("where").required(true).args(["address", "rural"])))]
+pub struct AddArgs {
+    /// The grid (default: the handset's grid).
+    #[arg(long, value_parser = parse_grid)]
+    grid: Option<GridPath>,
+    /// Head of household 户主.
+    #[arg(long)]
+    head: String,
+    /// red 连心户, yellow 关心户 or green 放心户 (红/黄/绿).
+    #[arg(long, value_parser = parse_tier)]
+    tier: Tier,
+    /// Urban address BUILDING/UNIT/ROOM, e.g. "3栋/2单元/501".
+    #[arg(long, value_name = "B/U/R")]
+    address: Option<String>,
+    /// Rural address GROUP/COURTYARD/NUMBER, e.g. "四组/柳树湾/12号".
+    #[arg(long, value_name = "G/C/N")]
+    rural: Option<String>,
+    /// Contact phone.
+    #[arg(long, default_value = "")]
+    phone: String,
+    /// A member NAME:YEAR:RELATION, e.g. 王小明:2012:孙子 (repeatable).
+    #[arg(long, value_parser = parse_member)]
+    member: Vec<Member>,
+    /// A tag such as 留守老人 or 独居 (repeatable).
+    #[arg(long)]
+    tag: Vec<String>,
+    /// A worker id assigned to contact the household (repeatable; default: this handset's worker).
+    #[arg(long)]
+    contact: Vec<String>,
+}
+
+/// `household edit`.
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// Household id (or a unique prefix).
+    id: String,
+    /// New head of household.
+    #[arg(long)]
+    head: Option<String>,
+    /// New phone.
+    #[arg(long)]
+    phone: Option<String>,
+    /// New urban address BUILDING/UNIT/ROOM.
+    #[arg(long, conflicts_with = "rural")]
+    address: Option<String>,
+    /// New rural address GROUP/COURTYARD/NUMBER.
+    #[arg(long)]
+    rural: Option<String>,
+    /// Replace the members with these NAME:YEAR:RELATION (repeatable).
+    #[arg(long, value_parser = parse_member)]
+    member: Vec<Member>,
+    /// Add a tag (repeatable).
+    #[arg(long)]
+    add_tag: Vec<String>,
+    /// Remove a tag (repeatable).
+    #[arg(long)]
+    remove_tag: Vec<String>,
+    /// Add a contact worker (repeatable).
+    #[arg(long)]
+    add_contact: Vec<String>,
+    /// Remove a contact worker (repeatable).
+    #[arg(long)]
+    remove_contact: Vec<String>,
+}
+
+/// Parses `NAME:YEAR:RELATION` (full-width colons too).
+fn parse_member(s: &str) -> Result<Member, String> {
+    let parts: Vec<&str> = s.split([':', '：']).map(str::trim).collect();
+    let bad = || format!("member {s:?} is not NAME:YEAR:RELATION, e.g. 王小明:2012:孙子");
+    let [name, year, relation] = parts.as_slice() else {
+        return Err(bad());
+    };
+    let birth_year = year.parse().map_err(|_| bad())?;
+    Ok(Member {
+        name: name.to_string(),
+        birth_year,
+        relation: relation.to_string(),
+    })
+}
+
+/// Parses `A/B/C` into an urban or rural address.
+fn parse_address(text: Option<&str>, rural: Option<&str>) -> Result<Option<Address>> {
+    let (s, is_rural) = match (text, rural) {
+        (Some(s), None) => (s, false),
+        (None, Some(s)) => (s, true),
+        (None, None) => return Ok(None),
+        (Some(_), Some(_)) => bail!("give either --address or --rural, not both"),
+    };
+    let parts: Vec<String> = s.split('/').map(|p| p.trim().to_string()).collect();
+    let [a, b, c] = <[String; 3]>::try_from(parts).map_err(|_| {
+        if is_rural {
+            anyhow!("--rural {s:?} is not GROUP/COURTYARD/NUMBER, e.g. 四组/柳树湾/12号")
+        } else {
+            anyhow!("--address {s:?} is not BUILDING/UNIT/ROOM, e.g. 3栋/2单元/501")
+        }
+    })?;
+    Ok(Some(if is_rural {
+        Address::Rural {
+            group: a,
+            courtyard: b,
+            number: c,
+        }
+    } else {
+        Address::Urban {
+            building: a,
+            unit: b,
+            room: c,
+        }
+    }))
+}
+
+/// Finds a household by id or unique id prefix.
+pub fn resolve(replica: &Replica, text: &str) -> Result<DocId> {
+    output::resolve_id(text, DocKind::Household, "household", || {
+        Ok(replica
+            .list_households(None)?
+            .into_iter()
+            .map(|h| h.id)
+            .collect())
+    })
+}
+
+/// Runs a household command.
+pub fn run(ctx: &Ctx, cmd: HouseholdCmd) -> Result<()> {
+    let hs = ctx.handset()?;
+    let r = &hs.replica;
+    match cmd {
+        HouseholdCmd::Add(a) => {
+            let contacts = if a.contact.is_empty() {
+                vec![hs.worker(None)]
+            } else {
+                a.contact
+            };
+            let new = NewHousehold {
+                grid: hs.grid(a.grid.as_ref())?,
+                address: parse_address(a.address.as_deref(), a.rural.as_deref())?
+                    .ok_or_else(|| anyhow!("--address or --rural is required"))?,
+                head: a.head,
+                members: a.member,
+                phone: a.phone,
+                tier: a.tier,
+                tags: a.tag,
+                contacts,
+            };
+            let id = r.register_household(&new, &hs.worker(None))?;
+            let h = r.household(&id)?;
+            if ctx.json {
+                return output::json(&h);
+            }
+            println!(
+                "registered household {id}: {} ({}), {} in {}",
+                h.head,
+                output::tier(h.tier),
+                output::address(&h.address),
+                h.grid
+            );
+        }
+        HouseholdCmd::List { grid } => {
+            let mut list = r.list_households(grid.as_ref())?;
+            list.sort_by(|a, b| {
+                (&a.grid, std::cmp::Reverse(a.tier), &a.head).cmp(&(
+                    &b.grid,
+                    std::cmp::Reverse(b.tier),
+                    &b.head,
+                ))
+            });
+            if ctx.json {
+                return output::json(&list);
+            }
+            let mut t = Table::new(&["ID", "TIER", "HEAD", "ADDRESS", "GRID", "TAGS", "CONTACTS"]);
+            for h in &list {
+                t.row(vec![
+                    output::short(&h.id).into(),
+                    output::tier(h.tier).into(),
+                    h.head.clone(),
+                    output::address(&h.address),
+                    h.grid.segments().last().unwrap_or_default().into(),
+                    output::clip(&h.tags.join(","), 24),
+                    h.contacts.join(","),
+                ]);
+            }
+            t.print("no households");
+        }
+        HouseholdCmd::Show { id, visits } => show(ctx, r, &resolve(r, &id)?, visits)?,
+        HouseholdCmd::Tier { id, tier, reason } => {
+            let id = resolve(r, &id)?;
+            if reason.trim().is_empty() {
+                bail!("invalid reason: say why the tier changes (--reason)");
+            }
+            let before = r.household(&id)?.tier;
+            r.change_tier(&id, tier, &hs.worker(None), &reason)?;
+            let h = r.household(&id)?;
+            if ctx.json {
+                return output::json(&h);
+            }
+            println!(
+                "{} {}: tier {} → {}",
+                output::short(&id),
+                h.head,
+                output::tier(before),
+                output::tier_long(h.tier)
+            );
+        }
+        HouseholdCmd::Edit(a) => {
+            let id = resolve(r, &a.id)?;
+            let update = HouseholdUpdate {
+                head: a.head,
+                phone: a.phone,
+                address: parse_address(a.address.as_deref(), a.rural.as_deref())?,
+                members: (!a.member.is_empty()).then_some(a.member),
+                add_tags: a.add_tag,
+                remove_tags: a.remove_tag,
+                add_contacts: a.add_contact,
+                remove_contacts: a.remove_contact,
+            };
+            if update == HouseholdUpdate::default() {
+                bail!("nothing to change: pass --head, --phone, --address, --member, --add-tag …");
+            }
+            r.update_household(&id, &update)?;
+            let h = r.household(&id)?;
+            if ctx.json {
+                return output::json(&h);
+            }
+            println!("updated household {} ({})", output::short(&id), h.head);
+        }
+        HouseholdCmd::Resolve { id, field, choice } => {
+            let id = resolve(r, &id)?;
+            let f = HouseholdField::parse(field.trim()).ok_or_else(|| {
+                anyhow!("unknown field {field:?}: use head, phone, address or members")
+            })?;
+            r.resolve_conflict(&id, f, choice)?;
+            let h = r.household(&id)?;
+            if ctx.json {
+                return output::json(&h);
+            }
+            println!("{} of {} settled", f.key(), output::short(&id));
+        }
+    }
+    Ok(())
+}
+
+/// A conflicting value, in words.
+pub fn value_text(v: &FieldValue) -> String {
+    match v {
+        FieldValue::Text(t) => t.clone(),
+        FieldValue::Address(a) => output::address(a),
+        FieldValue::Members(m) => m
+            .iter()
+            .map(|p| format!("{}:{}:{}", p.name, p.birth_year, p.relation))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+fn show(ctx: &Ctx, r: &Replica, id: &DocId, max_visits: usize) -> Result<()> {
+    let h = r.household(id)?;
+    let visits = r.visits_of(id, max_visits)?;
+    let conflicts = r.household_conflicts(id)?;
+    if ctx.json {
+        return output::json(&serde_json::json!({
+            "household": h, "visits": visits, "conflicts": conflicts,
+        }));
+    }
+    println!("household {}", h.id);
+    println!("  grid      {}", h.grid);
+    println!("  head      {}", h.head);
+    println!("  tier      {}", output::tier_long(h.tier));
+    println!("  address   {}", output::address(&h.address));
+    println!(
+        "  phone     {}",
+        if h.phone.is_empty() { "-" } else { &h.phone }
+    );
+    println!("  tags      {}", h.tags.join(", "));
+    println!("  contacts  {}", h.contacts.join(", "));
+    if !h.members.is_empty() {
+        println!("\nmembers");
+        let mut t = Table::new(&["  NAME", "BORN", "RELATION"]);
+        for m in &h.members {
+            t.row(vec![
+                format!("  {}", m.name),
+                m.birth_year.to_string(),
+                m.relation.clone(),
+            ]);
+        }
+        t.print("");
+    }
+    println!("\ntier history");
+    let mut t = Table::new(&["  WHEN", "TIER", "BY", "REASON"]);
+    for c in &h.tier_history {
+        t.row(vec![
+            format!("  {}", output::time(c.at)),
+            output::tier(c.tier).into(),
+            c.by.clone(),
+            output::clip(&c.reason, 40),
+        ]);
+    }
+    t.print("  none");
+    println!("\nvisits (newest first)");
+    let mut t = Table::new(&["  WHEN", "MODE", "WORKER", "OPEN", "NOTES"]);
+    for v in &visits {
+        let notes = r.visit(&v.id).map(|full| full.record.notes)?;
+        t.row(vec![
+            format!("  {}", output::time(v.at)),
+            output::mode(v.mode).into(),
+            v.worker.clone(),
+            v.open_follow_ups.to_string(),
+            output::clip(&notes, 40),
+        ]);
+    }
+    t.print("  no visits yet");
+    if !conflicts.is_empty() {
+        println!("\nconflicting edits (made on two handsets at once; choose one)");
+        for c in &conflicts {
+            for (i, v) in c.values.iter().enumerate() {
+                println!("  {:<8} [{i}] {}", c.field.key(), value_text(v));
+            }
+        }
+        println!(
+            "  settle with: gridsync household resolve {} --field FIELD --choice N",
+            output::short(id)
+        );
+    }
+    Ok(())
+}

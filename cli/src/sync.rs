@@ -1,0 +1,272 @@
+//! `gridsync sync` (once, or `--watch` to stay connected) and `gridsync status`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow};
+use clap::Args;
+use gridsync_core::net::{SyncClient, SyncReport, SyncStatus};
+use gridsync_core::replica::{CaseFilter, ChangeObserver, ChangeOrigin};
+use gridsync_core::{DocId, DocKind, Replica};
+use tokio::sync::{Notify, mpsc};
+
+use crate::Ctx;
+use crate::output;
+
+/// `gridsync sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Stay connected: push local changes, receive others' live, reconnect when the link drops, until Ctrl-C.
+    #[arg(long)]
+    watch: bool,
+    /// With --watch: stop after this many seconds.
+    #[arg(long, requires = "watch", value_name = "N")]
+    seconds: Option<u64>,
+    /// Without --watch: give up after this many seconds.
+    #[arg(long, default_value_t = 60, value_name = "N")]
+    timeout: u64,
+}
+
+/// The tokio runtime the sync commands run on (the relay driver needs a multi-thread one).
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// Bytes in a human unit.
+pub fn bytes(n: u64) -> String {
+    if n < 1024 {
+        format!("{n} B")
+    } else if n < 1024 * 1024 {
+        format!("{:.1} KiB", n as f64 / 1024.0)
+    } else {
+        format!("{:.1} MiB", n as f64 / (1024.0 * 1024.0))
+    }
+}
+
+/// Short hex of a change hash.
+fn hash(h: &[u8]) -> String {
+    h.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
+/// A sync report as a few readable lines.
+pub fn summary(r: &SyncReport) -> String {
+    let mut s = format!(
+        "  pushed    {} change(s) acknowledged, {} refused\n  pulled    {} record(s) changed ({} entries)\n  traffic   {} up, {} down, {} round trip(s), {:.2} s{}\n",
+        r.acknowledged,
+        r.refused.len(),
+        r.documents_changed,
+        r.entries,
+        bytes(r.bytes_sent),
+        bytes(r.bytes_received),
+        r.round_trips,
+        r.elapsed.as_secs_f64(),
+        if r.zero_rtt { ", 0-RTT" } else { "" }
+    );
+    for f in &r.refused {
+        s.push_str(&format!(
+            "  refused   change {}…: {}\n",
+            hash(&f.hash),
+            f.reason
+        ));
+    }
+    s
+}
+
+/// Runs `gridsync sync`.
+pub fn sync(ctx: &Ctx, a: &SyncArgs) -> Result<()> {
+    let hs = ctx.handset()?;
+    let target = hs.target()?;
+    let addr = target.addr;
+    let rt = runtime()?;
+    if a.watch {
+        return rt.block_on(watch(ctx, hs.replica.clone(), target, a.seconds));
+    }
+    let report = rt.block_on(async {
+        let client = SyncClient::new(hs.replica.clone(), target)?;
+        tokio::time::timeout(Duration::from_secs(a.timeout), client.sync_once())
+            .await
+            .map_err(|_| {
+                anyhow!(
+                    "sync with {addr} did not finish within {} s (is the relay running and reachable over UDP?)",
+                    a.timeout
+                )
+            })?
+            .map_err(anyhow::Error::from)
+    })?;
+    if ctx.json {
+        return output::json(&report);
+    }
+    println!("synced with relay {addr}");
+    print!("{}", summary(&report));
+    let pending = hs.replica.pending()?;
+    println!(
+        "  pending   {} change(s), {} waiting",
+        pending.changes,
+        bytes(pending.bytes)
+    );
+    Ok(())
+}
+
+struct Forward(mpsc::UnboundedSender<Vec<DocId>>);
+
+impl ChangeObserver for Forward {
+    fn changed(&self, docs: &[DocId], origin: ChangeOrigin) {
+        if origin == ChangeOrigin::Remote {
+            let _ = self.0.send(docs.to_vec());
+        }
+    }
+}
+
+/// One received record in words.
+fn describe(r: &Replica, id: &DocId) -> String {
+    let what = match id.kind() {
+        DocKind::Household => r
+            .household(id)
+            .map(|h| format!("{} ({})", h.head, output::tier(h.tier))),
+        DocKind::Visit => r
+            .visit(id)
+            .map(|v| format!("by {} at {}", v.record.worker, output::time(v.record.at))),
+        DocKind::Case => r
+            .case(id)
+            .map(|c| format!("{} [{}]", c.title, c.state.status.as_str())),
+    };
+    format!(
+        "{} {}",
+        output::short(id),
+        what.unwrap_or_else(|e| e.to_string())
+    )
+}
+
+fn status_line(s: &SyncStatus) -> String {
+    format!(
+        "{} {:?} · pending {} · last sync {}{}",
+        output::clock(output::now()),
+        s.state,
+        s.pending_changes,
+        output::opt_time(s.last_sync),
+        s.last_error
+            .as_ref()
+            .map_or(String::new(), |e| format!(" · last error: {e}"))
+    )
+}
+
+async fn watch(
+    ctx: &Ctx,
+    replica: Arc<Replica>,
+    target: gridsync_core::net::RelayTarget,
+    seconds: Option<u64>,
+) -> Result<()> {
+    let client = Arc::new(SyncClient::new(replica.clone(), target)?);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    replica.observe(Arc::new(Forward(tx)));
+    let stop = Arc::new(Notify::new());
+    let mut task = tokio::spawn({
+        let (client, stop) = (client.clone(), stop.clone());
+        async move { client.run(stop).await }
+    });
+    let until = async {
+        match seconds {
+            Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(until);
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut last: Option<SyncStatus> = None;
+    if !ctx.json {
+        println!("watching; Ctrl-C to stop");
+    }
+    let ended = loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break None,
+            _ = &mut until => break None,
+            ended = &mut task => break Some(ended),
+            Some(docs) = rx.recv() => {
+                if ctx.json {
+                    output::json(&serde_json::json!({ "event": "received", "docs": docs }))?;
+                } else {
+                    for d in &docs {
+                        println!("{} ⇣ {}", output::clock(output::now()), describe(&replica, d));
+                    }
+                }
+            }
+            _ = tick.tick() => {
+                let s = client.status();
+                if last.as_ref() != Some(&s) {
+                    if ctx.json {
+                        output::json(&serde_json::json!({ "event": "status", "status": s }))?;
+                    } else {
+                        println!("{}", status_line(&s));
+                    }
+                    last = Some(s);
+                }
+            }
+        }
+    };
+    let result = match ended {
+        Some(joined) => joined.map_err(|e| anyhow!("the sync task failed: {e}"))?,
+        None => {
+            stop.notify_one();
+            task.await
+                .map_err(|e| anyhow!("the sync task failed: {e}"))?
+        }
+    };
+    result.map_err(anyhow::Error::from)
+}
+
+/// Runs `gridsync status`.
+pub fn status(ctx: &Ctx) -> Result<()> {
+    let hs = ctx.handset()?;
+    let r = &hs.replica;
+    let pending = r.pending()?;
+    let last = r.last_sync()?;
+    let households = r.count_households(None)?;
+    let cases = r.list_cases(&CaseFilter::default())?;
+    let open = cases.iter().filter(|c| c.status.is_open()).count();
+    let review = r.cases_for_review()?.len();
+    let c = &hs.config;
+    if ctx.json {
+        return output::json(&serde_json::json!({
+            "store": hs.dir, "device": c.device, "worker": c.worker, "role": c.role,
+            "grid": c.grid, "relay": c.relay.as_ref().map(|r| &r.addr),
+            "pending": pending, "last_sync": last, "households": households,
+            "cases": cases.len(), "open_cases": open, "cases_to_review": review,
+        }));
+    }
+    println!("handset   {}", hs.dir.display());
+    println!("  device  {}, worker {} ({})", c.device, c.worker, c.role);
+    if let Some(g) = &c.grid {
+        println!("  grid    {g}");
+    }
+    match &c.relay {
+        Some(rel) => println!(
+            "  relay   {} ({})",
+            rel.addr,
+            rel.fingerprint
+                .as_deref()
+                .map_or("CA-signed".to_string(), |f| format!(
+                    "pinned {}…",
+                    &f[..f.len().min(19)]
+                ))
+        ),
+        None => println!("  relay   none: offline (add one with `gridsync init --relay …`)"),
+    }
+    println!(
+        "records   {households} household(s), {} case(s): {open} open, {review} to review",
+        cases.len()
+    );
+    println!(
+        "pending   {} change(s), {} not yet on the relay",
+        pending.changes,
+        bytes(pending.bytes)
+    );
+    println!(
+        "last sync {}",
+        last.map_or("never".to_string(), output::time)
+    );
+    Ok(())
+}

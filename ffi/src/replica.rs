@@ -1,0 +1,220 @@
+//! [`GridsyncReplica`]: the exported object over `Arc<gridsync_core::Replica>`. Every method
+//! converts its arguments, calls the core once and converts the answer; the object holds
+//! no logic of its own besides the list of the app's listeners.
+//!
+//! Every method blocks on the store (a write waits for its fsync, ~1-10 ms on flash): call
+//! them off the main thread. They are safe to call from any number of threads at once.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use gridsync_core::Replica;
+use gridsync_core::workflow;
+
+use crate::cases::*;
+use crate::convert;
+use crate::error::Result;
+use crate::listener::{ChangeListener, Forward, Listeners};
+use crate::records::*;
+use crate::sync::{PendingSummary, RecordSyncState};
+
+/// One device's store of its grids' households, visits and cases. Open it once per
+/// process and share it; it is thread-safe.
+#[derive(uniffi::Object)]
+pub struct GridsyncReplica {
+    inner: Arc<Replica>,
+    listeners: Arc<Listeners>,
+}
+
+impl GridsyncReplica {
+    /// The core replica (for the sync session).
+    pub(crate) fn core(&self) -> &Arc<Replica> {
+        &self.inner
+    }
+
+    /// The app's listeners (for the sync session).
+    pub(crate) fn listeners(&self) -> &Arc<Listeners> {
+        &self.listeners
+    }
+}
+
+fn all<T, U: From<T>>(v: Vec<T>) -> Vec<U> {
+    v.into_iter().map(U::from).collect()
+}
+
+#[uniffi::export]
+impl GridsyncReplica {
+    /// Opens the store in directory `path` (created on first use) for `device`, the app's
+    /// stable device or user id. Android: under `context.filesDir`; iOS: under Application
+    /// Support. Only one process may have a store open: `Storage` when it is busy,
+    /// `UpgradeRequired` when a newer app wrote it.
+    #[uniffi::constructor]
+    pub fn open(path: String, device: String) -> Result<Arc<Self>> {
+        let inner = Arc::new(Replica::open(Path::new(&path), &device)?);
+        let listeners = Arc::new(Listeners::default());
+        inner.observe(Arc::new(Forward(listeners.clone())));
+        Ok(Arc::new(GridsyncReplica { inner, listeners }))
+    }
+
+    /// The device name the store was opened for.
+    pub fn device(&self) -> String {
+        self.inner.identity().device.clone()
+    }
+
+    /// Registers `listener` for change and sync-status callbacks (on background threads;
+    /// see the guide). Returns a handle for [`GridsyncReplica::remove_listener`].
+    pub fn add_listener(&self, listener: Arc<dyn ChangeListener>) -> u64 {
+        self.listeners.add(listener)
+    }
+
+    /// Unregisters a listener; false when the handle is unknown.
+    pub fn remove_listener(&self, handle: u64) -> bool {
+        self.listeners.remove(handle)
+    }
+
+    /// Registers a household; `by` is the registering worker. Returns its id (`h-…`).
+    pub fn register_household(&self, household: NewHousehold, by: String) -> Result<String> {
+        let h = household.try_into()?;
+        Ok(self.inner.register_household(&h, &by)?.into())
+    }
+
+    /// Edits a household's fields.
+    pub fn update_household(&self, id: String, update: HouseholdUpdate) -> Result<()> {
+        let id = convert::id("id", &id)?;
+        Ok(self.inner.update_household(&id, &update.into())?)
+    }
+
+    /// Changes a household's tier; the change, who made it and why are kept forever.
+    pub fn change_tier(&self, id: String, tier: Tier, by: String, reason: String) -> Result<()> {
+        let id = convert::id("id", &id)?;
+        Ok(self.inner.change_tier(&id, tier.into(), &by, &reason)?)
+    }
+
+    /// Settles a conflicted field by choosing value number `choice` of those
+    /// `householdConflicts` listed.
+    pub fn resolve_conflict(&self, id: String, field: HouseholdField, choice: u32) -> Result<()> {
+        let id = convert::id("id", &id)?;
+        Ok(self
+            .inner
+            .resolve_conflict(&id, field.into(), choice as usize)?)
+    }
+
+    /// A household.
+    pub fn get_household(&self, id: String) -> Result<Household> {
+        Ok(self.inner.household(&convert::id("id", &id)?)?.into())
+    }
+
+    /// A household's fields that hold concurrent values after a merge (empty: none).
+    pub fn household_conflicts(&self, id: String) -> Result<Vec<FieldConflict>> {
+        Ok(all(self
+            .inner
+            .household_conflicts(&convert::id("id", &id)?)?))
+    }
+
+    /// Households in a grid subtree, or every household on the device when `grid` is null.
+    pub fn list_households(&self, grid: Option<String>) -> Result<Vec<HouseholdSummary>> {
+        let grid = grid.map(|g| convert::grid("grid", &g)).transpose()?;
+        Ok(all(self.inner.list_households(grid.as_ref())?))
+    }
+
+    /// Logs a visit to a registered household. Returns its id (`v-…`).
+    pub fn log_visit(&self, visit: NewVisit) -> Result<String> {
+        Ok(self.inner.log_visit(&visit.try_into()?)?.into())
+    }
+
+    /// Ticks (or unticks) follow-up number `index` of a visit.
+    pub fn set_follow_up_done(&self, visit_id: String, index: u32, done: bool) -> Result<()> {
+        let id = convert::id("visit_id", &visit_id)?;
+        Ok(self.inner.set_follow_up_done(&id, index as usize, done)?)
+    }
+
+    /// A visit.
+    pub fn get_visit(&self, id: String) -> Result<Visit> {
+        Ok(self.inner.visit(&convert::id("id", &id)?)?.into())
+    }
+
+    /// A household's visits, newest first, at most `limit`.
+    pub fn visits_of(&self, household: String, limit: u32) -> Result<Vec<VisitSummary>> {
+        let h = convert::id("household", &household)?;
+        Ok(all(self.inner.visits_of(&h, limit as usize)?))
+    }
+
+    /// Visits in a grid from `from_ms` (inclusive) to `to_ms` (exclusive), oldest first.
+    pub fn visits_in(&self, grid: String, from_ms: i64, to_ms: i64) -> Result<Vec<VisitSummary>> {
+        let g = convert::grid("grid", &grid)?;
+        Ok(all(self.inner.visits_in(&g, from_ms, to_ms)?))
+    }
+
+    /// Households to visit, most urgent first: overdue ones and those due within
+    /// `horizon_days` of `now_ms`. Only those `worker` contacts, or all when null.
+    pub fn due_visits(
+        &self,
+        worker: Option<String>,
+        now_ms: i64,
+        horizon_days: u32,
+    ) -> Result<Vec<DueVisit>> {
+        Ok(all(self.inner.due_visits(
+            worker.as_deref(),
+            now_ms,
+            horizon_days,
+        )?))
+    }
+
+    /// Reports a case. Returns its id (`c-…`).
+    pub fn report_case(&self, case: NewCase) -> Result<String> {
+        Ok(self.inner.report_case(&case.try_into()?)?.into())
+    }
+
+    /// Takes a step on a case and returns the case after it. A step the workflow does not
+    /// allow now or for this role fails with `NotAllowed` and writes nothing.
+    pub fn act_on_case(&self, id: String, action: CaseActionInput) -> Result<Case> {
+        let id = convert::id("id", &id)?;
+        Ok(self.inner.act_on_case(&id, &action.try_into()?)?.into())
+    }
+
+    /// A case, its state and its whole timeline.
+    pub fn get_case(&self, id: String) -> Result<Case> {
+        Ok(self.inner.case(&convert::id("id", &id)?)?.into())
+    }
+
+    /// The steps `role` may take on a case now (for the app's buttons).
+    pub fn allowed_actions(&self, id: String, role: Role) -> Result<Vec<ActionName>> {
+        let case = self.inner.case(&convert::id("id", &id)?)?;
+        let names = workflow::allowed(&case.state, role.into());
+        Ok(names.into_iter().filter_map(convert::action_name).collect())
+    }
+
+    /// Cases matching `filter`, newest report first.
+    pub fn list_cases(&self, filter: CaseFilter) -> Result<Vec<CaseSummary>> {
+        Ok(all(self.inner.list_cases(&filter.try_into()?)?))
+    }
+
+    /// Cases with an action a merge made invalid; a person should review them.
+    pub fn cases_for_review(&self) -> Result<Vec<CaseSummary>> {
+        Ok(all(self.inner.cases_for_review()?))
+    }
+
+    /// Local changes not yet acknowledged by the relay.
+    pub fn pending(&self) -> Result<PendingSummary> {
+        Ok(self.inner.pending()?.into())
+    }
+
+    /// Whether a record's local changes have all reached the relay.
+    pub fn record_sync_state(&self, id: String) -> Result<RecordSyncState> {
+        Ok(self
+            .inner
+            .record_sync_state(&convert::id("id", &id)?)?
+            .into())
+    }
+
+    /// When the relay last acknowledged or delivered anything (ms), if ever.
+    pub fn last_sync(&self) -> Result<Option<i64>> {
+        Ok(self.inner.last_sync()?)
+    }
+
+    /// Deletes from this device visits made before `cutoff_ms` that the relay has
+    /// acknowledged (they stay on the relay). Returns how many were retired.
+    pub fn retire_visits_before(&self, cutoff_ms: i64) -> Result<u64> {
+        Ok(self.inner.retire_visits_before(cutoff_ms)? as u64)
+    }
+}
