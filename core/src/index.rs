@@ -91,6 +91,9 @@ pub struct CaseSummary {
     pub needs_review: bool,
 }
 
+/// One index key and its value.
+pub(crate) type IndexEntry = (Vec<u8>, Vec<u8>);
+
 /// Encodes a time so byte order is time order.
 pub(crate) fn time_key(t: Timestamp) -> [u8; 8] {
     ((t as u64) ^ (1 << 63)).to_be_bytes()

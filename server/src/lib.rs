@@ -38,6 +38,7 @@ pub fn open_hub(data_dir: &Path, cache_mib: u64) -> Result<Hub> {
         SledOptions {
             cache_bytes: cache_mib << 20,
             flush_every_commit: true,
+            compact_over_bytes: 256 << 20,
         },
     )?;
     Ok(Hub::open(Arc::new(store))?)

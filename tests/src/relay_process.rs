@@ -35,29 +35,52 @@ impl RelayProcess {
             .with_context(|| format!("starting {}", exe.display()))?;
         let stdout = child.stdout.take().context("relay stdout")?;
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).context("reading the relay's first line")?;
-        let v: serde_json::Value = serde_json::from_str(&line).with_context(|| format!("relay said {line:?}"))?;
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .context("reading the relay's first line")?;
+        let v: serde_json::Value =
+            serde_json::from_str(&line).with_context(|| format!("relay said {line:?}"))?;
         let addr = v["listening"].as_str().context("listening")?.parse()?;
-        let fingerprint = v["fingerprint"].as_str().context("fingerprint")?.to_string();
-        Ok(RelayProcess { exe: exe.to_path_buf(), data_dir: data_dir.to_path_buf(), addr, fingerprint, child })
+        let fingerprint = v["fingerprint"]
+            .as_str()
+            .context("fingerprint")?
+            .to_string();
+        Ok(RelayProcess {
+            exe: exe.to_path_buf(),
+            data_dir: data_dir.to_path_buf(),
+            addr,
+            fingerprint,
+            child,
+        })
     }
 
     /// Enrolls a device through the running relay's admin socket; returns the token.
     pub fn enroll(&self, name: &str, scopes: &[&str]) -> Result<String> {
         let mut cmd = Command::new(&self.exe);
-        cmd.args(["--json", "--data-dir"]).arg(&self.data_dir).args(["device", "add", "--name", name]);
+        cmd.args(["--json", "--data-dir"])
+            .arg(&self.data_dir)
+            .args(["device", "add", "--name", name]);
         for s in scopes {
             cmd.args(["--scope", s]);
         }
         let out = cmd.output()?;
-        anyhow::ensure!(out.status.success(), "device add failed: {}", String::from_utf8_lossy(&out.stdout));
+        anyhow::ensure!(
+            out.status.success(),
+            "device add failed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
         Ok(v["token"].as_str().context("token")?.to_string())
     }
 
     /// A handset's target for this relay.
     pub fn target(&self, token: &str) -> RelayTarget {
-        RelayTarget { addr: self.addr, server_name: "gridsync-relay".into(), trust: Trust::Pinned(self.fingerprint.clone()), token: token.into() }
+        RelayTarget {
+            addr: self.addr,
+            server_name: "gridsync-relay".into(),
+            trust: Trust::Pinned(self.fingerprint.clone()),
+            token: token.into(),
+        }
     }
 
     /// Process id.
@@ -67,7 +90,8 @@ impl RelayProcess {
 
     /// CPU seconds (user + system) the relay has used so far.
     pub fn cpu_seconds(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
         let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
         let f: Vec<&str> = after.split_whitespace().collect();
         let ticks = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
@@ -79,7 +103,11 @@ impl RelayProcess {
     pub fn peak_rss_kib(&self) -> u64 {
         std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
             .ok()
-            .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmHWM:"))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            })
             .unwrap_or(0)
     }
 
@@ -91,7 +119,9 @@ impl RelayProcess {
 
     /// SIGTERM and wait for a graceful exit.
     pub fn stop(mut self) -> Result<std::process::ExitStatus> {
-        let _ = Command::new("kill").args(["-TERM", &self.pid().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status();
         Ok(self.child.wait()?)
     }
 }

@@ -107,8 +107,14 @@ async fn scopes_hold_both_ways() {
     let h1 = Handset::open(&tmp.path().join("h1"), "w-g1", relay.target(&t1)).unwrap();
     let h2 = Handset::open(&tmp.path().join("h2"), "w-g2", relay.target(&t2)).unwrap();
     let hc = Handset::open(&tmp.path().join("hc"), "staff", relay.target(&tc)).unwrap();
-    let a = h1.replica.register_household(&household(G1, "甲"), "w1").unwrap();
-    let b = h2.replica.register_household(&household(G2, "乙"), "w2").unwrap();
+    let a = h1
+        .replica
+        .register_household(&household(G1, "甲"), "w1")
+        .unwrap();
+    let b = h2
+        .replica
+        .register_household(&household(G2, "乙"), "w2")
+        .unwrap();
     visit(&h2.replica, &b, 1);
     h1.client.sync_once().await.unwrap();
     h2.client.sync_once().await.unwrap();
@@ -123,10 +129,21 @@ async fn scopes_hold_both_ways() {
     h1.client.sync_once().await.unwrap();
     assert_eq!(ids(&h1.replica), vec![a.to_string()]);
     let store = h1.replica.store();
-    for tree in [gridsync_core::store::trees::DOCS, gridsync_core::store::trees::INDEX] {
-        for (k, v) in store.scan(tree, gridsync_core::store::Scan::prefix(b"")).unwrap() {
+    for tree in [
+        gridsync_core::store::trees::DOCS,
+        gridsync_core::store::trees::INDEX,
+    ] {
+        for (k, v) in store
+            .scan(tree, gridsync_core::store::Scan::prefix(b""))
+            .unwrap()
+        {
             let blob = [k, v].concat();
-            assert!(!blob.windows(b.as_str().len()).any(|w| w == b.as_str().as_bytes()), "grid 2's id leaked into {tree}");
+            assert!(
+                !blob
+                    .windows(b.as_str().len())
+                    .any(|w| w == b.as_str().as_bytes()),
+                "grid 2's id leaked into {tree}"
+            );
         }
     }
     relay.stop().await;
@@ -138,15 +155,39 @@ async fn out_of_scope_write_is_refused_and_stored_nowhere() {
     let relay = TestRelay::start(&tmp.path().join("relay")).await.unwrap();
     let t1 = relay.enroll("w-g1", &[G1]).unwrap();
     let h1 = Handset::open(&tmp.path().join("h1"), "w-g1", relay.target(&t1)).unwrap();
-    let inside = h1.replica.register_household(&household(G1, "甲"), "w1").unwrap();
-    let outside = h1.replica.register_household(&household(G2, "越界"), "w1").unwrap();
+    let inside = h1
+        .replica
+        .register_household(&household(G1, "甲"), "w1")
+        .unwrap();
+    let outside = h1
+        .replica
+        .register_household(&household(G2, "越界"), "w1")
+        .unwrap();
     let r = h1.client.sync_once().await.unwrap();
     assert_eq!(r.acknowledged, 1);
     assert_eq!(r.refused.len(), 1);
-    assert!(r.refused[0].reason.contains("outside"), "{}", r.refused[0].reason);
+    assert!(
+        r.refused[0].reason.contains("outside"),
+        "{}",
+        r.refused[0].reason
+    );
     assert_eq!(relay.hub.document_count().unwrap(), 1);
-    assert!(relay.hub.store().get("rdocs", outside.as_str().as_bytes()).unwrap().is_none());
-    assert!(relay.hub.store().get("rdocs", inside.as_str().as_bytes()).unwrap().is_some());
+    assert!(
+        relay
+            .hub
+            .store()
+            .get("rdocs", outside.as_str().as_bytes())
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        relay
+            .hub
+            .store()
+            .get("rdocs", inside.as_str().as_bytes())
+            .unwrap()
+            .is_some()
+    );
     // The refused change stays in the outbox: nothing the worker typed is lost.
     assert_eq!(h1.replica.pending().unwrap().changes, 1);
     relay.stop().await;
@@ -172,10 +213,19 @@ async fn revoked_device_is_refused_and_cut_off_at_once() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     relay.hub.revoke_device("w-g1").unwrap();
-    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), live).await.expect("not cut off within 5 s").unwrap();
-    assert!(matches!(ended, Err(gridsync_core::Error::Denied(_))), "{ended:?}");
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), live)
+        .await
+        .expect("not cut off within 5 s")
+        .unwrap();
+    assert!(
+        matches!(ended, Err(gridsync_core::Error::Denied(_))),
+        "{ended:?}"
+    );
     let again = h1.client.sync_once().await.unwrap_err();
-    assert!(matches!(again, gridsync_core::Error::Denied(ref m) if m.contains("revoked")), "{again}");
+    assert!(
+        matches!(again, gridsync_core::Error::Denied(ref m) if m.contains("revoked")),
+        "{again}"
+    );
     stop.notify_one();
     relay.stop().await;
 }
@@ -189,7 +239,10 @@ async fn live_visit_reaches_the_other_handset_within_a_second() {
     let tb = relay.enroll("b", &[G1]).unwrap();
     let a = Arc::new(Handset::open(&tmp.path().join("a"), "a", relay.target(&ta)).unwrap());
     let b = Arc::new(Handset::open(&tmp.path().join("b"), "b", relay.target(&tb)).unwrap());
-    let hid = a.replica.register_household(&household(G1, "甲"), "w1").unwrap();
+    let hid = a
+        .replica
+        .register_household(&household(G1, "甲"), "w1")
+        .unwrap();
     a.client.sync_once().await.unwrap();
     let stop = Arc::new(tokio::sync::Notify::new());
     let mut tasks = Vec::new();
@@ -198,7 +251,10 @@ async fn live_visit_reaches_the_other_handset_within_a_second() {
         tasks.push(tokio::spawn(async move { h.client.run(s).await }));
     }
     for _ in 0..200 {
-        if [&a, &b].iter().all(|h| h.client.status().state == gridsync_core::net::LinkState::Live) {
+        if [&a, &b]
+            .iter()
+            .all(|h| h.client.status().state == gridsync_core::net::LinkState::Live)
+        {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
@@ -210,7 +266,10 @@ async fn live_visit_reaches_the_other_handset_within_a_second() {
         if b.replica.visits_of(&hid, 10).map(|v| v.len()).unwrap_or(0) == 1 {
             break;
         }
-        assert!(t.elapsed() < std::time::Duration::from_secs(1), "the visit took more than a second");
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(1),
+            "the visit took more than a second"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     eprintln!("live visit reached the other handset in {:?}", t.elapsed());
@@ -230,26 +289,76 @@ async fn garbage_closes_only_that_connection() {
     let trust = gridsync_core::net::Trust::Pinned(relay.fingerprint.clone());
     let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
     endpoint.set_default_client_config(gridsync_core::net::tls::client_config(&trust).unwrap());
-    for garbage in [b"\x00\x00\x00\x05\x00hello".to_vec(), vec![0xff; 300], b"\x7f\xff\xff\xff".to_vec()] {
-        let conn = endpoint.connect(relay.addr, "gridsync-relay").unwrap().await.unwrap();
+    for garbage in [
+        b"\x00\x00\x00\x05\x00hello".to_vec(),
+        vec![0xff; 300],
+        b"\x7f\xff\xff\xff".to_vec(),
+    ] {
+        let conn = endpoint
+            .connect(relay.addr, "gridsync-relay")
+            .unwrap()
+            .await
+            .unwrap();
         let (mut send, mut recv) = conn.open_bi().await.unwrap();
         send.write_all(&garbage).await.unwrap();
         let _ = send.finish();
-        let answer = tokio::time::timeout(std::time::Duration::from_secs(5), recv.read_to_end(1 << 20)).await.expect("relay hung");
+        let answer =
+            tokio::time::timeout(std::time::Duration::from_secs(5), recv.read_to_end(1 << 20))
+                .await
+                .expect("relay hung");
         // The relay answers with an Error frame (or just closes); either way this connection ends.
         if let Ok(bytes) = answer {
             if !bytes.is_empty() {
-                let mut d: gridsync_core::sync::FrameDecoder<gridsync_core::sync::RelayMsg> = gridsync_core::sync::FrameDecoder::new();
+                let mut d: gridsync_core::sync::FrameDecoder<gridsync_core::sync::RelayMsg> =
+                    gridsync_core::sync::FrameDecoder::new();
                 d.push(&bytes).unwrap();
                 let msg = d.pop().unwrap().unwrap();
-                assert!(matches!(msg, gridsync_core::sync::RelayMsg::Error { code: gridsync_core::sync::ErrorCode::Malformed, .. }), "{msg:?}");
+                assert!(
+                    matches!(
+                        msg,
+                        gridsync_core::sync::RelayMsg::Error {
+                            code: gridsync_core::sync::ErrorCode::Malformed,
+                            ..
+                        }
+                    ),
+                    "{msg:?}"
+                );
             }
         }
         // Meanwhile a real handset is served as usual.
-        let hid = h1.replica.register_household(&household(G1, "照常"), "w1").unwrap();
+        let hid = h1
+            .replica
+            .register_household(&household(G1, "照常"), "w1")
+            .unwrap();
         let r = h1.client.sync_once().await.unwrap();
         assert_eq!(r.acknowledged, 1);
-        assert!(relay.hub.store().get("rdocs", hid.as_str().as_bytes()).unwrap().is_some());
+        assert!(
+            relay
+                .hub
+                .store()
+                .get("rdocs", hid.as_str().as_bytes())
+                .unwrap()
+                .is_some()
+        );
     }
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnect_resumes_with_zero_rtt_in_one_round_trip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(&tmp.path().join("relay")).await.unwrap();
+    let t1 = relay.enroll("w-g1", &[G1]).unwrap();
+    let h1 = Handset::open(&tmp.path().join("h1"), "w-g1", relay.target(&t1)).unwrap();
+    let hid = h1.replica.register_household(&household(G1, "甲"), "w1").unwrap();
+    let first = h1.client.sync_once().await.unwrap();
+    assert!(!first.zero_rtt, "the first connection has no session ticket yet");
+    for n in 0..3 {
+        visit(&h1.replica, &hid, n);
+    }
+    let again = h1.client.sync_once().await.unwrap();
+    assert!(again.zero_rtt, "the reconnect did not use 0-RTT: {again:?}");
+    assert_eq!(again.acknowledged, 3);
+    assert_eq!(again.round_trips, 1, "{again:?}");
     relay.stop().await;
 }

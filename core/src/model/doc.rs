@@ -125,10 +125,10 @@ pub(crate) fn list_objects(doc: &impl ReadDoc, list: &ObjId) -> Result<Vec<ObjId
 pub(crate) fn list_strs(doc: &impl ReadDoc, list: &ObjId) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for i in 0..doc.length(list) {
-        if let Some((v, _)) = doc.get(list, i).map_err(am)? {
-            if let Some(ScalarValue::Str(s)) = scalar(&v) {
-                out.push(s.to_string());
-            }
+        if let Some((v, _)) = doc.get(list, i).map_err(am)?
+            && let Some(ScalarValue::Str(s)) = scalar(&v)
+        {
+            out.push(s.to_string());
         }
     }
     Ok(out)

@@ -45,13 +45,13 @@ pub(crate) fn validate_new(v: &NewVisit) -> Result<()> {
             ));
         }
     }
-    if let Some(g) = v.geo {
-        if !(-90.0..=90.0).contains(&g.lat) || !(-180.0..=180.0).contains(&g.lon) {
-            return Err(Error::invalid(
-                "geo",
-                format!("({}, {}) is not a coordinate", g.lat, g.lon),
-            ));
-        }
+    if let Some(g) = v.geo
+        && (!(-90.0..=90.0).contains(&g.lat) || !(-180.0..=180.0).contains(&g.lon))
+    {
+        return Err(Error::invalid(
+            "geo",
+            format!("({}, {}) is not a coordinate", g.lat, g.lon),
+        ));
     }
     Ok(())
 }

@@ -101,6 +101,7 @@ pub fn system_clock() -> Clock {
 struct Inner {
     cache: DocCache,
     next_outbox: u64,
+    pending: sync_api::PendingSummary,
 }
 
 /// One device's replica of its grids' records.
@@ -135,12 +136,14 @@ impl Replica {
         crate::model::validate_device(device)?;
         let identity = schema::prepare(store.as_ref(), device, &config)?;
         let next_outbox = sync_api::next_outbox_seq(store.as_ref())?;
+        let pending = sync_api::scan_pending(store.as_ref())?;
         Ok(Replica {
             actor: ActorId::from(identity.actor.clone()),
             identity,
             inner: Mutex::new(Inner {
                 cache: DocCache::new(config.cache_docs),
                 next_outbox,
+                pending,
             }),
             config,
             store,
@@ -261,20 +264,24 @@ impl Replica {
         };
         let mut batch = Batch::new();
         let grid = self.stage_doc(&mut batch, id, &doc)?;
-        if result.hash.is_some() {
-            if let Some(change) = doc.get_last_local_change() {
-                let pushed = PushedChange {
-                    doc: id.clone(),
-                    grid,
-                    hash: change.hash().0,
-                    bytes: change.raw_bytes().to_vec(),
-                };
-                sync_api::stage_outbox(&mut batch, inner.next_outbox, &pushed)?;
-                inner.next_outbox += 1;
-            }
+        let mut staged = None;
+        if let (Some(_), Some(change)) = (result.hash, doc.get_last_local_change()) {
+            let pushed = PushedChange {
+                doc: id.clone(),
+                grid,
+                hash: change.hash().0,
+                bytes: change.raw_bytes().to_vec(),
+            };
+            sync_api::stage_outbox(&mut batch, inner.next_outbox, &pushed)?;
+            staged = Some(pushed.bytes.len() as u64);
         }
         match self.store.commit(batch) {
             Ok(()) => {
+                if let Some(size) = staged {
+                    inner.next_outbox += 1;
+                    inner.pending.changes += 1;
+                    inner.pending.bytes += size;
+                }
                 inner.cache.put(id.clone(), doc);
                 drop(inner);
                 self.notify(std::slice::from_ref(id), ChangeOrigin::Local);
@@ -282,9 +289,6 @@ impl Replica {
             }
             Err(e) => {
                 inner.cache.forget(id);
-                if result.hash.is_some() {
-                    inner.next_outbox -= 1;
-                }
                 Err(e)
             }
         }
@@ -303,7 +307,7 @@ impl Replica {
         &self,
         id: &DocId,
         doc: &Automerge,
-    ) -> Result<(GridPath, Vec<(Vec<u8>, Vec<u8>)>)> {
+    ) -> Result<(GridPath, Vec<index::IndexEntry>)> {
         Ok(match id.kind() {
             DocKind::Household => {
                 let h = household::read(doc)?;

@@ -38,19 +38,19 @@ impl Replica {
     /// A household.
     pub fn household(&self, id: &DocId) -> Result<Household> {
         expect_kind(id, DocKind::Household, "household")?;
-        self.read_doc(id, |d| household::read(d))
+        self.read_doc(id, household::read)
     }
 
     /// A household's fields that hold concurrent values after a merge.
     pub fn household_conflicts(&self, id: &DocId) -> Result<Vec<FieldConflict>> {
         expect_kind(id, DocKind::Household, "household")?;
-        self.read_doc(id, |d| household::conflicts(d))
+        self.read_doc(id, household::conflicts)
     }
 
     /// A visit.
     pub fn visit(&self, id: &DocId) -> Result<Visit> {
         expect_kind(id, DocKind::Visit, "visit")?;
-        self.read_doc(id, |d| visit::read(d))
+        self.read_doc(id, visit::read)
     }
 
     /// A case, its folded state and its whole timeline.

@@ -17,25 +17,17 @@ use crate::sync::wire::{ChangeHash, Cursor, Entry, Payload, PushedChange};
 
 const CURSOR_KEY: &[u8] = b"cursor";
 
-/// An outbox entry as stored (the wire form of a change leaves its hash out).
+/// An outbox entry as stored: which change of which document. The change's bytes are not
+/// copied: they are read from the document when the change is pushed, so the outbox costs a
+/// few dozen bytes a change instead of doubling what a worker's records take on disk.
 #[derive(Serialize, Deserialize)]
 struct OutboxRecord {
     doc: DocId,
     grid: crate::ids::GridPath,
     hash: ChangeHash,
-    bytes: Vec<u8>,
+    size: u64,
 }
 
-impl From<OutboxRecord> for PushedChange {
-    fn from(r: OutboxRecord) -> Self {
-        PushedChange {
-            doc: r.doc,
-            grid: r.grid,
-            hash: r.hash,
-            bytes: r.bytes,
-        }
-    }
-}
 const LAST_SYNC_KEY: &[u8] = b"last_sync";
 
 /// Where one record stands with the relay.
@@ -99,13 +91,24 @@ pub(super) fn next_outbox_seq(store: &dyn Store) -> Result<u64> {
     })
 }
 
+/// Count and bytes of the outbox, read once at open and kept up to date after.
+pub(super) fn scan_pending(store: &dyn Store) -> Result<PendingSummary> {
+    let mut s = PendingSummary::default();
+    for (_, v) in store.scan(trees::OUTBOX, Scan::prefix(b"q"))? {
+        let c: OutboxRecord = decode(&v)?;
+        s.changes += 1;
+        s.bytes += c.size;
+    }
+    Ok(s)
+}
+
 /// Stages a local change into the outbox.
 pub(super) fn stage_outbox(batch: &mut Batch, seq: u64, change: &PushedChange) -> Result<()> {
     let record = OutboxRecord {
         doc: change.doc.clone(),
         grid: change.grid.clone(),
         hash: change.hash,
-        bytes: change.bytes.clone(),
+        size: change.bytes.len() as u64,
     };
     batch.put(trees::OUTBOX, q_key(seq), encode(&record)?);
     batch.put(
@@ -144,12 +147,32 @@ impl Replica {
                         .try_into()
                         .map_err(|_| Error::corrupt("outbox", "bad key"))?,
                 );
-                let change: PushedChange = decode::<OutboxRecord>(v)?.into();
-                if !out.is_empty() && bytes + change.bytes.len() > max_bytes {
+                let r: OutboxRecord = decode(v)?;
+                if !out.is_empty() && bytes + r.size as usize > max_bytes {
                     return Ok(out);
                 }
-                bytes += change.bytes.len();
-                out.push(OutboxItem { seq, change });
+                let hash = automerge::ChangeHash(r.hash);
+                let change = self.read_doc(&r.doc, |d| {
+                    use automerge::ReadDoc;
+                    d.get_change_by_hash(&hash)
+                        .map(|c| c.raw_bytes().to_vec())
+                        .ok_or_else(|| {
+                            Error::corrupt(
+                                format!("document {}", r.doc),
+                                "a change in the outbox is missing from its document",
+                            )
+                        })
+                })?;
+                bytes += change.len();
+                out.push(OutboxItem {
+                    seq,
+                    change: PushedChange {
+                        doc: r.doc,
+                        grid: r.grid,
+                        hash: r.hash,
+                        bytes: change,
+                    },
+                });
             }
             from = page.last().map(|(k, _)| k.clone());
         }
@@ -158,7 +181,9 @@ impl Replica {
     /// Drops acknowledged changes from the outbox. Unknown hashes are ignored (a repeated
     /// acknowledgement is harmless).
     pub fn acknowledge(&self, hashes: &[ChangeHash]) -> Result<()> {
+        let mut inner = self.lock()?;
         let mut batch = Batch::new();
+        let mut gone = PendingSummary::default();
         for h in hashes {
             let Some(seq) = self.store.get(trees::OUTBOX, &h_key(h))? else {
                 continue;
@@ -171,6 +196,8 @@ impl Replica {
             if let Some(v) = self.store.get(trees::OUTBOX, &q_key(seq))? {
                 let change: OutboxRecord = decode(&v)?;
                 batch.delete(trees::OUTBOX, d_key(&change.doc, seq));
+                gone.changes += 1;
+                gone.bytes += change.size;
             }
             batch.delete(trees::OUTBOX, q_key(seq));
             batch.delete(trees::OUTBOX, h_key(h));
@@ -180,18 +207,15 @@ impl Replica {
             LAST_SYNC_KEY.to_vec(),
             self.now().to_be_bytes().to_vec(),
         );
-        self.store.commit(batch)
+        self.store.commit(batch)?;
+        inner.pending.changes -= gone.changes.min(inner.pending.changes);
+        inner.pending.bytes -= gone.bytes.min(inner.pending.bytes);
+        Ok(())
     }
 
-    /// Count and bytes of changes waiting for the relay.
+    /// Count and bytes of changes waiting for the relay (kept in memory: cheap to poll).
     pub fn pending(&self) -> Result<PendingSummary> {
-        let mut s = PendingSummary::default();
-        for (_, v) in self.store.scan(trees::OUTBOX, Scan::prefix(b"q"))? {
-            let c: OutboxRecord = decode(&v)?;
-            s.changes += 1;
-            s.bytes += c.bytes.len() as u64;
-        }
-        Ok(s)
+        Ok(self.lock()?.pending)
     }
 
     /// Whether a record's local changes have all reached the relay.
@@ -367,21 +391,21 @@ fn check_identity(doc: &Automerge, e: &Entry) -> Result<()> {
         .ok()
         .flatten()
         .and_then(|(v, _)| v.as_str().map(str::to_string));
-    if let Some(id) = id {
-        if id != e.doc.as_str() {
-            return Err(Error::corrupt(
-                format!("document {}", e.doc),
-                format!("it calls itself {id}"),
-            ));
-        }
+    if let Some(id) = id
+        && id != e.doc.as_str()
+    {
+        return Err(Error::corrupt(
+            format!("document {}", e.doc),
+            format!("it calls itself {id}"),
+        ));
     }
-    if let Some(g) = crate::model::grid_of(doc)? {
-        if g != e.grid {
-            return Err(Error::corrupt(
-                format!("document {}", e.doc),
-                format!("it is in grid {g}, not {}", e.grid),
-            ));
-        }
+    if let Some(g) = crate::model::grid_of(doc)?
+        && g != e.grid
+    {
+        return Err(Error::corrupt(
+            format!("document {}", e.doc),
+            format!("it is in grid {g}, not {}", e.grid),
+        ));
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 //!
 //! The trees the replica uses are named in [`trees`]; the relay adds its own.
 
+mod compact;
 mod memory;
 mod sled_store;
 

@@ -10,7 +10,10 @@ use std::sync::Mutex;
 use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
 
-use super::{Batch, Op, Scan, Store, prefix_end};
+use super::{Batch, Op, Scan, Store, compact, prefix_end};
+
+/// File in the store directory that remembers the size right after the last compaction.
+const COMPACTED_MARKER: &str = "gridsync-compacted-size";
 use crate::error::{Error, Result};
 
 /// Tuning for [`SledStore::open`].
@@ -20,6 +23,9 @@ pub struct SledOptions {
     pub cache_bytes: u64,
     /// Flush (fsync) after every commit. Turn off only for bulk imports that flush at the end.
     pub flush_every_commit: bool,
+    /// Compact at open when the store's files exceed this many bytes and twice their size
+    /// after the last compaction (0: never). See `store::compact`.
+    pub compact_over_bytes: u64,
 }
 
 impl Default for SledOptions {
@@ -27,6 +33,7 @@ impl Default for SledOptions {
         SledOptions {
             cache_bytes: 8 << 20,
             flush_every_commit: true,
+            compact_over_bytes: 16 << 20,
         }
     }
 }
@@ -52,19 +59,40 @@ impl SledStore {
     /// [`Error::Storage`].
     pub fn open(path: &Path, options: SledOptions) -> Result<Self> {
         let _span = tracing::debug_span!("sled_open", path = %path.display()).entered();
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(options.cache_bytes)
-            .mode(sled::Mode::LowSpace)
-            .open()
-            .map_err(|e| match e {
+        compact::recover(path)?;
+        let config = || {
+            sled::Config::new()
+                .cache_capacity(options.cache_bytes)
+                .mode(sled::Mode::LowSpace)
+        };
+        let open = || {
+            config().path(path).open().map_err(|e| match e {
                 sled::Error::Corruption { .. } => {
                     Error::corrupt(format!("store at {}", path.display()), e)
                 }
                 other => {
                     Error::Storage(format!("cannot open store at {}: {other}", path.display()))
                 }
-            })?;
+            })
+        };
+        let mut db = open()?;
+        let size = compact::dir_bytes(path);
+        let marker = path.join(COMPACTED_MARKER);
+        let last: u64 = std::fs::read_to_string(&marker)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        if options.compact_over_bytes > 0 && size > options.compact_over_bytes && size > 2 * last {
+            let _span = tracing::info_span!("sled_compact", before = size).entered();
+            let tmp = compact::copy_out(&db, path, config())?;
+            drop(db);
+            compact::swap_in(path, &tmp)?;
+            db = open()?;
+            let after = compact::dir_bytes(path);
+            std::fs::write(&marker, after.to_string())
+                .map_err(|e| Error::Storage(format!("writing {}: {e}", marker.display())))?;
+            tracing::info!(before = size, after, "store compacted");
+        }
         Ok(SledStore {
             db,
             trees: Mutex::new(HashMap::new()),
@@ -198,6 +226,42 @@ mod tests {
             dirs.lock().expect("lock").push(dir);
             store
         });
+    }
+
+    #[test]
+    fn reopening_a_bloated_store_compacts_it_and_keeps_every_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        let opts = SledOptions {
+            compact_over_bytes: 1 << 20,
+            ..SledOptions::default()
+        };
+        {
+            let s = SledStore::open(&path, opts.clone()).unwrap();
+            for round in 0..40u32 {
+                let mut b = Batch::new();
+                for k in 0..200u32 {
+                    b.put("docs", k.to_be_bytes().to_vec(), vec![round as u8; 512]);
+                }
+                s.commit(b).unwrap();
+            }
+        }
+        let before = compact::dir_bytes(&path);
+        let s = SledStore::open(&path, opts.clone()).unwrap();
+        let after = compact::dir_bytes(&path);
+        assert!(
+            after < before,
+            "compaction did not shrink the store: {before} -> {after}"
+        );
+        assert_eq!(s.len("docs").unwrap(), 200);
+        assert_eq!(
+            s.get("docs", &7u32.to_be_bytes()).unwrap().unwrap(),
+            vec![39u8; 512]
+        );
+        drop(s);
+        // Nothing to gain the second time: no compaction, same contents.
+        let s = SledStore::open(&path, opts).unwrap();
+        assert_eq!(s.len("docs").unwrap(), 200);
     }
 
     #[test]

@@ -62,10 +62,10 @@ pub fn check(state: &CaseState, action: &CaseAction, _policy: &TriagePolicy) -> 
         ));
     }
     match kind {
-        ActionKind::Triage { class, .. } => {
-            if *class != TriageClass::Private && action.role == GridLeader {
-                return Err("a grid leader may triage only private matters".into());
-            }
+        ActionKind::Triage { class, .. }
+            if *class != TriageClass::Private && action.role == GridLeader =>
+        {
+            return Err("a grid leader may triage only private matters".into());
         }
         ActionKind::Escalate { beyond_level, .. } => {
             if state.level.and_then(|l| l.up()).is_none() {

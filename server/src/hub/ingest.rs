@@ -57,7 +57,7 @@ impl Hub {
                     id.as_str().as_bytes().to_vec(),
                     encode(&RelayDoc {
                         grid: grid.clone(),
-                        saved: doc.save(),
+                        saved: doc.save_nocompress(),
                     })?,
                 );
             }

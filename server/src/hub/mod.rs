@@ -57,6 +57,8 @@ pub(crate) struct LogRecord {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct RelayDoc {
     pub grid: GridPath,
+    /// `save_nocompress()`: the relay saves on every ingest, and deflate costs more CPU
+    /// than the disk it saves here (bootstraps compress whole batches anyway).
     pub saved: Vec<u8>,
 }
 

@@ -23,8 +23,6 @@ pub struct Layout {
     pub saved_bytes: usize,
     /// Time to load every document, ms.
     pub load_all_ms: f64,
-    /// Resident growth while every document is loaded, KiB.
-    pub loaded_rss_kib: u64,
     /// Bytes rewritten to retire the oldest month of visits.
     pub retire_month_rewrite_bytes: usize,
 }
@@ -62,14 +60,12 @@ where
 fn measure(name: &str, docs: Vec<Automerge>, retire: usize) -> Layout {
     let saved: Vec<Vec<u8>> = docs.iter().map(|d| d.save()).collect();
     drop(docs);
-    let rss0 = super::store::rss_kib();
     let t = Instant::now();
     let loaded: Vec<Automerge> = saved
         .iter()
         .filter_map(|b| Automerge::load(b).ok())
         .collect();
     let load_all_ms = t.elapsed().as_secs_f64() * 1e3;
-    let rss1 = super::store::rss_kib();
     let n = loaded.len();
     drop(loaded);
     Layout {
@@ -77,7 +73,6 @@ fn measure(name: &str, docs: Vec<Automerge>, retire: usize) -> Layout {
         documents: n,
         saved_bytes: saved.iter().map(Vec::len).sum(),
         load_all_ms,
-        loaded_rss_kib: rss1.saturating_sub(rss0),
         retire_month_rewrite_bytes: retire,
     }
 }
