@@ -362,3 +362,24 @@ async fn reconnect_resumes_with_zero_rtt_in_one_round_trip() {
     assert_eq!(again.round_trips, 1, "{again:?}");
     relay.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_relay_rejects_zero_rtt_and_the_handset_falls_back_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(&tmp.path().join("relay")).await.unwrap();
+    let addr = relay.addr;
+    let t1 = relay.enroll("w-g1", &[G1]).unwrap();
+    let h1 = Handset::open(&tmp.path().join("h1"), "w-g1", relay.target(&t1)).unwrap();
+    let hid = h1.replica.register_household(&household(G1, "甲"), "w1").unwrap();
+    h1.client.sync_once().await.unwrap();
+    relay.stop().await;
+    // Same data directory and port, new process state: its session tickets are unknown.
+    let relay = TestRelay::start_on(&tmp.path().join("relay"), addr, gridsync_server::Limits::default()).await.unwrap();
+    visit(&h1.replica, &hid, 1);
+    let t = std::time::Instant::now();
+    let r = h1.client.sync_once().await.unwrap();
+    assert_eq!(r.acknowledged, 1);
+    assert!(t.elapsed() < std::time::Duration::from_secs(5), "fallback took {:?}", t.elapsed());
+    assert_eq!(h1.client.status().last_error, None);
+    relay.stop().await;
+}

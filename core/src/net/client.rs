@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use std::sync::atomic::{AtomicU8, Ordering};
+
 use tokio::sync::Notify;
 
 use super::status::{LinkState, SyncReport, SyncStatus};
@@ -85,6 +87,12 @@ impl std::fmt::Debug for SyncClient {
             .finish_non_exhaustive()
     }
 }
+
+/// How long a handshake may take before the relay counts as unreachable.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(20);
+const ZERO_RTT_REJECTED: u8 = 1;
+const NO_ANSWER: u8 = 2;
+const REJECTED_TEXT: &str = "the relay rejected 0-RTT";
 
 fn now() -> Timestamp {
     (system_clock())()
@@ -169,12 +177,20 @@ impl SyncClient {
         }
     }
 
+    /// A sync worked: the link state, and no error to show any more.
+    fn set_ok(&self, state: LinkState) {
+        if let Ok(mut s) = self.status.lock() {
+            s.state = state;
+            s.last_error = None;
+        }
+    }
+
     /// Connects, pushes the outbox, pulls until caught up, and disconnects.
     pub async fn sync_once(&self) -> Result<SyncReport> {
         self.set_state(LinkState::Connecting, None);
         let result = self.session(true, None).await;
         match &result {
-            Ok(_) => self.set_state(LinkState::Offline, None),
+            Ok(_) => self.set_ok(LinkState::Offline),
             Err(e) => self.set_state(LinkState::Offline, Some(e.to_string())),
         }
         result
@@ -216,15 +232,42 @@ impl SyncClient {
         }
     }
 
-    async fn connect(&self) -> Result<(quinn::Connection, bool)> {
+    /// Connects, with 0-RTT when a session ticket allows it. A watchdog closes a 0-RTT
+    /// connection whose handshake the relay rejects or never answers, and says which in
+    /// the returned flag, so the session fails fast and (when rejected) retries in full.
+    async fn connect(&self, allow_0rtt: bool) -> Result<(quinn::Connection, bool, Arc<AtomicU8>)> {
+        let flag = Arc::new(AtomicU8::new(0));
         let connecting = self
             .endpoint
             .connect(self.target.addr, &self.target.server_name)
             .map_err(|e| Error::Network(format!("cannot connect to {}: {e}", self.target.addr)))?;
-        match connecting.into_0rtt() {
-            Ok((conn, _accepted)) => Ok((conn, true)),
-            Err(connecting) => {
-                let conn = tokio::time::timeout(Duration::from_secs(20), connecting)
+        let connecting = if allow_0rtt {
+            match connecting.into_0rtt() {
+                Ok((conn, accepted)) => {
+                    let (watched, f) = (conn.clone(), flag.clone());
+                    tokio::spawn(async move {
+                        match tokio::time::timeout(HANDSHAKE_TIMEOUT, accepted).await {
+                            Ok(true) => {}
+                            Ok(false) => {
+                                f.store(ZERO_RTT_REJECTED, Ordering::SeqCst);
+                                watched.close(0u32.into(), b"0-RTT rejected; reconnecting");
+                            }
+                            Err(_) => {
+                                f.store(NO_ANSWER, Ordering::SeqCst);
+                                watched.close(0u32.into(), b"no answer");
+                            }
+                        }
+                    });
+                    return Ok((conn, true, flag));
+                }
+                Err(connecting) => connecting,
+            }
+        } else {
+            connecting
+        };
+        {
+            {
+                let conn = tokio::time::timeout(HANDSHAKE_TIMEOUT, connecting)
                     .await
                     .map_err(|_| {
                         Error::Network(format!("no answer from the relay at {}", self.target.addr))
@@ -235,7 +278,7 @@ impl SyncClient {
                             self.target.addr
                         ))
                     })?;
-                Ok((conn, false))
+                Ok((conn, false, flag))
             }
         }
     }
@@ -246,114 +289,145 @@ impl SyncClient {
         until_caught_up: bool,
         stop: Option<Arc<Notify>>,
     ) -> Result<SyncReport> {
+        match self.attempt(true, until_caught_up, stop.clone()).await {
+            Err(Error::Network(why)) if why == REJECTED_TEXT => {
+                tracing::info!(
+                    "the relay rejected 0-RTT (it restarted?); reconnecting with a full handshake"
+                );
+                self.attempt(false, until_caught_up, stop).await
+            }
+            other => other,
+        }
+    }
+
+    async fn attempt(
+        &self,
+        allow_0rtt: bool,
+        until_caught_up: bool,
+        stop: Option<Arc<Notify>>,
+    ) -> Result<SyncReport> {
         let started = Instant::now();
-        let (conn, zero_rtt) = self.connect().await?;
-        let mut report = SyncReport {
-            zero_rtt,
-            ..SyncReport::default()
-        };
-        let (mut send, mut recv) = conn.open_bi().await.map_err(net)?;
-        let mut session = ClientSession::new(self.session_config.clone());
-        let encoder = FrameEncoder::default();
-        let mut decoder: FrameDecoder<RelayMsg> = FrameDecoder::new();
-        let mut backend: &Replica = &self.replica;
-        session.start(&backend, now())?;
-        let mut buf = vec![0u8; 64 * 1024];
-        let outcome = loop {
-            // Send everything the session queued.
-            let mut flight = 0;
-            while let Some(t) = session.poll_transmit() {
-                let bytes = encoder.encode::<ClientMsg>(&t.msg)?;
-                report.bytes_sent += bytes.len() as u64;
-                report.messages_sent += 1;
-                add(&self.traffic.bytes_sent, bytes.len() as u64);
-                add(&self.traffic.messages_sent, 1);
-                flight += 1;
-                match t.lane {
-                    Lane::Control => send.write_all(&bytes).await.map_err(net)?,
-                    Lane::Bulk => {
-                        let mut s = conn.open_uni().await.map_err(net)?;
-                        s.write_all(&bytes).await.map_err(net)?;
-                        s.finish().map_err(net)?;
+        let (conn, zero_rtt, watchdog) = self.connect(allow_0rtt).await?;
+        let result = async {
+            let mut report = SyncReport {
+                zero_rtt,
+                ..SyncReport::default()
+            };
+            let (mut send, mut recv) = conn.open_bi().await.map_err(net)?;
+            let mut session = ClientSession::new(self.session_config.clone());
+            let encoder = FrameEncoder::default();
+            let mut decoder: FrameDecoder<RelayMsg> = FrameDecoder::new();
+            let mut backend: &Replica = &self.replica;
+            session.start(&backend, now())?;
+            let mut buf = vec![0u8; 64 * 1024];
+            let outcome = loop {
+                // Send everything the session queued.
+                let mut flight = 0;
+                while let Some(t) = session.poll_transmit() {
+                    let bytes = encoder.encode::<ClientMsg>(&t.msg)?;
+                    report.bytes_sent += bytes.len() as u64;
+                    report.messages_sent += 1;
+                    add(&self.traffic.bytes_sent, bytes.len() as u64);
+                    add(&self.traffic.messages_sent, 1);
+                    flight += 1;
+                    match t.lane {
+                        Lane::Control => send.write_all(&bytes).await.map_err(net)?,
+                        Lane::Bulk => {
+                            let mut s = conn.open_uni().await.map_err(net)?;
+                            s.write_all(&bytes).await.map_err(net)?;
+                            s.finish().map_err(net)?;
+                        }
                     }
                 }
-            }
-            if flight > 0 {
-                report.round_trips += 1;
-            }
-            // Report what happened.
-            let mut failed = None;
-            while let Some(ev) = session.poll_event() {
-                match ev {
-                    ClientEvent::Connected { .. } => self.set_state(LinkState::Syncing, None),
-                    ClientEvent::Applied { docs, .. } => {
-                        report.documents_changed += docs.len() as u64
-                    }
-                    ClientEvent::Acknowledged { count } => report.acknowledged += count as u64,
-                    ClientEvent::Refused(r) => report.refused.push(r),
-                    ClientEvent::CaughtUp => {
-                        report.caught_up = true;
-                        self.set_state(LinkState::Live, None);
-                    }
-                    ClientEvent::Failed(why) => failed = Some(why),
+                if flight > 0 {
+                    report.round_trips += 1;
                 }
-            }
-            if let Some(why) = failed {
-                break Err(classify(&why));
-            }
-            if session.is_closed() {
-                break Err(Error::Protocol("the session closed".into()));
-            }
-            if until_caught_up && session.is_caught_up() {
-                break Ok(());
-            }
-            let stop_wait = async {
-                match &stop {
-                    Some(s) => s.notified().await,
-                    None => std::future::pending().await,
+                // Report what happened.
+                let mut failed = None;
+                while let Some(ev) = session.poll_event() {
+                    match ev {
+                        ClientEvent::Connected { .. } => self.set_state(LinkState::Syncing, None),
+                        ClientEvent::Applied { docs, .. } => {
+                            report.documents_changed += docs.len() as u64
+                        }
+                        ClientEvent::Acknowledged { count } => report.acknowledged += count as u64,
+                        ClientEvent::Refused(r) => report.refused.push(r),
+                        ClientEvent::CaughtUp => {
+                            report.caught_up = true;
+                            self.set_ok(LinkState::Live);
+                        }
+                        ClientEvent::Failed(why) => failed = Some(why),
+                    }
+                }
+                if let Some(why) = failed {
+                    break Err(classify(&why));
+                }
+                if session.is_closed() {
+                    break Err(Error::Protocol("the session closed".into()));
+                }
+                if until_caught_up && session.is_caught_up() {
+                    break Ok(());
+                }
+                let stop_wait = async {
+                    match &stop {
+                        Some(s) => s.notified().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    read = recv.read(&mut buf) => match read {
+                        Ok(Some(n)) => {
+                            report.bytes_received += n as u64;
+                            add(&self.traffic.bytes_received, n as u64);
+                            decoder.push(&buf[..n])?;
+                            while let Some(msg) = decoder.pop()? {
+                                report.messages_received += 1;
+                                add(&self.traffic.messages_received, 1);
+                                session.handle(msg, now(), &mut backend)?;
+                            }
+                        }
+                        Ok(None) => break Err(Error::Network("the relay closed the stream".into())),
+                        Err(e) => break Err(Error::Network(format!("connection lost: {e}"))),
+                    },
+                    uni = conn.accept_uni() => match uni {
+                        Ok(mut s) => {
+                            let bytes = s.read_to_end(MAX_FRAME + 8).await.map_err(net)?;
+                            report.bytes_received += bytes.len() as u64;
+                            add(&self.traffic.bytes_received, bytes.len() as u64);
+                            let mut d: FrameDecoder<RelayMsg> = FrameDecoder::new();
+                            d.push(&bytes)?;
+                            while let Some(msg) = d.pop()? {
+                                report.messages_received += 1;
+                                add(&self.traffic.messages_received, 1);
+                                session.handle(msg, now(), &mut backend)?;
+                            }
+                            d.finish()?;
+                        }
+                        Err(e) => break Err(Error::Network(format!("connection lost: {e}"))),
+                    },
+                    _ = self.local_change.notified() => session.local_changes(&backend)?,
+                    _ = stop_wait => break Ok(()),
                 }
             };
-            tokio::select! {
-                read = recv.read(&mut buf) => match read {
-                    Ok(Some(n)) => {
-                        report.bytes_received += n as u64;
-                        add(&self.traffic.bytes_received, n as u64);
-                        decoder.push(&buf[..n])?;
-                        while let Some(msg) = decoder.pop()? {
-                            report.messages_received += 1;
-                            add(&self.traffic.messages_received, 1);
-                            session.handle(msg, now(), &mut backend)?;
-                        }
-                    }
-                    Ok(None) => break Err(Error::Network("the relay closed the stream".into())),
-                    Err(e) => break Err(Error::Network(format!("connection lost: {e}"))),
-                },
-                uni = conn.accept_uni() => match uni {
-                    Ok(mut s) => {
-                        let bytes = s.read_to_end(MAX_FRAME + 8).await.map_err(net)?;
-                        report.bytes_received += bytes.len() as u64;
-                        add(&self.traffic.bytes_received, bytes.len() as u64);
-                        let mut d: FrameDecoder<RelayMsg> = FrameDecoder::new();
-                        d.push(&bytes)?;
-                        while let Some(msg) = d.pop()? {
-                            report.messages_received += 1;
-                            add(&self.traffic.messages_received, 1);
-                            session.handle(msg, now(), &mut backend)?;
-                        }
-                        d.finish()?;
-                    }
-                    Err(e) => break Err(Error::Network(format!("connection lost: {e}"))),
-                },
-                _ = self.local_change.notified() => session.local_changes(&backend)?,
-                _ = stop_wait => break Ok(()),
-            }
-        };
-        let stats = session.stats();
-        report.entries = stats.entries;
-        report.elapsed = started.elapsed();
-        let _ = send.finish();
+            let stats = session.stats();
+            report.entries = stats.entries;
+            report.elapsed = started.elapsed();
+            let _ = send.finish();
+            outcome.map(|()| report)
+        }
+        .await;
         conn.close(0u32.into(), b"done");
-        outcome.map(|()| report)
+        match (result, watchdog.load(Ordering::SeqCst)) {
+            (Err(_), ZERO_RTT_REJECTED) => Err(Error::Network(REJECTED_TEXT.into())),
+            (Err(e), _) if zero_rtt && e.to_string().contains("0-RTT rejected") => {
+                Err(Error::Network(REJECTED_TEXT.into()))
+            }
+            (Err(_), NO_ANSWER) => Err(Error::Network(format!(
+                "no answer from the relay at {}",
+                self.target.addr
+            ))),
+            (result, _) => result,
+        }
     }
 }
 
