@@ -23,6 +23,7 @@ pub mod replica;
 pub mod schedule;
 pub mod store;
 pub mod sync;
+pub mod untrusted;
 pub mod workflow;
 
 pub use error::{Error, Result};

@@ -1,5 +1,6 @@
 //! Replicas that work offline and exchange changes in any order end identical, with no
 //! operation lost; concurrent edits surface as conflicts and review items.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! The replica façade end to end, on the in-memory store and on sled.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

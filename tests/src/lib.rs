@@ -7,7 +7,7 @@
 //! - [`relay`]: a real relay in-process on 127.0.0.1:0 and handsets enrolled on it.
 //! - [`relay_process`]: the relay as a separate process (CPU and memory, SIGKILL).
 //! - [`bench`]: the scenarios of the `gridsync-bench` binary.
-//! - [`netem`]: a seeded user-space link emulator (loss, delay, bandwidth, outages) and the fault-test harness.
+//! - [`netem`]: a seeded user-space link emulator (loss, delay, bandwidth, outages), the fault-test harness and fuzz targets.
 
 pub mod bench;
 pub mod load;

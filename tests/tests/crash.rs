@@ -1,5 +1,6 @@
 //! `kill -9` in the middle of writes: every visit whose call returned is there after
 //! reopening, and the store opens cleanly, over 50 kills at random moments.
+#![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -1,5 +1,6 @@
 //! Real quinn on 127.0.0.1, a real relay, sled handsets: offline work converges, scopes
 //! hold, revocation cuts off, a bootstrap resumes.
+#![allow(clippy::unwrap_used)]
 
 use gridsync_core::model::{Address, NewHousehold, NewVisit, Tier, VisitMode};
 use gridsync_core::{GridPath, Replica};
@@ -307,8 +308,10 @@ async fn garbage_closes_only_that_connection() {
                 .await
                 .expect("relay hung");
         // The relay answers with an Error frame (or just closes); either way this connection ends.
-        if let Ok(bytes) = answer {
-            if !bytes.is_empty() {
+        if let Ok(bytes) = answer
+            && !bytes.is_empty()
+        {
+            {
                 let mut d: gridsync_core::sync::FrameDecoder<gridsync_core::sync::RelayMsg> =
                     gridsync_core::sync::FrameDecoder::new();
                 d.push(&bytes).unwrap();
@@ -350,9 +353,15 @@ async fn reconnect_resumes_with_zero_rtt_in_one_round_trip() {
     let relay = TestRelay::start(&tmp.path().join("relay")).await.unwrap();
     let t1 = relay.enroll("w-g1", &[G1]).unwrap();
     let h1 = Handset::open(&tmp.path().join("h1"), "w-g1", relay.target(&t1)).unwrap();
-    let hid = h1.replica.register_household(&household(G1, "甲"), "w1").unwrap();
+    let hid = h1
+        .replica
+        .register_household(&household(G1, "甲"), "w1")
+        .unwrap();
     let first = h1.client.sync_once().await.unwrap();
-    assert!(!first.zero_rtt, "the first connection has no session ticket yet");
+    assert!(
+        !first.zero_rtt,
+        "the first connection has no session ticket yet"
+    );
     for n in 0..3 {
         visit(&h1.replica, &hid, n);
     }
@@ -370,16 +379,29 @@ async fn a_restarted_relay_rejects_zero_rtt_and_the_handset_falls_back_at_once()
     let addr = relay.addr;
     let t1 = relay.enroll("w-g1", &[G1]).unwrap();
     let h1 = Handset::open(&tmp.path().join("h1"), "w-g1", relay.target(&t1)).unwrap();
-    let hid = h1.replica.register_household(&household(G1, "甲"), "w1").unwrap();
+    let hid = h1
+        .replica
+        .register_household(&household(G1, "甲"), "w1")
+        .unwrap();
     h1.client.sync_once().await.unwrap();
     relay.stop().await;
     // Same data directory and port, new process state: its session tickets are unknown.
-    let relay = TestRelay::start_on(&tmp.path().join("relay"), addr, gridsync_server::Limits::default()).await.unwrap();
+    let relay = TestRelay::start_on(
+        &tmp.path().join("relay"),
+        addr,
+        gridsync_server::Limits::default(),
+    )
+    .await
+    .unwrap();
     visit(&h1.replica, &hid, 1);
     let t = std::time::Instant::now();
     let r = h1.client.sync_once().await.unwrap();
     assert_eq!(r.acknowledged, 1);
-    assert!(t.elapsed() < std::time::Duration::from_secs(5), "fallback took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(5),
+        "fallback took {:?}",
+        t.elapsed()
+    );
     assert_eq!(h1.client.status().last_error, None);
     relay.stop().await;
 }

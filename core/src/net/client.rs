@@ -248,6 +248,14 @@ impl SyncClient {
                     tokio::spawn(async move {
                         match tokio::time::timeout(HANDSHAKE_TIMEOUT, accepted).await {
                             Ok(true) => {}
+                            // `false` also means the connection died before the handshake
+                            // finished: that is no answer, not a rejection.
+                            Ok(false)
+                                if watched.close_reason().is_some()
+                                    || watched.handshake_data().is_none() =>
+                            {
+                                f.store(NO_ANSWER, Ordering::SeqCst);
+                            }
                             Ok(false) => {
                                 f.store(ZERO_RTT_REJECTED, Ordering::SeqCst);
                                 watched.close(0u32.into(), b"0-RTT rejected; reconnecting");

@@ -27,6 +27,7 @@ use crate::model::{self, household, visit};
 use crate::schedule::TierPolicy;
 use crate::store::{Batch, SledOptions, SledStore, Store, trees};
 use crate::sync::wire::PushedChange;
+use crate::untrusted::contain;
 use crate::workflow::TriagePolicy;
 
 pub use schema::SCHEMA_VERSION;
@@ -190,9 +191,12 @@ impl Replica {
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Inner>> {
-        self.inner
+        // A panic elsewhere cannot leave `Inner` half-changed in a way that matters (a cache
+        // and counters that are only updated after a successful commit), so carry on.
+        Ok(self
+            .inner
             .lock()
-            .map_err(|_| Error::Storage("replica lock poisoned by a panic".into()))
+            .unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 
     fn notify(&self, docs: &[DocId], origin: ChangeOrigin) {
@@ -218,8 +222,9 @@ impl Replica {
                 kind,
                 id: id.to_string(),
             })?;
-        let mut doc =
-            Automerge::load(&bytes).map_err(|e| Error::corrupt(format!("document {id}"), e))?;
+        let mut doc = contain(format!("document {id}"), || {
+            Automerge::load(&bytes).map_err(|e| Error::corrupt(format!("document {id}"), e))
+        })?;
         doc.set_actor(self.actor.clone());
         Ok(doc)
     }
@@ -232,8 +237,10 @@ impl Replica {
     ) -> Result<T> {
         let mut inner = self.lock()?;
         let doc = self.load(&mut inner, id)?;
-        let out = f(&doc);
-        inner.cache.put(id.clone(), doc);
+        let out = contain(format!("document {id}"), || f(&doc));
+        if out.is_ok() {
+            inner.cache.put(id.clone(), doc);
+        }
         out
     }
 

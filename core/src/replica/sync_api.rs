@@ -14,6 +14,7 @@ use crate::index::{decode, encode};
 use crate::store::{Batch, Scan, Store, trees};
 use crate::sync::backend::{HandsetBackend, OutboxItem};
 use crate::sync::wire::{ChangeHash, Cursor, Entry, Payload, PushedChange};
+use crate::untrusted::contain;
 
 const CURSOR_KEY: &[u8] = b"cursor";
 
@@ -282,12 +283,13 @@ impl Replica {
             let bytes = match &e.payload {
                 Payload::Change(b) | Payload::Snapshot(b) => b,
             };
-            if let Err(err) = doc.load_incremental(bytes) {
-                failed = Some(Error::corrupt(format!("change for {}", e.doc), err));
-                touched.push((e.doc.clone(), doc));
-                break;
-            }
-            if let Err(err) = check_identity(&doc, e) {
+            let what = format!("change for {}", e.doc);
+            let applied = contain(what.clone(), || {
+                doc.load_incremental(bytes)
+                    .map_err(|err| Error::corrupt(what.clone(), err))?;
+                check_identity(&doc, e)
+            });
+            if let Err(err) = applied {
                 failed = Some(err);
                 touched.push((e.doc.clone(), doc));
                 break;
@@ -303,8 +305,18 @@ impl Replica {
         let mut batch = Batch::new();
         let mut changed = Vec::new();
         for (id, doc) in &touched {
-            batch.put(trees::DOCS, id.as_str().as_bytes().to_vec(), doc.save());
-            match self.index_entries(id, doc) {
+            let saved = contain(format!("document {id}"), || Ok(doc.save()));
+            let saved = match saved {
+                Ok(s) => s,
+                Err(err) => {
+                    for (id, _) in &touched {
+                        inner.cache.forget(id);
+                    }
+                    return Err(err);
+                }
+            };
+            batch.put(trees::DOCS, id.as_str().as_bytes().to_vec(), saved);
+            match contain(format!("document {id}"), || self.index_entries(id, doc)) {
                 Ok((_, entries)) => {
                     crate::index::replace(self.store.as_ref(), &mut batch, id, entries)?
                 }
@@ -366,8 +378,10 @@ impl Replica {
         changes: &[Vec<u8>],
     ) -> Result<Vec<DocId>> {
         for c in changes {
-            Change::from_bytes(c.clone())
-                .map_err(|e| Error::corrupt(format!("change for {doc}"), e))?;
+            contain(format!("change for {doc}"), || {
+                Ok(Change::from_bytes(c.clone()))
+            })?
+            .map_err(|e| Error::corrupt(format!("change for {doc}"), e))?;
         }
         let entries: Vec<Entry> = changes
             .iter()

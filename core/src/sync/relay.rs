@@ -248,7 +248,11 @@ impl RelaySession {
         let mut inside = Vec::with_capacity(changes.len());
         for mut change in changes {
             // The wire carries no hash: the change's content names it.
-            match automerge::Change::from_bytes(change.bytes.clone()) {
+            let parsed = crate::untrusted::contain("pushed change", || {
+                automerge::Change::from_bytes(change.bytes.clone())
+                    .map_err(|e| Error::corrupt("pushed change", e))
+            });
+            match parsed {
                 Ok(c) => change.hash = c.hash().0,
                 Err(e) => {
                     refused.push(Refusal {

@@ -1,5 +1,6 @@
 //! Fixtures shared by the core's integration tests.
 #![allow(dead_code, missing_docs)]
+#![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};

@@ -11,6 +11,7 @@ use gridsync_core::model::grid_of;
 use gridsync_core::store::Batch;
 use gridsync_core::sync::backend::DeviceGrant;
 use gridsync_core::sync::wire::{ChangeHash, PushedChange};
+use gridsync_core::untrusted::contain;
 
 use super::{
     GDOCS, GRID_LOG, GRIDS, HASHES, Hub, LOG, LogRecord, RDOCS, RelayDoc, decode, encode, grid_key,
@@ -37,14 +38,23 @@ impl Hub {
         let mut accepted_now: HashSet<ChangeHash> = HashSet::new();
         let mut out = Vec::with_capacity(changes.len());
         for pc in changes {
-            let outcome = self.ingest_one(
-                grant,
-                pc,
-                &mut touched,
-                &mut batch,
-                &mut head,
-                &mut accepted_now,
-            )?;
+            // automerge may panic on a malformed change: that refuses the change, nothing
+            // more (the document being changed is a fork until every check passed).
+            let contained = contain(format!("change for {}", pc.doc), || {
+                self.ingest_one(
+                    grant,
+                    pc,
+                    &mut touched,
+                    &mut batch,
+                    &mut head,
+                    &mut accepted_now,
+                )
+            });
+            let outcome = match contained {
+                Ok(outcome) => outcome,
+                Err(Error::Corrupt { detail, .. }) => Err(format!("malformed change: {detail}")),
+                Err(e) => return Err(e),
+            };
             if let Err(reason) = &outcome {
                 tracing::info!(device = %grant.device_id, doc = %pc.doc, reason, "change refused");
             }
@@ -73,8 +83,10 @@ impl Hub {
             None => Ok(None),
             Some(v) => {
                 let rd: RelayDoc = decode("relay document", &v)?;
-                let doc = Automerge::load(&rd.saved)
-                    .map_err(|e| Error::corrupt(format!("relay document {id}"), e))?;
+                let what = format!("relay document {id}");
+                let doc = contain(what.clone(), || {
+                    Automerge::load(&rd.saved).map_err(|e| Error::corrupt(what.clone(), e))
+                })?;
                 Ok(Some((doc, rd.grid)))
             }
         }

@@ -8,6 +8,7 @@ use gridsync_core::ids::{DocId, GridPath};
 use gridsync_core::store::Scan;
 use gridsync_core::sync::backend::PullBatch;
 use gridsync_core::sync::wire::{Cursor, Entry, Payload};
+use gridsync_core::untrusted::contain;
 
 use super::{
     GDOCS, GRID_LOG, GRIDS, Hub, LOG, LogRecord, RDOCS, RelayDoc, decode, grid_key, read_head,
@@ -107,16 +108,18 @@ impl Hub {
                         continue;
                     };
                     let rd: RelayDoc = decode("relay document", &v)?;
-                    let loaded = automerge::Automerge::load(&rd.saved).map_err(|e| {
-                        gridsync_core::Error::corrupt(format!("relay document {doc}"), e)
+                    let what = format!("relay document {doc}");
+                    let payload = contain(what.clone(), || {
+                        let loaded = automerge::Automerge::load(&rd.saved)
+                            .map_err(|e| gridsync_core::Error::corrupt(what.clone(), e))?;
+                        // A document written once (most visits) travels smaller as its one
+                        // change than as a saved document (no heads, no document header).
+                        let changes = loaded.get_changes(&[]);
+                        Ok(match changes.as_slice() {
+                            [only] => Payload::Change(only.raw_bytes().to_vec()),
+                            _ => Payload::Snapshot(loaded.save_nocompress()),
+                        })
                     })?;
-                    // A document written once (most visits) travels smaller as its one
-                    // change than as a saved document (no heads, no document header).
-                    let changes = loaded.get_changes(&[]);
-                    let payload = match changes.as_slice() {
-                        [only] => Payload::Change(only.raw_bytes().to_vec()),
-                        _ => Payload::Snapshot(loaded.save_nocompress()),
-                    };
                     bytes += match &payload {
                         Payload::Change(b) | Payload::Snapshot(b) => b.len(),
                     };

@@ -181,9 +181,7 @@ fn main() -> Result<()> {
             if cli.json {
                 println!("{}", serde_json::to_string_pretty(&layouts)?);
             } else {
-                println!(
-                    "| layout | documents | saved | load all | rewrite to retire a month |"
-                );
+                println!("| layout | documents | saved | load all | rewrite to retire a month |");
                 println!("|---|---|---|---|---|");
                 for l in layouts {
                     println!(
