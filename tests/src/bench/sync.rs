@@ -11,10 +11,11 @@ use anyhow::Result;
 use gridsync_core::model::HouseholdUpdate;
 use gridsync_core::net::SyncClient;
 use gridsync_core::store::MemoryStore;
-use gridsync_core::{DAY_MS, Replica, ReplicaConfig};
+use gridsync_core::{Replica, ReplicaConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::load::load;
+use crate::netem::{Counters, LinkEmulator, LinkProfile};
 use crate::relay_process::RelayProcess;
 use crate::workload::{Workload, WorkloadConfig};
 
@@ -47,6 +48,12 @@ pub struct SyncFigures {
     pub relay_peak_mib: f64,
     /// Visits per second (load scenario).
     pub visits_per_s: Option<f64>,
+    /// Link profile the handsets synced through.
+    pub profile: String,
+    /// UDP payload bytes handset → relay through the link emulator (QUIC included).
+    pub udp_up: u64,
+    /// UDP payload bytes relay → handset through the link emulator.
+    pub udp_down: u64,
 }
 
 fn floor(bytes: &[u8]) -> u64 {
@@ -74,12 +81,14 @@ pub struct Bench {
     dir: tempfile::TempDir,
     grid: String,
     workload: Workload,
+    link: Option<LinkEmulator>,
+    profile: String,
 }
 
 impl Bench {
     /// Starts the relay at `exe` and uploads the bootstrap grid (300 households, 2,000
     /// visits, 300 cases) through a seeding handset.
-    pub async fn new(exe: &Path, seed: u64) -> Result<Self> {
+    pub async fn new(exe: &Path, seed: u64, profile: Option<LinkProfile>) -> Result<Self> {
         let dir = tempfile::tempdir()?;
         let relay = RelayProcess::start(exe, &dir.path().join("relay"), "127.0.0.1:0")?;
         let mut cfg = WorkloadConfig::bootstrap();
@@ -97,19 +106,51 @@ impl Bench {
             "seeding left {} changes unacknowledged ({r:?})",
             seeder.pending()?.changes
         );
+        let (link, profile) = match profile {
+            Some(p) => {
+                let name = p.name.clone();
+                (Some(LinkEmulator::start(relay.addr, p, seed).await?), name)
+            }
+            None => (None, "loopback (direct)".to_string()),
+        };
         Ok(Bench {
             relay,
             dir,
             grid,
             workload,
+            link,
+            profile,
         })
     }
 
-    fn relay_mark(&self) -> (f64, Instant) {
-        (self.relay.cpu_seconds(), Instant::now())
+    /// A measured handset's way to the relay: through the link emulator when there is one.
+    fn target(&self, token: &str) -> gridsync_core::net::RelayTarget {
+        let t = self.relay.target(token);
+        match &self.link {
+            Some(link) => link.via(t),
+            None => t,
+        }
     }
 
-    fn finish(&self, mut f: SyncFigures, mark: (f64, Instant)) -> SyncFigures {
+    fn link_counters(&self) -> Option<Counters> {
+        self.link.as_ref().map(LinkEmulator::counters)
+    }
+
+    fn relay_mark(&self) -> (f64, Instant, Option<Counters>) {
+        (
+            self.relay.cpu_seconds(),
+            Instant::now(),
+            self.link_counters(),
+        )
+    }
+
+    fn finish(&self, mut f: SyncFigures, mark: (f64, Instant, Option<Counters>)) -> SyncFigures {
+        if let (Some(before), Some(now)) = (&mark.2, self.link_counters()) {
+            let d = now.since(before);
+            f.udp_up = d.up.offered_bytes;
+            f.udp_down = d.down.offered_bytes;
+        }
+        f.profile = self.profile.clone();
         f.wall_ms = mark.1.elapsed().as_secs_f64() * 1e3;
         f.relay_cpu_s = self.relay.cpu_seconds() - mark.0;
         f.relay_peak_mib = self.relay.peak_rss_kib() as f64 / 1024.0;
@@ -121,7 +162,7 @@ impl Bench {
     pub async fn bootstrap(&self) -> Result<(SyncFigures, Arc<Replica>, SyncClient)> {
         let token = self.relay.enroll("fresh", &[&self.grid])?;
         let replica = sled_replica(&self.dir.path().join("fresh"), "fresh")?;
-        let client = SyncClient::new(replica.clone(), self.relay.target(&token))?;
+        let client = SyncClient::new(replica.clone(), self.target(&token))?;
         let mark = self.relay_mark();
         let r = client.sync_once().await?;
         let w = &self.workload;
@@ -215,7 +256,7 @@ impl Bench {
         for name in ["live-a", "live-b"] {
             let token = self.relay.enroll(name, &[&self.grid])?;
             let replica = sled_replica(&self.dir.path().join(name), name)?;
-            let client = Arc::new(SyncClient::new(replica.clone(), self.relay.target(&token))?);
+            let client = Arc::new(SyncClient::new(replica.clone(), self.target(&token))?);
             client.sync_once().await?;
             ends.push((replica, client));
         }
@@ -318,10 +359,7 @@ impl Bench {
             for v in w.visits.iter().filter(|v| v.household != i).take(per - n) {
                 replica.log_visit(&v.to_new_visit(hid.clone()))?;
             }
-            clients.push(Arc::new(SyncClient::new(
-                replica,
-                self.relay.target(&token),
-            )?));
+            clients.push(Arc::new(SyncClient::new(replica, self.target(&token))?));
         }
         let mark = self.relay_mark();
         let mut tasks = Vec::new();
@@ -352,18 +390,83 @@ impl Bench {
     }
 }
 
-/// Runs every scenario once.
-pub async fn run_all(exe: &Path, seed: u64, progress: &dyn Fn(&str)) -> Result<Vec<SyncFigures>> {
+/// Which scenarios to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    /// A fresh handset pulls the grid.
+    Bootstrap,
+    /// Five offline days, then a reconnect (runs a bootstrap first).
+    Reconnect,
+    /// A live delta between two connected handsets.
+    Live,
+    /// 100 handsets pushing at once.
+    Load,
+}
+
+/// Prints a progress line with the elapsed time every second until dropped (long runs on
+/// slow profiles take minutes).
+struct Ticker(Option<tokio::task::JoinHandle<()>>);
+
+impl Ticker {
+    fn start(label: String, show: bool) -> Self {
+        if !show {
+            return Ticker(None);
+        }
+        let started = Instant::now();
+        Ticker(Some(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                eprint!("\r… {label}: {:.0} s ", started.elapsed().as_secs_f64());
+            }
+        })))
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        if let Some(t) = self.0.take() {
+            t.abort();
+            eprintln!();
+        }
+    }
+}
+
+/// Runs the chosen scenarios once, handsets connected through `profile` (directly when
+/// `None`).
+pub async fn run(
+    exe: &Path,
+    seed: u64,
+    profile: Option<LinkProfile>,
+    which: &[Which],
+    progress: &dyn Fn(&str),
+    show_ticker: bool,
+) -> Result<Vec<SyncFigures>> {
     progress("starting the relay and uploading the bootstrap grid");
-    let bench = Bench::new(exe, seed).await?;
-    progress("bootstrap");
-    let (boot, replica, client) = bench.bootstrap().await?;
-    progress("reconnect after five offline days");
-    let reconnect = bench.reconnect(&replica, &client, seed).await?;
-    progress("live delta");
-    let live = bench.live(seed).await?;
-    progress("relay load: 100 handsets x 50 visits");
-    let load = bench.load(100, 50, seed).await?;
-    let _ = DAY_MS;
-    Ok(vec![boot, reconnect, live, load])
+    let bench = Bench::new(exe, seed, profile).await?;
+    let mut out = Vec::new();
+    if which.contains(&Which::Bootstrap) || which.contains(&Which::Reconnect) {
+        progress(&format!("bootstrap over {}", bench.profile));
+        let _t = Ticker::start("bootstrap".into(), show_ticker);
+        let (boot, replica, client) = bench.bootstrap().await?;
+        drop(_t);
+        if which.contains(&Which::Bootstrap) {
+            out.push(boot);
+        }
+        if which.contains(&Which::Reconnect) {
+            progress("reconnect after five offline days");
+            let _t = Ticker::start("reconnect".into(), show_ticker);
+            out.push(bench.reconnect(&replica, &client, seed).await?);
+        }
+    }
+    if which.contains(&Which::Live) {
+        progress("live delta");
+        let _t = Ticker::start("live delta".into(), show_ticker);
+        out.push(bench.live(seed).await?);
+    }
+    if which.contains(&Which::Load) {
+        progress("relay load: 100 handsets x 50 visits");
+        let _t = Ticker::start("relay load".into(), show_ticker);
+        out.push(bench.load(100, 50, seed).await?);
+    }
+    Ok(out)
 }

@@ -15,6 +15,14 @@ enum Scenario {
     Granularity,
     /// Sync over QUIC to a relay process: bootstrap, reconnect, live delta, relay load.
     Sync,
+    /// A fresh handset pulls a grid (300 households, 2,000 visits, 300 cases).
+    Bootstrap,
+    /// Five offline days (100 visits, 20 cases, 30 household edits), then a reconnect.
+    Reconnect,
+    /// 20 visits logged one by one between two live handsets.
+    Live,
+    /// 100 handsets pushing 50 visits each at once.
+    Load,
 }
 
 /// The gridsync benchmark suite.
@@ -30,6 +38,10 @@ struct Cli {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// Link profile for the sync scenarios: loopback, 4g, 3g, edge, mountain, terrible (or
+    /// a spec such as `mountain@0.1`, `3g,loss=5%`). Without it handsets connect directly.
+    #[arg(long)]
+    profile: Option<String>,
     /// Keep the store scenario's data in this (new) directory instead of a temporary one.
     #[arg(long)]
     keep: Option<PathBuf>,
@@ -133,7 +145,25 @@ fn main() -> Result<()> {
                 }
             }
         }
-        Scenario::Sync => {
+        Scenario::Sync
+        | Scenario::Bootstrap
+        | Scenario::Reconnect
+        | Scenario::Live
+        | Scenario::Load => {
+            use bench::sync::Which;
+            let which: Vec<Which> = match scenario {
+                Scenario::Bootstrap => vec![Which::Bootstrap],
+                Scenario::Reconnect => vec![Which::Reconnect],
+                Scenario::Live => vec![Which::Live],
+                Scenario::Load => vec![Which::Load],
+                _ => vec![Which::Bootstrap, Which::Reconnect, Which::Live, Which::Load],
+            };
+            let profile = match &cli.profile {
+                Some(p) => {
+                    Some(gridsync_tests::netem::LinkProfile::parse(p).map_err(anyhow::Error::msg)?)
+                }
+                None => None,
+            };
             let exe = std::env::current_exe()?.with_file_name("gridsync-relay");
             anyhow::ensure!(
                 exe.exists(),
@@ -144,25 +174,45 @@ fn main() -> Result<()> {
                 .worker_threads(2)
                 .enable_all()
                 .build()?;
-            let figures = rt.block_on(bench::sync::run_all(&exe, cli.seed, &progress(cli.json)))?;
+            let show = !cli.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let figures = rt.block_on(bench::sync::run(
+                &exe,
+                cli.seed,
+                profile,
+                &which,
+                &progress(cli.json),
+                show,
+            ))?;
             if cli.json {
                 println!("{}", serde_json::to_string_pretty(&figures)?);
             } else {
+                if let Some(f) = figures.first() {
+                    println!("link: {}", f.profile);
+                }
                 println!(
-                    "| scenario | records | up | down | msgs up/down | round trips | wall | floor (zstd -19) | (up+down)/floor | relay CPU | relay peak RSS |"
+                    "| scenario | records | up | down | UDP up/down | msgs up/down | round trips | time to converge | floor (zstd -19) | (up+down)/floor | relay CPU | relay peak RSS |"
                 );
-                println!("|---|---|---|---|---|---|---|---|---|---|---|");
+                println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
                 for f in figures {
                     let extra = f
                         .visits_per_s
                         .map(|v| format!(" ({v:.0} visits/s)"))
                         .unwrap_or_default();
                     println!(
-                        "| {} | {} | {:.1} KiB | {:.1} KiB | {}/{} | {} | {:.0} ms{} | {:.1} KiB | {:.2}x | {:.2} s | {:.1} MiB |",
+                        "| {} | {} | {:.1} KiB | {:.1} KiB | {} | {}/{} | {} | {:.0} ms{} | {:.1} KiB | {:.2}x | {:.2} s | {:.1} MiB |",
                         f.scenario,
                         f.records,
                         f.bytes_up as f64 / 1024.0,
                         f.bytes_down as f64 / 1024.0,
+                        if f.udp_up + f.udp_down > 0 {
+                            format!(
+                                "{:.1}/{:.1} KiB",
+                                f.udp_up as f64 / 1024.0,
+                                f.udp_down as f64 / 1024.0
+                            )
+                        } else {
+                            "–".to_string()
+                        },
                         f.messages_up,
                         f.messages_down,
                         f.round_trips,
