@@ -44,9 +44,12 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
+        // Mountain coverage comes in windows of ~20 s between long outages: retrying at
+        // least every 15 s puts an attempt into every window. The app can also call
+        // `SyncClient::network_available` when the OS reports a network.
         Backoff {
             min: Duration::from_millis(500),
-            max: Duration::from_secs(60),
+            max: Duration::from_secs(15),
         }
     }
 }
@@ -59,6 +62,7 @@ pub struct SyncClient {
     session_config: ClientConfig,
     status: Arc<Mutex<SyncStatus>>,
     local_change: Arc<Notify>,
+    network: Notify,
     backoff: Backoff,
     traffic: Arc<Traffic>,
 }
@@ -129,6 +133,7 @@ impl SyncClient {
             session_config,
             status,
             local_change: Arc::new(Notify::new()),
+            network: Notify::new(),
             backoff: Backoff::default(),
             traffic: Arc::new(Traffic::default()),
         })
@@ -161,6 +166,12 @@ impl SyncClient {
     /// Cumulative traffic over every session of this client.
     pub fn traffic(&self) -> &Traffic {
         &self.traffic
+    }
+
+    /// Tells a running `run` loop that the OS reports a network (Android's connectivity
+    /// callback, iOS's path monitor): it retries now instead of waiting out its backoff.
+    pub fn network_available(&self) {
+        self.network.notify_one();
     }
 
     /// Tells a running live session that the app wrote something to push.
@@ -224,6 +235,7 @@ impl SyncClient {
                     }
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {}
+                        _ = self.network.notified() => wait = self.backoff.min,
                         _ = stop.notified() => return Ok(()),
                     }
                     wait = (wait * 2).min(self.backoff.max);
