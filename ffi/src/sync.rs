@@ -293,6 +293,13 @@ impl SyncSession {
     pub fn status(&self) -> SyncStatus {
         self.client.status().into()
     }
+
+    /// Call when the OS reports that a network is available (Android's connectivity
+    /// callback, iOS's `NWPathMonitor`): live sync retries at once instead of waiting out
+    /// its backoff. Cheap and safe from any thread.
+    pub fn network_available(&self) {
+        self.client.network_available();
+    }
 }
 
 impl Drop for SyncSession {
