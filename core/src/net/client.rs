@@ -92,6 +92,12 @@ impl std::fmt::Debug for SyncClient {
     }
 }
 
+/// The 0-RTT watchdog of one connection: what it found, and its task.
+struct Watchdog {
+    flag: Arc<AtomicU8>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
 /// How long a handshake may take before the relay counts as unreachable.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(20);
 const ZERO_RTT_REJECTED: u8 = 1;
@@ -247,7 +253,7 @@ impl SyncClient {
     /// Connects, with 0-RTT when a session ticket allows it. A watchdog closes a 0-RTT
     /// connection whose handshake the relay rejects or never answers, and says which in
     /// the returned flag, so the session fails fast and (when rejected) retries in full.
-    async fn connect(&self, allow_0rtt: bool) -> Result<(quinn::Connection, bool, Arc<AtomicU8>)> {
+    async fn connect(&self, allow_0rtt: bool) -> Result<(quinn::Connection, bool, Watchdog)> {
         let flag = Arc::new(AtomicU8::new(0));
         let connecting = self
             .endpoint
@@ -257,7 +263,7 @@ impl SyncClient {
             match connecting.into_0rtt() {
                 Ok((conn, accepted)) => {
                     let (watched, f) = (conn.clone(), flag.clone());
-                    tokio::spawn(async move {
+                    let task = tokio::spawn(async move {
                         match tokio::time::timeout(HANDSHAKE_TIMEOUT, accepted).await {
                             Ok(true) => {}
                             // `false` also means the connection died before the handshake
@@ -278,7 +284,14 @@ impl SyncClient {
                             }
                         }
                     });
-                    return Ok((conn, true, flag));
+                    return Ok((
+                        conn,
+                        true,
+                        Watchdog {
+                            flag,
+                            task: Some(task),
+                        },
+                    ));
                 }
                 Err(connecting) => connecting,
             }
@@ -298,7 +311,7 @@ impl SyncClient {
                             self.target.addr
                         ))
                     })?;
-                Ok((conn, false, flag))
+                Ok((conn, false, Watchdog { flag, task: None }))
             }
         }
     }
@@ -327,7 +340,7 @@ impl SyncClient {
         stop: Option<Arc<Notify>>,
     ) -> Result<SyncReport> {
         let started = Instant::now();
-        let (conn, zero_rtt, watchdog) = self.connect(allow_0rtt).await?;
+        let (conn, zero_rtt, mut watchdog) = self.connect(allow_0rtt).await?;
         let result = async {
             let mut report = SyncReport {
                 zero_rtt,
@@ -436,12 +449,16 @@ impl SyncClient {
             outcome.map(|()| report)
         }
         .await;
+        // Let the watchdog settle before judging: a dead link closes the connection (no
+        // answer), a rejection leaves it up with the handshake done.
+        if result.is_err()
+            && let Some(task) = watchdog.task.take()
+        {
+            let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+        }
         conn.close(0u32.into(), b"done");
-        match (result, watchdog.load(Ordering::SeqCst)) {
+        match (result, watchdog.flag.load(Ordering::SeqCst)) {
             (Err(_), ZERO_RTT_REJECTED) => Err(Error::Network(REJECTED_TEXT.into())),
-            (Err(e), _) if zero_rtt && e.to_string().contains("0-RTT rejected") => {
-                Err(Error::Network(REJECTED_TEXT.into()))
-            }
             (Err(_), NO_ANSWER) => Err(Error::Network(format!(
                 "no answer from the relay at {}",
                 self.target.addr
