@@ -15,28 +15,10 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 cd "$root"
-target_dir="${CARGO_TARGET_DIR:-$root/target}"
-tools="$target_dir/tools"
-out="$target_dir/android-demo"
-kotlin_version=2.4.20
-jna=/usr/share/java/jna.jar
-
 echo "== tools"
-if ! command -v java >/dev/null || ! command -v javac >/dev/null; then
-    apt-get update -qq && apt-get install -y -qq default-jdk-headless >/dev/null
-fi
-if [ ! -f "$jna" ]; then
-    apt-get update -qq && apt-get install -y -qq libjna-java >/dev/null
-fi
-kotlin_home="$tools/node_modules/kotlin-compiler"
-if [ ! -x "$kotlin_home/bin/kotlinc" ] ||
-    ! grep -q "\"version\": \"$kotlin_version\"" "$kotlin_home/package.json" 2>/dev/null; then
-    mkdir -p "$tools"
-    npm install --prefix "$tools" --no-audit --no-fund --loglevel=error \
-        "kotlin-compiler@$kotlin_version" >/dev/null
-fi
-kotlinc="$kotlin_home/bin/kotlinc"
-stdlib="$kotlin_home/lib/kotlin-stdlib.jar"
+# shellcheck source=../ffi/jvm-tools.sh
+source "$root/ffi/jvm-tools.sh"
+out="$target_dir/android-demo"
 
 echo "== build (debug library, bindgen, relay)"
 case "$(uname -s)" in

@@ -67,6 +67,12 @@ impl TestRelay {
         Ok(self.hub.add_device(name, &scopes)?.token)
     }
 
+    /// Enrolls `name` for `scopes` and opens its handset store in `dir/name`.
+    pub fn handset(&self, dir: &Path, name: &str, scopes: &[&str]) -> Result<Handset> {
+        let token = self.enroll(name, scopes)?;
+        Handset::open(&dir.join(name), name, self.target(&token))
+    }
+
     /// The target a handset uses to reach this relay with `token`.
     pub fn target(&self, token: &str) -> RelayTarget {
         RelayTarget {

@@ -4,7 +4,7 @@
 
 use gridsync_core::model::{Address, NewHousehold, NewVisit, Tier, VisitMode};
 use gridsync_core::{GridPath, Replica};
-use gridsync_tests::relay::{Handset, TestRelay};
+use gridsync_tests::relay::TestRelay;
 
 const G1: &str = "ankang/hanbin/laocheng/xinhua/g01";
 const G2: &str = "ankang/hanbin/laocheng/xinhua/g02";
@@ -58,14 +58,10 @@ async fn three_handsets_work_offline_then_converge() {
     let relay = TestRelay::start(&tmp.path().join("relay")).await.unwrap();
     let mut hs = Vec::new();
     for i in 0..3 {
-        let token = relay.enroll(&format!("phone-{i}"), &[G1]).unwrap();
         hs.push(
-            Handset::open(
-                &tmp.path().join(format!("h{i}")),
-                &format!("phone-{i}"),
-                relay.target(&token),
-            )
-            .unwrap(),
+            relay
+                .handset(tmp.path(), &format!("phone-{i}"), &[G1])
+                .unwrap(),
         );
     }
     for (i, h) in hs.iter().enumerate() {
@@ -102,12 +98,9 @@ async fn three_handsets_work_offline_then_converge() {
 async fn scopes_hold_both_ways() {
     let tmp = tempfile::tempdir().unwrap();
     let relay = TestRelay::start(&tmp.path().join("relay")).await.unwrap();
-    let t1 = relay.enroll("w-g1", &[G1]).unwrap();
-    let t2 = relay.enroll("w-g2", &[G2]).unwrap();
-    let tc = relay.enroll("staff", &[COMMUNITY]).unwrap();
-    let h1 = Handset::open(&tmp.path().join("h1"), "w-g1", relay.target(&t1)).unwrap();
-    let h2 = Handset::open(&tmp.path().join("h2"), "w-g2", relay.target(&t2)).unwrap();
-    let hc = Handset::open(&tmp.path().join("hc"), "staff", relay.target(&tc)).unwrap();
+    let h1 = relay.handset(tmp.path(), "w-g1", &[G1]).unwrap();
+    let h2 = relay.handset(tmp.path(), "w-g2", &[G2]).unwrap();
+    let hc = relay.handset(tmp.path(), "staff", &[COMMUNITY]).unwrap();
     let a = h1
         .replica
         .register_household(&household(G1, "甲"), "w1")
@@ -154,8 +147,7 @@ async fn scopes_hold_both_ways() {
 async fn out_of_scope_write_is_refused_and_stored_nowhere() {
     let tmp = tempfile::tempdir().unwrap();
     let relay = TestRelay::start(&tmp.path().join("relay")).await.unwrap();
-    let t1 = relay.enroll("w-g1", &[G1]).unwrap();
-    let h1 = Handset::open(&tmp.path().join("h1"), "w-g1", relay.target(&t1)).unwrap();
+    let h1 = relay.handset(tmp.path(), "w-g1", &[G1]).unwrap();
     let inside = h1
         .replica
         .register_household(&household(G1, "甲"), "w1")
@@ -199,8 +191,7 @@ async fn revoked_device_is_refused_and_cut_off_at_once() {
     use std::sync::Arc;
     let tmp = tempfile::tempdir().unwrap();
     let relay = TestRelay::start(&tmp.path().join("relay")).await.unwrap();
-    let t1 = relay.enroll("w-g1", &[G1]).unwrap();
-    let h1 = Arc::new(Handset::open(&tmp.path().join("h1"), "w-g1", relay.target(&t1)).unwrap());
+    let h1 = Arc::new(relay.handset(tmp.path(), "w-g1", &[G1]).unwrap());
     h1.client.sync_once().await.unwrap();
     // Live connection, then revoke: the run loop ends with Denied.
     let stop = Arc::new(tokio::sync::Notify::new());
@@ -236,10 +227,8 @@ async fn live_visit_reaches_the_other_handset_within_a_second() {
     use std::sync::Arc;
     let tmp = tempfile::tempdir().unwrap();
     let relay = TestRelay::start(&tmp.path().join("relay")).await.unwrap();
-    let ta = relay.enroll("a", &[G1]).unwrap();
-    let tb = relay.enroll("b", &[G1]).unwrap();
-    let a = Arc::new(Handset::open(&tmp.path().join("a"), "a", relay.target(&ta)).unwrap());
-    let b = Arc::new(Handset::open(&tmp.path().join("b"), "b", relay.target(&tb)).unwrap());
+    let a = Arc::new(relay.handset(tmp.path(), "a", &[G1]).unwrap());
+    let b = Arc::new(relay.handset(tmp.path(), "b", &[G1]).unwrap());
     let hid = a
         .replica
         .register_household(&household(G1, "甲"), "w1")
@@ -285,8 +274,7 @@ async fn live_visit_reaches_the_other_handset_within_a_second() {
 async fn garbage_closes_only_that_connection() {
     let tmp = tempfile::tempdir().unwrap();
     let relay = TestRelay::start(&tmp.path().join("relay")).await.unwrap();
-    let t1 = relay.enroll("w-g1", &[G1]).unwrap();
-    let h1 = Handset::open(&tmp.path().join("h1"), "w-g1", relay.target(&t1)).unwrap();
+    let h1 = relay.handset(tmp.path(), "w-g1", &[G1]).unwrap();
     let trust = gridsync_core::net::Trust::Pinned(relay.fingerprint.clone());
     let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
     endpoint.set_default_client_config(gridsync_core::net::tls::client_config(&trust).unwrap());
@@ -351,8 +339,7 @@ async fn garbage_closes_only_that_connection() {
 async fn reconnect_resumes_with_zero_rtt_in_one_round_trip() {
     let tmp = tempfile::tempdir().unwrap();
     let relay = TestRelay::start(&tmp.path().join("relay")).await.unwrap();
-    let t1 = relay.enroll("w-g1", &[G1]).unwrap();
-    let h1 = Handset::open(&tmp.path().join("h1"), "w-g1", relay.target(&t1)).unwrap();
+    let h1 = relay.handset(tmp.path(), "w-g1", &[G1]).unwrap();
     let hid = h1
         .replica
         .register_household(&household(G1, "甲"), "w1")
@@ -377,8 +364,7 @@ async fn a_restarted_relay_rejects_zero_rtt_and_the_handset_falls_back_at_once()
     let tmp = tempfile::tempdir().unwrap();
     let relay = TestRelay::start(&tmp.path().join("relay")).await.unwrap();
     let addr = relay.addr;
-    let t1 = relay.enroll("w-g1", &[G1]).unwrap();
-    let h1 = Handset::open(&tmp.path().join("h1"), "w-g1", relay.target(&t1)).unwrap();
+    let h1 = relay.handset(tmp.path(), "w-g1", &[G1]).unwrap();
     let hid = h1
         .replica
         .register_household(&household(G1, "甲"), "w1")
