@@ -80,13 +80,14 @@ async fn relay_sigkilled_mid_push_loses_nothing_acknowledged() {
     let stop = Arc::new(Notify::new());
     let writing = Arc::new(AtomicBool::new(true));
     let mut tasks = Vec::new();
+    let mut writers = Vec::new();
     for (p, w) in phones.iter().zip(&written) {
         let (client, stop) = (p.client.clone(), stop.clone());
         tasks.push(tokio::spawn(async move {
             let _ = client.run(stop).await;
         }));
         let (p, w, writing) = (p.clone(), w.clone(), writing.clone());
-        tasks.push(tokio::spawn(async move {
+        writers.push(tokio::spawn(async move {
             let h = p.replica.list_households(None).unwrap()[0].id.clone();
             let mut n = 0;
             while writing.load(Ordering::SeqCst) {
@@ -160,8 +161,13 @@ async fn relay_sigkilled_mid_push_loses_nothing_acknowledged() {
         started = now_ms();
     }
 
-    // Stop writing; everything must converge through the restarted relay.
+    // Stop writing, and wait for each writer to finish the visit it may be logging, so
+    // the count of documents made is final; everything must converge through the
+    // restarted relay.
     writing.store(false, Ordering::SeqCst);
+    for w in writers {
+        w.await.unwrap();
+    }
     let t = Instant::now();
     let all: Vec<&Phone> = phones.iter().map(|p| p.as_ref()).collect();
     let made: usize = written.iter().map(|w| w.lock().unwrap().len()).sum();
