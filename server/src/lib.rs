@@ -37,8 +37,10 @@ pub fn open_hub(data_dir: &Path, cache_mib: u64) -> Result<Hub> {
         &path,
         SledOptions {
             cache_bytes: cache_mib << 20,
-            flush_every_commit: true,
+            // The hub flushes itself: once per group of concurrent pushes.
+            flush_every_commit: false,
             compact_over_bytes: 256 << 20,
+            high_throughput: true,
         },
     )?;
     Ok(Hub::open(Arc::new(store))?)

@@ -32,9 +32,48 @@ impl Default for Limits {
     }
 }
 
-/// Binds a QUIC endpoint (use `127.0.0.1:0` in tests and read the port back).
+/// The UDP receive buffer the relay asks for. Many handsets reconnecting at once (coverage
+/// returning to a village) send their first flights together; the kernel's default buffer
+/// (208 KiB) drops them and each drop costs a handset a retransmission timeout.
+pub const UDP_BUFFER_BYTES: usize = 4 << 20;
+
+/// Binds a QUIC endpoint (use `127.0.0.1:0` in tests and read the port back), with a UDP
+/// receive buffer of [`UDP_BUFFER_BYTES`] (or what the kernel allows: raise
+/// `net.core.rmem_max` for more).
 pub fn bind(addr: SocketAddr, config: quinn::ServerConfig) -> Result<quinn::Endpoint> {
-    quinn::Endpoint::server(config, addr).with_context(|| format!("cannot listen on {addr}"))
+    let socket = udp_socket(addr).with_context(|| format!("cannot listen on {addr}"))?;
+    let runtime = quinn::default_runtime()
+        .ok_or_else(|| crate::error::RelayError::Setup("no async runtime to bind in".into()))?;
+    quinn::Endpoint::new(
+        quinn::EndpointConfig::default(),
+        Some(config),
+        socket,
+        runtime,
+    )
+    .with_context(|| format!("cannot listen on {addr}"))
+}
+
+fn udp_socket(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if addr.is_ipv6() {
+        // Accept IPv4 too on `[::]`, as the platform default usually does.
+        let _ = socket.set_only_v6(false);
+    }
+    if let Err(e) = socket.set_recv_buffer_size(UDP_BUFFER_BYTES) {
+        tracing::warn!(error = %e, "cannot enlarge the UDP receive buffer");
+    }
+    let got = socket.recv_buffer_size().unwrap_or(0);
+    if got < UDP_BUFFER_BYTES {
+        tracing::warn!(
+            got,
+            wanted = UDP_BUFFER_BYTES,
+            "the kernel capped the UDP receive buffer; raise net.core.rmem_max so bursts of \
+             reconnecting handsets are not dropped"
+        );
+    }
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
 }
 
 /// Serves `endpoint` until `shutdown` completes, then drains connections and flushes.

@@ -26,6 +26,9 @@ pub struct SledOptions {
     /// Compact at open when the store's files exceed this many bytes and twice their size
     /// after the last compaction (0: never). See `store::compact`.
     pub compact_over_bytes: u64,
+    /// Favour write throughput over disk space (sled's `HighThroughput` mode): for the
+    /// relay. Handsets keep the default, `LowSpace`.
+    pub high_throughput: bool,
 }
 
 impl Default for SledOptions {
@@ -34,6 +37,7 @@ impl Default for SledOptions {
             cache_bytes: 8 << 20,
             flush_every_commit: true,
             compact_over_bytes: 16 << 20,
+            high_throughput: false,
         }
     }
 }
@@ -63,7 +67,11 @@ impl SledStore {
         let config = || {
             sled::Config::new()
                 .cache_capacity(options.cache_bytes)
-                .mode(sled::Mode::LowSpace)
+                .mode(if options.high_throughput {
+                    sled::Mode::HighThroughput
+                } else {
+                    sled::Mode::LowSpace
+                })
         };
         let open = || {
             config().path(path).open().map_err(|e| match e {

@@ -101,7 +101,7 @@ impl Hub {
             device.token_sha256.as_bytes().to_vec(),
             device.id.as_bytes().to_vec(),
         );
-        self.store.commit(b)?;
+        self.commit_durable(b)?;
         tracing::info!(device = %device.id, name, "device enrolled");
         Ok(Enrollment { device, token })
     }
@@ -143,7 +143,7 @@ impl Hub {
             device.revoked_at = Some(now_ms());
             let mut b = Batch::new();
             b.put(DEVICES, device.id.as_bytes().to_vec(), encode(&device)?);
-            self.store.commit(b)?;
+            self.commit_durable(b)?;
             tracing::warn!(device = %device.id, name = %device.name, "device revoked");
             self.revoked();
         }

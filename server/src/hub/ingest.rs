@@ -1,6 +1,12 @@
 //! Accepting pushed changes: check scope, integrity (the hash is recomputed from the bytes),
 //! dependencies and the document's identity; then append to the log and update the
-//! document, all in one durable commit per push. A refused change is stored nowhere.
+//! document, all in one atomic commit per push, made durable (by a flush shared with
+//! concurrent pushes) before the push is acknowledged. A refused change is stored nowhere.
+//!
+//! The work that needs no relay state runs before the writer lock is taken, so pushes on
+//! different connections use every core: parsing, and for the first change of a document
+//! (most visits are one change), building and checking the whole document. Under the lock
+//! only what depends on the relay's state is left.
 
 use std::collections::{HashMap, HashSet};
 
@@ -18,8 +24,27 @@ use super::{
     read_head, stage_head,
 };
 
-/// Documents touched by one push, with their grids.
-type Touched = HashMap<DocId, (Automerge, GridPath)>;
+/// What a change looks like before the relay's state is consulted.
+enum Prepared {
+    /// Refused whatever the relay holds.
+    Refused(String),
+    /// A change to build on the document the relay holds.
+    Parsed(Change),
+    /// A document's first change (no dependencies), already applied to an empty document
+    /// and checked: accepted as it is unless the relay has the document already.
+    Fresh(Change),
+}
+
+/// A document touched by one push.
+enum Touched {
+    /// Created by this push from one change: stored as that change (automerge loads a
+    /// change chunk as a document), with no document to save.
+    Fresh(Vec<u8>, GridPath),
+    /// Loaded (or created) and changed: saved at the end of the push.
+    Doc(Box<Automerge>, GridPath),
+}
+
+type TouchedDocs = HashMap<DocId, Touched>;
 
 impl Hub {
     pub(crate) fn ingest_changes(
@@ -30,25 +55,32 @@ impl Hub {
         let _span =
             tracing::debug_span!("ingest", device = %grant.device_id, changes = changes.len())
                 .entered();
-        let _guard = self.lock()?;
+        let prepared: Vec<Prepared> = changes.iter().map(|pc| prepare(grant, pc)).collect();
+        let guard = self.lock()?;
         let start = read_head(self.store.as_ref())?;
         let mut head = start;
         let mut batch = Batch::new();
-        let mut touched: Touched = HashMap::new();
+        let mut touched: TouchedDocs = HashMap::new();
         let mut accepted_now: HashSet<ChangeHash> = HashSet::new();
+        let mut grids: HashSet<GridPath> = HashSet::new();
         let mut out = Vec::with_capacity(changes.len());
-        for pc in changes {
+        for (pc, prep) in changes.iter().zip(prepared) {
             // automerge may panic on a malformed change: that refuses the change, nothing
             // more (the document being changed is a fork until every check passed).
             let contained = contain(format!("change for {}", pc.doc), || {
-                self.ingest_one(
-                    grant,
-                    pc,
-                    &mut touched,
-                    &mut batch,
-                    &mut head,
-                    &mut accepted_now,
-                )
+                let accepted = match prep {
+                    Prepared::Refused(reason) => return Ok(Err(reason)),
+                    // Repeated within this push.
+                    _ if accepted_now.contains(&pc.hash) => return Ok(Ok(())),
+                    Prepared::Parsed(change) => self.accept(pc, change, &mut touched)?,
+                    Prepared::Fresh(change) => self.accept_fresh(pc, change, &mut touched)?,
+                };
+                if accepted == Ok(true) {
+                    head += 1;
+                    stage_log(&mut batch, grant, pc, head, &mut grids)?;
+                    accepted_now.insert(pc.hash);
+                }
+                Ok(accepted.map(|_| ()))
             });
             let outcome = match contained {
                 Ok(outcome) => outcome,
@@ -61,20 +93,26 @@ impl Hub {
             out.push(outcome);
         }
         if head != start {
-            for (id, (doc, grid)) in &touched {
+            for (id, t) in &touched {
+                let (grid, saved) = match t {
+                    Touched::Fresh(bytes, grid) => (grid.clone(), bytes.clone()),
+                    Touched::Doc(doc, grid) => (grid.clone(), doc.save_nocompress()),
+                };
                 batch.put(
                     RDOCS,
                     id.as_str().as_bytes().to_vec(),
-                    encode(&RelayDoc {
-                        grid: grid.clone(),
-                        saved: doc.save_nocompress(),
-                    })?,
+                    encode(&RelayDoc { grid, saved })?,
                 );
             }
             stage_head(&mut batch, head);
             self.store.commit(batch)?;
-            self.head_tx.send_replace(head);
         }
+        // Flush outside the lock: the next push builds its batch meanwhile, and pushes
+        // that commit during this flush share the next one. A change this push found
+        // already accepted (by a push still flushing) is durable once this flush returns,
+        // since a flush covers every commit before it.
+        drop(guard);
+        self.make_durable(head)?;
         Ok(out)
     }
 
@@ -92,94 +130,175 @@ impl Hub {
         }
     }
 
-    fn ingest_one(
+    /// Whether the relay has logged this change already (in an earlier push).
+    fn logged(&self, hash: &ChangeHash) -> Result<bool> {
+        Ok(self.store.get(HASHES, hash)?.is_some())
+    }
+
+    /// A prepared first change: taken as it is when the document is new to the relay.
+    /// `Ok(true)`: accepted and new; `Ok(false)`: a repeat.
+    fn accept_fresh(
         &self,
-        grant: &DeviceGrant,
         pc: &PushedChange,
-        touched: &mut Touched,
-        batch: &mut Batch,
-        head: &mut u64,
-        accepted_now: &mut HashSet<ChangeHash>,
-    ) -> Result<std::result::Result<(), String>> {
-        if !grant.covers(&pc.grid) {
-            return Ok(Err(format!(
-                "grid {} is outside this device's scopes",
-                pc.grid
-            )));
+        change: Change,
+        touched: &mut TouchedDocs,
+    ) -> Result<std::result::Result<bool, String>> {
+        if self.logged(&pc.hash)? {
+            return Ok(Ok(false));
         }
-        if accepted_now.contains(&pc.hash) || self.store.get(HASHES, &pc.hash)?.is_some() {
-            return Ok(Ok(()));
+        let known = touched.contains_key(&pc.doc)
+            || self.store.get(RDOCS, pc.doc.as_str().as_bytes())?.is_some();
+        if known {
+            return self.accept(pc, change, touched);
         }
+        touched.insert(
+            pc.doc.clone(),
+            Touched::Fresh(pc.bytes.clone(), pc.grid.clone()),
+        );
+        Ok(Ok(true))
+    }
+
+    /// A change applied to the document the relay holds (or an empty one), checked.
+    /// `Ok(true)`: accepted and new; `Ok(false)`: a repeat.
+    fn accept(
+        &self,
+        pc: &PushedChange,
+        change: Change,
+        touched: &mut TouchedDocs,
+    ) -> Result<std::result::Result<bool, String>> {
+        if self.logged(&pc.hash)? {
+            return Ok(Ok(false));
+        }
+        let (doc, grid, was_touched) = match touched.remove(&pc.doc) {
+            Some(Touched::Doc(doc, grid)) => (*doc, grid, true),
+            Some(Touched::Fresh(bytes, grid)) => (load_change(&pc.doc, &bytes)?, grid, true),
+            None => match self.load_doc(&pc.doc)? {
+                Some((doc, grid)) => (doc, grid, false),
+                None => (Automerge::new(), pc.grid.clone(), false),
+            },
+        };
+        Ok(match apply_checked(&doc, &grid, pc, change) {
+            Ok(next) => {
+                touched.insert(pc.doc.clone(), Touched::Doc(Box::new(next), grid));
+                Ok(true)
+            }
+            Err(reason) => {
+                // Only what this push already changed is saved: a refused change leaves
+                // the relay's document (or its absence) as it was.
+                if was_touched {
+                    touched.insert(pc.doc.clone(), Touched::Doc(Box::new(doc), grid));
+                }
+                Err(reason)
+            }
+        })
+    }
+}
+
+fn load_change(id: &DocId, bytes: &[u8]) -> Result<Automerge> {
+    let what = format!("relay document {id}");
+    Automerge::load(bytes).map_err(|e| Error::corrupt(what, e))
+}
+
+/// Everything that can be checked without the relay's state.
+fn prepare(grant: &DeviceGrant, pc: &PushedChange) -> Prepared {
+    if !grant.covers(&pc.grid) {
+        return Prepared::Refused(format!("grid {} is outside this device's scopes", pc.grid));
+    }
+    let parsed = contain(format!("change for {}", pc.doc), || {
         let change = match Change::from_bytes(pc.bytes.clone()) {
             Ok(c) => c,
-            Err(e) => return Ok(Err(format!("malformed change: {e}"))),
+            Err(e) => return Ok(Prepared::Refused(format!("malformed change: {e}"))),
         };
         if change.hash().0 != pc.hash {
-            return Ok(Err("the hash does not match the change's bytes".into()));
+            return Ok(Prepared::Refused(
+                "the hash does not match the change's bytes".into(),
+            ));
         }
-        if !touched.contains_key(&pc.doc) {
-            let loaded = self
-                .load_doc(&pc.doc)?
-                .unwrap_or_else(|| (Automerge::new(), pc.grid.clone()));
-            touched.insert(pc.doc.clone(), loaded);
+        if !change.deps().is_empty() {
+            return Ok(Prepared::Parsed(change));
         }
-        let Some((doc, grid)) = touched.get_mut(&pc.doc) else {
-            return Err(Error::Storage("document vanished during ingest".into()));
-        };
-        if *grid != pc.grid {
-            return Ok(Err(format!(
-                "document {} belongs to grid {grid}, not {}",
-                pc.doc, pc.grid
-            )));
-        }
-        if let Some(missing) = change
-            .deps()
-            .iter()
-            .find(|d| doc.get_change_meta_by_hash(d).is_none())
-        {
-            return Ok(Err(format!(
-                "depends on change {} that the relay does not have; push older changes first",
-                &hex::encode(missing.0)[..12]
-            )));
-        }
-        let mut next = doc.fork();
-        if let Err(e) = next.apply_changes([change]) {
-            return Ok(Err(format!("change does not apply: {e}")));
-        }
-        match grid_of(&next) {
-            Ok(Some(g)) if g == pc.grid => {}
-            Ok(Some(g)) => return Ok(Err(format!("the change moves the document to grid {g}"))),
-            Ok(None) => return Ok(Err("the document has no grid".into())),
-            Err(e) => return Ok(Err(format!("the document's grid is unreadable: {e}"))),
-        }
-        let id_field = next
-            .get(automerge::ROOT, "id")
-            .ok()
-            .flatten()
-            .and_then(|(v, _)| v.as_str().map(str::to_string));
-        if id_field.as_deref() != Some(pc.doc.as_str()) {
-            return Ok(Err(format!("the document does not call itself {}", pc.doc)));
-        }
-        *doc = next;
-        *head += 1;
-        let seq = head.to_be_bytes();
-        let record = LogRecord {
-            doc: pc.doc.clone(),
-            grid: pc.grid.clone(),
-            hash: pc.hash,
-            bytes: pc.bytes.clone(),
-            origin: grant.device_id.clone(),
-        };
-        batch.put(LOG, seq.to_vec(), encode(&record)?);
-        batch.put(GRID_LOG, grid_key(&pc.grid, &seq), Vec::new());
-        batch.put(GRIDS, pc.grid.as_str().as_bytes().to_vec(), Vec::new());
-        batch.put(
-            GDOCS,
-            grid_key(&pc.grid, pc.doc.as_str().as_bytes()),
-            Vec::new(),
-        );
-        batch.put(HASHES, pc.hash.to_vec(), seq.to_vec());
-        accepted_now.insert(pc.hash);
-        Ok(Ok(()))
+        Ok(
+            match apply_checked(&Automerge::new(), &pc.grid, pc, change.clone()) {
+                Ok(_checked) => Prepared::Fresh(change),
+                // Checked again under the lock against what the relay holds.
+                Err(_) => Prepared::Parsed(change),
+            },
+        )
+    });
+    parsed.unwrap_or_else(|e| Prepared::Refused(format!("malformed change: {e}")))
+}
+
+/// Applies `change` to a fork of `doc` (which belongs to `grid`) and checks the result: its
+/// dependencies were there, it stays in its grid, it calls itself by its id.
+fn apply_checked(
+    doc: &Automerge,
+    grid: &GridPath,
+    pc: &PushedChange,
+    change: Change,
+) -> std::result::Result<Automerge, String> {
+    if *grid != pc.grid {
+        return Err(format!(
+            "document {} belongs to grid {grid}, not {}",
+            pc.doc, pc.grid
+        ));
     }
+    if let Some(missing) = change
+        .deps()
+        .iter()
+        .find(|d| doc.get_change_meta_by_hash(d).is_none())
+    {
+        return Err(format!(
+            "depends on change {} that the relay does not have; push older changes first",
+            &hex::encode(missing.0)[..12]
+        ));
+    }
+    let mut next = doc.fork();
+    if let Err(e) = next.apply_changes([change]) {
+        return Err(format!("change does not apply: {e}"));
+    }
+    match grid_of(&next) {
+        Ok(Some(g)) if g == pc.grid => {}
+        Ok(Some(g)) => return Err(format!("the change moves the document to grid {g}")),
+        Ok(None) => return Err("the document has no grid".into()),
+        Err(e) => return Err(format!("the document's grid is unreadable: {e}")),
+    }
+    let id_field = next
+        .get(automerge::ROOT, "id")
+        .ok()
+        .flatten()
+        .and_then(|(v, _)| v.as_str().map(str::to_string));
+    if id_field.as_deref() != Some(pc.doc.as_str()) {
+        return Err(format!("the document does not call itself {}", pc.doc));
+    }
+    Ok(next)
+}
+
+/// Stages one accepted change: the log entry and the indexes that find it.
+fn stage_log(
+    batch: &mut Batch,
+    grant: &DeviceGrant,
+    pc: &PushedChange,
+    head: u64,
+    grids: &mut HashSet<GridPath>,
+) -> Result<()> {
+    let seq = head.to_be_bytes();
+    let record = LogRecord {
+        doc: pc.doc.clone(),
+        grid: pc.grid.clone(),
+        hash: pc.hash,
+        bytes: pc.bytes.clone(),
+        origin: grant.device_id.clone(),
+    };
+    batch.put(LOG, seq.to_vec(), encode(&record)?);
+    batch.put(GRID_LOG, grid_key(&pc.grid, &seq), Vec::new());
+    if grids.insert(pc.grid.clone()) {
+        batch.put(GRIDS, pc.grid.as_str().as_bytes().to_vec(), Vec::new());
+    }
+    batch.put(
+        GDOCS,
+        grid_key(&pc.grid, pc.doc.as_str().as_bytes()),
+        Vec::new(),
+    );
+    batch.put(HASHES, pc.hash.to_vec(), seq.to_vec());
+    Ok(())
 }

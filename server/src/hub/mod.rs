@@ -19,6 +19,7 @@ mod devices;
 mod ingest;
 mod pull;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use gridsync_core::error::{Error, Result};
@@ -67,6 +68,10 @@ pub struct Hub {
     store: Arc<dyn Store>,
     /// Serialises writers (ingest and enrollment) so sequence numbers are dense.
     write_lock: Mutex<()>,
+    /// The highest sequence known to be on disk. Ingests commit under `write_lock` and
+    /// flush after releasing it, so concurrent pushes share one flush (group commit);
+    /// pulls and acknowledgements never run ahead of this.
+    durable: AtomicU64,
     head_tx: watch::Sender<u64>,
     revoked_tx: watch::Sender<u64>,
 }
@@ -103,9 +108,37 @@ impl Hub {
         Ok(Hub {
             store,
             write_lock: Mutex::new(()),
+            durable: AtomicU64::new(head),
             head_tx,
             revoked_tx,
         })
+    }
+
+    /// The highest log sequence that is durable: what pulls may hand out.
+    pub(crate) fn durable_head(&self) -> u64 {
+        self.durable.load(Ordering::Acquire)
+    }
+
+    /// Flushes the store, then publishes `head` (a sequence committed before the flush
+    /// began) as durable. Concurrent callers may finish in any order; the published head
+    /// only moves forward.
+    pub(crate) fn make_durable(&self, head: u64) -> Result<()> {
+        self.store.flush()?;
+        let before = self.durable.fetch_max(head, Ordering::AcqRel);
+        if head > before {
+            self.head_tx.send_if_modified(|h| {
+                let moved = head > *h;
+                *h = (*h).max(head);
+                moved
+            });
+        }
+        Ok(())
+    }
+
+    /// Commits a batch and makes it durable before returning.
+    pub(crate) fn commit_durable(&self, batch: Batch) -> Result<()> {
+        self.store.commit(batch)?;
+        self.store.flush()
     }
 
     /// Subscribes to the log head: the receiver sees every new head after a durable write.
@@ -195,6 +228,6 @@ impl RelayBackend for Hub {
     }
 
     fn head(&self) -> Result<u64> {
-        read_head(self.store.as_ref())
+        Ok(self.durable_head())
     }
 }

@@ -10,9 +10,7 @@ use gridsync_core::sync::backend::PullBatch;
 use gridsync_core::sync::wire::{Cursor, Entry, Payload};
 use gridsync_core::untrusted::contain;
 
-use super::{
-    GDOCS, GRID_LOG, GRIDS, Hub, LOG, LogRecord, RDOCS, RelayDoc, decode, grid_key, read_head,
-};
+use super::{GDOCS, GRID_LOG, GRIDS, Hub, LOG, LogRecord, RDOCS, RelayDoc, decode, grid_key};
 
 /// Per-grid page when merging grid logs.
 const PAGE: usize = 256;
@@ -25,6 +23,12 @@ fn normalise(scopes: &[GridPath]) -> Vec<GridPath> {
     let all = s.clone();
     s.retain(|g| !all.iter().any(|o| o != g && g.is_within(o)));
     s
+}
+
+/// Whether stored bytes are an automerge change chunk (magic, checksum, then chunk type 1
+/// or 2: change, compressed change) rather than a saved document (type 0).
+fn is_change_chunk(b: &[u8]) -> bool {
+    b.len() > 9 && b[..4] == [0x85, 0x6f, 0x4a, 0x83] && matches!(b[8], 1 | 2)
 }
 
 fn split_grid_key(k: &[u8]) -> Option<(&[u8], &[u8])> {
@@ -40,7 +44,9 @@ impl Hub {
         cursor: &Cursor,
         max_bytes: usize,
     ) -> Result<PullBatch> {
-        let head = read_head(self.store.as_ref())?;
+        // Only what is on disk goes out: a cursor never passes a sequence that a crash
+        // could hand to another change.
+        let head = self.durable_head();
         let scopes = normalise(scopes);
         match cursor {
             Cursor::Fresh => self.snapshot(&scopes, head, head, None, max_bytes),
@@ -109,17 +115,22 @@ impl Hub {
                     };
                     let rd: RelayDoc = decode("relay document", &v)?;
                     let what = format!("relay document {doc}");
-                    let payload = contain(what.clone(), || {
-                        let loaded = automerge::Automerge::load(&rd.saved)
-                            .map_err(|e| gridsync_core::Error::corrupt(what.clone(), e))?;
-                        // A document written once (most visits) travels smaller as its one
-                        // change than as a saved document (no heads, no document header).
-                        let changes = loaded.get_changes(&[]);
-                        Ok(match changes.as_slice() {
-                            [only] => Payload::Change(only.raw_bytes().to_vec()),
-                            _ => Payload::Snapshot(loaded.save_nocompress()),
-                        })
-                    })?;
+                    let payload = if is_change_chunk(&rd.saved) {
+                        // Stored as its one change (created by one push, never changed).
+                        Payload::Change(rd.saved)
+                    } else {
+                        contain(what.clone(), || {
+                            let loaded = automerge::Automerge::load(&rd.saved)
+                                .map_err(|e| gridsync_core::Error::corrupt(what.clone(), e))?;
+                            // A document written once (most visits) travels smaller as its one
+                            // change than as a saved document (no heads, no document header).
+                            let changes = loaded.get_changes(&[]);
+                            Ok(match changes.as_slice() {
+                                [only] => Payload::Change(only.raw_bytes().to_vec()),
+                                _ => Payload::Snapshot(loaded.save_nocompress()),
+                            })
+                        })?
+                    };
                     bytes += match &payload {
                         Payload::Change(b) | Payload::Snapshot(b) => b.len(),
                     };

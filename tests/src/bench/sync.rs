@@ -347,7 +347,11 @@ impl Bench {
             let grid =
                 gridsync_core::GridPath::parse(&format!("loadtest/street/community/g{i:03}"))?;
             let token = self.relay.enroll(&name, &[grid.as_str()])?;
+            // Each handset is enrolled and has synced once (an empty grid), as a worker's
+            // phone is before a day's work; the load is the reconnect with that work.
             let replica = mem_replica(&name)?;
+            let client = Arc::new(SyncClient::new(replica.clone(), self.target(&token))?);
+            client.sync_once().await?;
             let mut household = w.households[i].clone();
             household.grid = grid;
             let hid = replica.register_household(&household, &name)?;
@@ -359,7 +363,7 @@ impl Bench {
             for v in w.visits.iter().filter(|v| v.household != i).take(per - n) {
                 replica.log_visit(&v.to_new_visit(hid.clone()))?;
             }
-            clients.push(Arc::new(SyncClient::new(replica, self.target(&token))?));
+            clients.push(client);
         }
         let mark = self.relay_mark();
         let mut tasks = Vec::new();

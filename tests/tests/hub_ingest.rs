@@ -1,0 +1,164 @@
+//! The relay's hub, driven directly (no transport): how pushed changes are stored. First
+//! changes of new documents are kept as the change itself and come back out of a
+//! snapshot byte for byte; later changes build on them; refused changes leave nothing
+//! behind, even when the rest of their push is accepted; a repeated push logs nothing.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use gridsync_core::replica::{Replica, ReplicaConfig};
+use gridsync_core::store::MemoryStore;
+use gridsync_core::sync::backend::{DeviceGrant, RelayBackend};
+use gridsync_core::sync::wire::{Cursor, Payload, PushedChange};
+use gridsync_core::{DocId, GridPath};
+use gridsync_server::Hub;
+use gridsync_tests::workload::{Workload, WorkloadConfig};
+
+const GRID: &str = "ankang/ziyang/haoping/dongmu/g02";
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    hub: Hub,
+    grant: DeviceGrant,
+    replica: Replica,
+    household: DocId,
+    workload: Workload,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = gridsync_server::open_hub(dir.path(), 8).unwrap();
+    let grid = GridPath::parse(GRID).unwrap();
+    let e = hub
+        .add_device("phone", std::slice::from_ref(&grid))
+        .unwrap();
+    let grant = hub.authenticate(&e.token).unwrap();
+    let replica = Replica::open_with(
+        Arc::new(MemoryStore::new()),
+        "phone",
+        ReplicaConfig::default(),
+    )
+    .unwrap();
+    let mut cfg = WorkloadConfig::bootstrap();
+    cfg.households_per_grid = 2;
+    cfg.visits = 10;
+    cfg.cases = 0;
+    let workload = Workload::generate(&cfg);
+    let mut h = workload.households[0].clone();
+    h.grid = grid;
+    let household = replica.register_household(&h, "w").unwrap();
+    Fixture {
+        _dir: dir,
+        hub,
+        grant,
+        replica,
+        household,
+        workload,
+    }
+}
+
+impl Fixture {
+    fn outbox(&self) -> Vec<PushedChange> {
+        self.replica
+            .outbox_after(None, usize::MAX)
+            .unwrap()
+            .into_iter()
+            .map(|i| i.change)
+            .collect()
+    }
+
+    fn log_visits(&self, n: usize) -> Vec<DocId> {
+        (0..n)
+            .map(|i| {
+                let v = self.workload.visits[i].to_new_visit(self.household.clone());
+                self.replica.log_visit(&v).unwrap()
+            })
+            .collect()
+    }
+
+    fn snapshot(&self) -> Vec<(DocId, Payload)> {
+        let b = self
+            .hub
+            .pull(&self.grant, &Cursor::Fresh, usize::MAX)
+            .unwrap();
+        b.entries.into_iter().map(|e| (e.doc, e.payload)).collect()
+    }
+}
+
+#[test]
+fn a_new_documents_first_change_comes_back_out_of_a_snapshot_unchanged() {
+    let f = fixture();
+    let visits = f.log_visits(3);
+    let pushed = f.outbox();
+    let out = f.hub.ingest(&f.grant, &pushed).unwrap();
+    assert!(out.iter().all(|o| o.is_ok()), "{out:?}");
+    let snap = f.snapshot();
+    assert_eq!(snap.len(), 4, "the household and three visits");
+    for v in &visits {
+        let sent = pushed.iter().find(|p| &p.doc == v).unwrap();
+        let (_, payload) = snap.iter().find(|(d, _)| d == v).unwrap();
+        assert_eq!(payload, &Payload::Change(sent.bytes.clone()), "visit {v}");
+    }
+}
+
+#[test]
+fn later_changes_build_on_a_document_stored_as_its_first_change() {
+    let f = fixture();
+    f.log_visits(1);
+    let first = f.outbox();
+    f.hub.ingest(&f.grant, &first).unwrap();
+    f.replica
+        .change_tier(&f.household, gridsync_core::model::Tier::Red, "w", "独居")
+        .unwrap();
+    let all = f.outbox();
+    let later: Vec<PushedChange> = all[first.len()..].to_vec();
+    assert!(!later.is_empty());
+    let out = f.hub.ingest(&f.grant, &later).unwrap();
+    assert!(out.iter().all(|o| o.is_ok()), "{out:?}");
+    // The household now has two changes: it goes out as a whole document that holds both.
+    let snap = f.snapshot();
+    let (_, payload) = snap.iter().find(|(d, _)| *d == f.household).unwrap();
+    let Payload::Snapshot(saved) = payload else {
+        panic!("a changed document travels as a snapshot");
+    };
+    let doc = automerge::Automerge::load(saved).unwrap();
+    let want = f.replica.household(&f.household).unwrap();
+    assert_eq!(want.tier, gridsync_core::model::Tier::Red);
+    let changes = doc.get_changes(&[]);
+    assert_eq!(changes.len(), 2);
+}
+
+#[test]
+fn a_refused_new_document_is_stored_nowhere_while_the_rest_of_its_push_lands() {
+    let f = fixture();
+    f.log_visits(2);
+    let mut pushed = f.outbox();
+    // The second visit claims to be another document: refused, under either id.
+    let other = DocId::new(gridsync_core::ids::DocKind::Visit);
+    let claimed = pushed[2].doc.clone();
+    pushed[2].doc = other.clone();
+    let out = f.hub.ingest(&f.grant, &pushed).unwrap();
+    assert!(out[0].is_ok() && out[1].is_ok(), "{out:?}");
+    let reason = out[2].as_ref().unwrap_err();
+    assert!(reason.contains("does not call itself"), "{reason}");
+    assert_eq!(f.hub.document_count().unwrap(), 2);
+    let snap = f.snapshot();
+    assert!(snap.iter().all(|(d, _)| *d != other && *d != claimed));
+}
+
+#[test]
+fn a_repeated_push_logs_nothing_new() {
+    let f = fixture();
+    f.log_visits(4);
+    let pushed = f.outbox();
+    f.hub.ingest(&f.grant, &pushed).unwrap();
+    let head = f.hub.head().unwrap();
+    assert_eq!(head, pushed.len() as u64);
+    // Twice in one push, and again in a second push.
+    let twice: Vec<PushedChange> = pushed.iter().chain(pushed.iter()).cloned().collect();
+    let out = f.hub.ingest(&f.grant, &twice).unwrap();
+    assert!(out.iter().all(|o| o.is_ok()), "{out:?}");
+    assert_eq!(f.hub.head().unwrap(), head);
+    assert_eq!(f.hub.document_count().unwrap(), pushed.len());
+}
