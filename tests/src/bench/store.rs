@@ -38,10 +38,16 @@ pub struct StoreFigures {
     pub disk_bytes: u64,
     /// Keys and values held, per tree (what a perfectly compact store would need).
     pub live_bytes: Vec<(String, u64)>,
-    /// Postcard bytes of the same records.
+    /// Postcard bytes of the input forms that made the records (`NewVisit`, `NewCase`
+    /// ...: no ids, no case timelines): the comparison reported before.
     pub postcard_bytes: u64,
     /// disk / postcard.
     pub disk_ratio: f64,
+    /// Postcard bytes of the records as the store returns them (ids, references, tier
+    /// histories, case timelines; a case's folded state left out).
+    pub stored_postcard_bytes: u64,
+    /// disk / stored_postcard_bytes.
+    pub stored_disk_ratio: f64,
 }
 
 /// What a fresh process measures on an existing store.
@@ -182,6 +188,7 @@ pub fn run(
     let probe: ProbeFigures = serde_json::from_slice(&out.stdout).context("probe output")?;
     let disk = dir_size(dir);
     let postcard = w.postcard_size() as u64;
+    let stored = super::records::stored_records(&Replica::open(dir, "bench-phone")?)?.len() as u64;
     Ok(StoreFigures {
         records: (
             loaded.households.len(),
@@ -198,5 +205,7 @@ pub fn run(
         live_bytes,
         postcard_bytes: postcard,
         disk_ratio: disk as f64 / postcard as f64,
+        stored_postcard_bytes: stored,
+        stored_disk_ratio: disk as f64 / stored as f64,
     })
 }

@@ -14,8 +14,9 @@ use gridsync_core::store::MemoryStore;
 use gridsync_core::{Replica, ReplicaConfig};
 use serde::{Deserialize, Serialize};
 
+use super::coverage::{self, Coverage};
 use crate::load::load;
-use crate::netem::{Counters, LinkEmulator, LinkProfile};
+use crate::netem::{Counters, LinkEmulator, LinkProfile, Outages};
 use crate::relay_process::RelayProcess;
 use crate::workload::{Workload, WorkloadConfig};
 
@@ -38,8 +39,11 @@ pub struct SyncFigures {
     pub round_trips: u64,
     /// Wall time, ms.
     pub wall_ms: f64,
-    /// zstd -19 of the postcard records.
+    /// zstd -19 of the postcard records (as stored: with ids, references and timelines).
     pub floor_bytes: u64,
+    /// zstd -19 of the postcard input forms (`NewVisit`, `NewCase` ...: no ids, no
+    /// timelines), the floor reported before; kept for comparison.
+    pub input_floor_bytes: u64,
     /// (up + down) / floor.
     pub ratio: f64,
     /// Relay CPU seconds during the scenario.
@@ -54,6 +58,16 @@ pub struct SyncFigures {
     pub udp_up: u64,
     /// UDP payload bytes relay → handset through the link emulator.
     pub udp_down: u64,
+    /// On links with outages: the transfer ran as an app runs it (reconnecting until done),
+    /// and this says how many up-windows moved it forward.
+    pub coverage: Option<Coverage>,
+}
+
+/// Longest a transfer may take on a link with outages before the benchmark gives up.
+const PERSISTENT_LIMIT: Duration = Duration::from_secs(30 * 60);
+
+fn documents(replica: &Replica) -> Result<u64> {
+    Ok(replica.store().len(gridsync_core::store::trees::DOCS)? as u64)
 }
 
 fn floor(bytes: &[u8]) -> u64 {
@@ -123,6 +137,24 @@ impl Bench {
         })
     }
 
+    fn bootstrap_records(&self) -> String {
+        let w = &self.workload;
+        format!(
+            "{} households, {} visits, {} cases",
+            w.households.len(),
+            w.visits.len(),
+            w.cases.len()
+        )
+    }
+
+    /// The link emulator when its profile has outages: transfers then run until done,
+    /// reconnecting, instead of giving up with the first dropped link.
+    fn outage_link(&self) -> Option<&LinkEmulator> {
+        self.link
+            .as_ref()
+            .filter(|l| !matches!(l.profile().outages, Outages::None))
+    }
+
     /// A measured handset's way to the relay: through the link emulator when there is one.
     fn target(&self, token: &str) -> gridsync_core::net::RelayTarget {
         let t = self.relay.target(token);
@@ -164,26 +196,43 @@ impl Bench {
         let replica = sled_replica(&self.dir.path().join("fresh"), "fresh")?;
         let client = SyncClient::new(replica.clone(), self.target(&token))?;
         let mark = self.relay_mark();
-        let r = client.sync_once().await?;
         let w = &self.workload;
-        anyhow::ensure!(
-            replica.list_households(None)?.len() == w.households.len(),
-            "bootstrap incomplete"
-        );
+        let total = (w.households.len() + w.visits.len() + w.cases.len()) as u64;
+        if let Some(link) = self.outage_link() {
+            let t = coverage::run_until(
+                &client,
+                link,
+                PERSISTENT_LIMIT,
+                || documents(&replica),
+                || Ok(documents(&replica)? >= total),
+            )
+            .await?;
+            let f = SyncFigures {
+                scenario: "bootstrap".into(),
+                records: self.bootstrap_records(),
+                bytes_up: t.bytes_up,
+                bytes_down: t.bytes_down,
+                messages_up: t.messages_up,
+                messages_down: t.messages_down,
+                floor_bytes: floor(&super::records::stored_records(&replica)?),
+                input_floor_bytes: floor(&w.postcard_bytes()),
+                coverage: Some(t.coverage),
+                ..Default::default()
+            };
+            return Ok((self.finish(f, mark), replica, client));
+        }
+        let r = client.sync_once().await?;
+        anyhow::ensure!(documents(&replica)? == total, "bootstrap incomplete");
         let f = SyncFigures {
             scenario: "bootstrap".into(),
-            records: format!(
-                "{} households, {} visits, {} cases",
-                w.households.len(),
-                w.visits.len(),
-                w.cases.len()
-            ),
+            records: self.bootstrap_records(),
             bytes_up: r.bytes_sent,
             bytes_down: r.bytes_received,
             messages_up: r.messages_sent,
             messages_down: r.messages_received,
             round_trips: r.round_trips,
-            floor_bytes: floor(&w.postcard_bytes()),
+            floor_bytes: floor(&super::records::stored_records(&replica)?),
+            input_floor_bytes: floor(&w.postcard_bytes()),
             ..Default::default()
         };
         Ok((self.finish(f, mark), replica, client))
@@ -209,23 +258,71 @@ impl Bench {
             .into_iter()
             .map(|h| h.id)
             .collect();
+        // The floor: the new records as stored (with their ids), and each edit with the id
+        // of the household it edits; the input forms alone are the earlier floor.
         let mut floor_bytes = Vec::new();
+        let mut input_bytes = Vec::new();
         for v in &offline.visits {
             let nv = v.to_new_visit(ids[v.household % ids.len()].clone());
-            floor_bytes.extend(postcard::to_allocvec(&nv)?);
-            replica.log_visit(&nv)?;
+            input_bytes.extend(postcard::to_allocvec(&nv)?);
+            let id = replica.log_visit(&nv)?;
+            floor_bytes.extend(postcard::to_allocvec(&replica.visit(&id)?)?);
         }
         for c in &offline.cases {
             let nc = c.to_new_case(None);
-            floor_bytes.extend(postcard::to_allocvec(&nc)?);
-            replica.report_case(&nc)?;
+            input_bytes.extend(postcard::to_allocvec(&nc)?);
+            let id = replica.report_case(&nc)?;
+            let c = replica.case(&id)?;
+            floor_bytes.extend(postcard::to_allocvec(&(
+                &c.id,
+                &c.grid,
+                &c.reporter,
+                &c.household,
+                &c.title,
+                &c.description,
+                &c.category,
+                c.reported_at,
+                &c.timeline,
+            ))?);
         }
         for (i, c) in offline.conflicts.iter().enumerate() {
             let u: &HouseholdUpdate = &c.a;
-            floor_bytes.extend(postcard::to_allocvec(u)?);
-            replica.update_household(&ids[(c.household + i) % ids.len()], u)?;
+            let target = &ids[(c.household + i) % ids.len()];
+            input_bytes.extend(postcard::to_allocvec(u)?);
+            floor_bytes.extend(postcard::to_allocvec(&(target, u))?);
+            replica.update_household(target, u)?;
         }
         let mark = self.relay_mark();
+        let records = format!(
+            "{} visits, {} cases, {} household edits",
+            offline.visits.len(),
+            offline.cases.len(),
+            offline.conflicts.len()
+        );
+        if let Some(link) = self.outage_link() {
+            let pending = replica.pending()?.changes;
+            let t = coverage::run_until(
+                client,
+                link,
+                PERSISTENT_LIMIT,
+                || Ok(pending.saturating_sub(replica.pending()?.changes)),
+                || Ok(replica.pending()?.changes == 0),
+            )
+            .await?;
+            let f = SyncFigures {
+                scenario: "reconnect".into(),
+                records,
+                bytes_up: t.bytes_up,
+                bytes_down: t.bytes_down,
+                messages_up: t.messages_up,
+                messages_down: t.messages_down,
+                floor_bytes: floor(&floor_bytes),
+                input_floor_bytes: floor(&input_bytes),
+                coverage: Some(t.coverage),
+                ..Default::default()
+            };
+            return Ok(self.finish(f, mark));
+        }
         let r = client.sync_once().await?;
         anyhow::ensure!(
             replica.pending()?.changes == 0,
@@ -233,18 +330,14 @@ impl Bench {
         );
         let f = SyncFigures {
             scenario: "reconnect".into(),
-            records: format!(
-                "{} visits, {} cases, {} household edits",
-                offline.visits.len(),
-                offline.cases.len(),
-                offline.conflicts.len()
-            ),
+            records,
             bytes_up: r.bytes_sent,
             bytes_down: r.bytes_received,
             messages_up: r.messages_sent,
             messages_down: r.messages_received,
             round_trips: r.round_trips,
             floor_bytes: floor(&floor_bytes),
+            input_floor_bytes: floor(&input_bytes),
             ..Default::default()
         };
         Ok(self.finish(f, mark))
@@ -289,10 +382,12 @@ impl Bench {
             + 20;
         let mut floor_bytes = Vec::new();
         let mark = self.relay_mark();
+        let mut input_bytes = Vec::new();
+        let mut logged = Vec::new();
         for v in &w.visits {
             let nv = v.to_new_visit(ids[v.household % ids.len()].clone());
-            floor_bytes.extend(postcard::to_allocvec(&nv)?);
-            a.log_visit(&nv)?;
+            input_bytes.extend(postcard::to_allocvec(&nv)?);
+            logged.push(a.log_visit(&nv)?);
             ca.local_change();
         }
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -306,6 +401,9 @@ impl Bench {
                 "live delta did not arrive in 30 s"
             );
             tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        for id in &logged {
+            floor_bytes.extend(postcard::to_allocvec(&a.visit(id)?)?);
         }
         let f = SyncFigures {
             scenario: "live delta".into(),
@@ -321,6 +419,7 @@ impl Bench {
                 .load(std::sync::atomic::Ordering::Relaxed)
                 - before.1,
             floor_bytes: floor(&floor_bytes),
+            input_floor_bytes: floor(&input_bytes),
             ..Default::default()
         };
         let f = self.finish(f, mark);

@@ -126,8 +126,13 @@ fn main() -> Result<()> {
                     p.rss_kib as f64 / 1024.0
                 );
                 println!(
-                    "| disk | {:.2} MiB ({:.2}x postcard {:.2} MiB) | ≤ 3x |",
+                    "| disk against the records as stored | {:.2} MiB ({:.2}x postcard {:.2} MiB) | ≤ 3x |",
                     f.disk_bytes as f64 / 1048576.0,
+                    f.stored_disk_ratio,
+                    f.stored_postcard_bytes as f64 / 1048576.0
+                );
+                println!(
+                    "| disk against the input forms (earlier comparison) | {:.2}x postcard {:.2} MiB | |",
                     f.disk_ratio,
                     f.postcard_bytes as f64 / 1048576.0
                 );
@@ -190,16 +195,23 @@ fn main() -> Result<()> {
                     println!("link: {}", f.profile);
                 }
                 println!(
-                    "| scenario | records | up | down | UDP up/down | msgs up/down | round trips | time to converge | floor (zstd -19) | (up+down)/floor | relay CPU | relay peak RSS |"
+                    "| scenario | records | up | down | UDP up/down | msgs up/down | round trips | time to converge | floor: records (zstd -19) | (up+down)/floor | input forms (earlier floor) | (up+down)/inputs | relay CPU | relay peak RSS | up-windows that moved it |"
                 );
-                println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+                println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
                 for f in figures {
                     let extra = f
                         .visits_per_s
                         .map(|v| format!(" ({v:.0} visits/s)"))
                         .unwrap_or_default();
+                    let (round_trips, windows) = match &f.coverage {
+                        Some(c) => (
+                            "– (reconnecting until done)".to_string(),
+                            format!("{}/{} ({} outages)", c.with_progress, c.windows, c.outages),
+                        ),
+                        None => (f.round_trips.to_string(), "–".to_string()),
+                    };
                     println!(
-                        "| {} | {} | {:.1} KiB | {:.1} KiB | {} | {}/{} | {} | {:.0} ms{} | {:.1} KiB | {:.2}x | {:.2} s | {:.1} MiB |",
+                        "| {} | {} | {:.1} KiB | {:.1} KiB | {} | {}/{} | {} | {:.0} ms{} | {:.1} KiB | {:.2}x | {:.1} KiB | {:.2}x | {:.2} s | {:.1} MiB | {} |",
                         f.scenario,
                         f.records,
                         f.bytes_up as f64 / 1024.0,
@@ -215,13 +227,16 @@ fn main() -> Result<()> {
                         },
                         f.messages_up,
                         f.messages_down,
-                        f.round_trips,
+                        round_trips,
                         f.wall_ms,
                         extra,
                         f.floor_bytes as f64 / 1024.0,
                         f.ratio,
+                        f.input_floor_bytes as f64 / 1024.0,
+                        (f.bytes_up + f.bytes_down) as f64 / f.input_floor_bytes.max(1) as f64,
                         f.relay_cpu_s,
-                        f.relay_peak_mib
+                        f.relay_peak_mib,
+                        windows
                     );
                 }
             }
