@@ -19,7 +19,6 @@ mod devices;
 mod ingest;
 mod pull;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use gridsync_core::error::{Error, Result};
@@ -68,10 +67,9 @@ pub struct Hub {
     store: Arc<dyn Store>,
     /// Serialises writers (ingest and enrollment) so sequence numbers are dense.
     write_lock: Mutex<()>,
-    /// The highest sequence known to be on disk. Ingests commit under `write_lock` and
-    /// flush after releasing it, so concurrent pushes share one flush (group commit);
-    /// pulls and acknowledgements never run ahead of this.
-    durable: AtomicU64,
+    /// The durable head: the highest sequence known to be on disk. Ingests commit under
+    /// `write_lock` and flush after releasing it, so concurrent pushes share one flush
+    /// (group commit); pulls and acknowledgements never run ahead of this.
     head_tx: watch::Sender<u64>,
     revoked_tx: watch::Sender<u64>,
 }
@@ -108,7 +106,6 @@ impl Hub {
         Ok(Hub {
             store,
             write_lock: Mutex::new(()),
-            durable: AtomicU64::new(head),
             head_tx,
             revoked_tx,
         })
@@ -116,7 +113,7 @@ impl Hub {
 
     /// The highest log sequence that is durable: what pulls may hand out.
     pub(crate) fn durable_head(&self) -> u64 {
-        self.durable.load(Ordering::Acquire)
+        *self.head_tx.borrow()
     }
 
     /// Flushes the store, then publishes `head` (a sequence committed before the flush
@@ -124,14 +121,11 @@ impl Hub {
     /// only moves forward.
     pub(crate) fn make_durable(&self, head: u64) -> Result<()> {
         self.store.flush()?;
-        let before = self.durable.fetch_max(head, Ordering::AcqRel);
-        if head > before {
-            self.head_tx.send_if_modified(|h| {
-                let moved = head > *h;
-                *h = (*h).max(head);
-                moved
-            });
-        }
+        self.head_tx.send_if_modified(|h| {
+            let moved = head > *h;
+            *h = (*h).max(head);
+            moved
+        });
         Ok(())
     }
 

@@ -41,8 +41,10 @@ pub struct Transfer {
     pub messages_up: u64,
     /// Messages relay → handset.
     pub messages_down: u64,
-    /// Judgement of the link's windows.
-    pub coverage: Coverage,
+    /// Flights after the handshake (one session only; 0 when the client reconnected).
+    pub round_trips: u64,
+    /// Judgement of the link's windows (links with outages only).
+    pub coverage: Option<Coverage>,
 }
 
 /// Runs `client` until `done` holds (or `limit` passes: an error), sampling `progress`
@@ -111,7 +113,8 @@ pub async fn run_until(
         bytes_down: after[1] - before[1],
         messages_up: after[2] - before[2],
         messages_down: after[3] - before[3],
-        coverage: judge(&samples, &downs, started, ended),
+        round_trips: 0,
+        coverage: Some(judge(&samples, &downs, started, ended)),
     })
 }
 

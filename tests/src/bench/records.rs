@@ -3,6 +3,7 @@
 
 use anyhow::Result;
 use gridsync_core::Replica;
+use gridsync_core::model::Case;
 use gridsync_core::replica::CaseFilter;
 
 /// The records a handset holds, as the app reads them (ids, references, a case's whole
@@ -23,19 +24,22 @@ pub fn stored_records(replica: &Replica) -> Result<Vec<u8>> {
         }
     }
     for c in replica.list_cases(&CaseFilter::default())? {
-        let c = replica.case(&c.id)?;
-        let without_state = (
-            &c.id,
-            &c.grid,
-            &c.reporter,
-            &c.household,
-            &c.title,
-            &c.description,
-            &c.category,
-            c.reported_at,
-            &c.timeline,
-        );
-        out.extend(postcard::to_allocvec(&without_state)?);
+        out.extend(case_record(&replica.case(&c.id)?)?);
     }
     Ok(out)
+}
+
+/// A case as a record: everything but its folded state, which follows from the timeline.
+pub fn case_record(c: &Case) -> Result<Vec<u8>> {
+    Ok(postcard::to_allocvec(&(
+        &c.id,
+        &c.grid,
+        &c.reporter,
+        &c.household,
+        &c.title,
+        &c.description,
+        &c.category,
+        c.reported_at,
+        &c.timeline,
+    ))?)
 }

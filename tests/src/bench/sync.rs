@@ -14,7 +14,7 @@ use gridsync_core::store::MemoryStore;
 use gridsync_core::{Replica, ReplicaConfig};
 use serde::{Deserialize, Serialize};
 
-use super::coverage::{self, Coverage};
+use super::coverage::{self, Coverage, Transfer};
 use crate::load::load;
 use crate::netem::{Counters, LinkEmulator, LinkProfile, Outages};
 use crate::relay_process::RelayProcess;
@@ -65,6 +65,22 @@ pub struct SyncFigures {
 
 /// Longest a transfer may take on a link with outages before the benchmark gives up.
 const PERSISTENT_LIMIT: Duration = Duration::from_secs(30 * 60);
+
+impl Transfer {
+    fn figures(self, scenario: &str, records: String) -> SyncFigures {
+        SyncFigures {
+            scenario: scenario.into(),
+            records,
+            bytes_up: self.bytes_up,
+            bytes_down: self.bytes_down,
+            messages_up: self.messages_up,
+            messages_down: self.messages_down,
+            round_trips: self.round_trips,
+            coverage: self.coverage,
+            ..Default::default()
+        }
+    }
+}
 
 fn documents(replica: &Replica) -> Result<u64> {
     Ok(replica.store().len(gridsync_core::store::trees::DOCS)? as u64)
@@ -155,6 +171,30 @@ impl Bench {
             .filter(|l| !matches!(l.profile().outages, Outages::None))
     }
 
+    /// Syncs `client` until `done` holds: one `sync_once` on a link that stays up; on a
+    /// link with outages, the client runs as an app runs it, reconnecting, while
+    /// `progress` is sampled to judge each up-window.
+    async fn transfer(
+        &self,
+        client: &SyncClient,
+        progress: impl Fn() -> Result<u64>,
+        done: impl Fn() -> Result<bool>,
+    ) -> Result<Transfer> {
+        if let Some(link) = self.outage_link() {
+            return coverage::run_until(client, link, PERSISTENT_LIMIT, progress, done).await;
+        }
+        let r = client.sync_once().await?;
+        anyhow::ensure!(done()?, "one sync did not finish the transfer ({r:?})");
+        Ok(Transfer {
+            bytes_up: r.bytes_sent,
+            bytes_down: r.bytes_received,
+            messages_up: r.messages_sent,
+            messages_down: r.messages_received,
+            round_trips: r.round_trips,
+            coverage: None,
+        })
+    }
+
     /// A measured handset's way to the relay: through the link emulator when there is one.
     fn target(&self, token: &str) -> gridsync_core::net::RelayTarget {
         let t = self.relay.target(token);
@@ -198,42 +238,17 @@ impl Bench {
         let mark = self.relay_mark();
         let w = &self.workload;
         let total = (w.households.len() + w.visits.len() + w.cases.len()) as u64;
-        if let Some(link) = self.outage_link() {
-            let t = coverage::run_until(
+        let t = self
+            .transfer(
                 &client,
-                link,
-                PERSISTENT_LIMIT,
                 || documents(&replica),
                 || Ok(documents(&replica)? >= total),
             )
             .await?;
-            let f = SyncFigures {
-                scenario: "bootstrap".into(),
-                records: self.bootstrap_records(),
-                bytes_up: t.bytes_up,
-                bytes_down: t.bytes_down,
-                messages_up: t.messages_up,
-                messages_down: t.messages_down,
-                floor_bytes: floor(&super::records::stored_records(&replica)?),
-                input_floor_bytes: floor(&w.postcard_bytes()),
-                coverage: Some(t.coverage),
-                ..Default::default()
-            };
-            return Ok((self.finish(f, mark), replica, client));
-        }
-        let r = client.sync_once().await?;
-        anyhow::ensure!(documents(&replica)? == total, "bootstrap incomplete");
         let f = SyncFigures {
-            scenario: "bootstrap".into(),
-            records: self.bootstrap_records(),
-            bytes_up: r.bytes_sent,
-            bytes_down: r.bytes_received,
-            messages_up: r.messages_sent,
-            messages_down: r.messages_received,
-            round_trips: r.round_trips,
             floor_bytes: floor(&super::records::stored_records(&replica)?),
             input_floor_bytes: floor(&w.postcard_bytes()),
-            ..Default::default()
+            ..t.figures("bootstrap", self.bootstrap_records())
         };
         Ok((self.finish(f, mark), replica, client))
     }
@@ -272,18 +287,7 @@ impl Bench {
             let nc = c.to_new_case(None);
             input_bytes.extend(postcard::to_allocvec(&nc)?);
             let id = replica.report_case(&nc)?;
-            let c = replica.case(&id)?;
-            floor_bytes.extend(postcard::to_allocvec(&(
-                &c.id,
-                &c.grid,
-                &c.reporter,
-                &c.household,
-                &c.title,
-                &c.description,
-                &c.category,
-                c.reported_at,
-                &c.timeline,
-            ))?);
+            floor_bytes.extend(super::records::case_record(&replica.case(&id)?)?);
         }
         for (i, c) in offline.conflicts.iter().enumerate() {
             let u: &HouseholdUpdate = &c.a;
@@ -299,46 +303,18 @@ impl Bench {
             offline.cases.len(),
             offline.conflicts.len()
         );
-        if let Some(link) = self.outage_link() {
-            let pending = replica.pending()?.changes;
-            let t = coverage::run_until(
+        let pending = replica.pending()?.changes;
+        let t = self
+            .transfer(
                 client,
-                link,
-                PERSISTENT_LIMIT,
                 || Ok(pending.saturating_sub(replica.pending()?.changes)),
                 || Ok(replica.pending()?.changes == 0),
             )
             .await?;
-            let f = SyncFigures {
-                scenario: "reconnect".into(),
-                records,
-                bytes_up: t.bytes_up,
-                bytes_down: t.bytes_down,
-                messages_up: t.messages_up,
-                messages_down: t.messages_down,
-                floor_bytes: floor(&floor_bytes),
-                input_floor_bytes: floor(&input_bytes),
-                coverage: Some(t.coverage),
-                ..Default::default()
-            };
-            return Ok(self.finish(f, mark));
-        }
-        let r = client.sync_once().await?;
-        anyhow::ensure!(
-            replica.pending()?.changes == 0,
-            "reconnect left changes unacknowledged"
-        );
         let f = SyncFigures {
-            scenario: "reconnect".into(),
-            records,
-            bytes_up: r.bytes_sent,
-            bytes_down: r.bytes_received,
-            messages_up: r.messages_sent,
-            messages_down: r.messages_received,
-            round_trips: r.round_trips,
             floor_bytes: floor(&floor_bytes),
             input_floor_bytes: floor(&input_bytes),
-            ..Default::default()
+            ..t.figures("reconnect", records)
         };
         Ok(self.finish(f, mark))
     }
