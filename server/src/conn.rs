@@ -5,7 +5,8 @@
 
 use std::sync::Arc;
 
-use gridsync_core::sync::frame::{FrameDecoder, FrameEncoder, MAX_FRAME};
+use gridsync_core::net::lanes::{BulkRead, BulkReceiver, BulkSender};
+use gridsync_core::sync::frame::{FrameDecoder, FrameEncoder};
 use gridsync_core::sync::wire::{ClientMsg, RelayMsg};
 use gridsync_core::sync::{Lane, RelaySession};
 use tokio::sync::watch;
@@ -29,20 +30,26 @@ pub(crate) enum Ended {
 
 async fn flush(
     session: &mut RelaySession,
-    conn: &quinn::Connection,
     send: &mut quinn::SendStream,
     encoder: &FrameEncoder,
+    bulk: &mut BulkSender,
+    conn: &quinn::Connection,
 ) -> Result<(), String> {
     while let Some(t) = session.poll_transmit() {
-        let bytes = encoder
-            .encode::<RelayMsg>(&t.msg)
-            .map_err(|e| e.to_string())?;
         match t.lane {
-            Lane::Control => send.write_all(&bytes).await.map_err(|e| e.to_string())?,
+            Lane::Control => {
+                let bytes = encoder
+                    .encode::<RelayMsg>(&t.msg)
+                    .map_err(|e| e.to_string())?;
+                send.write_all(&bytes).await.map_err(|e| e.to_string())?;
+            }
             Lane::Bulk => {
-                let mut s = conn.open_uni().await.map_err(|e| e.to_string())?;
-                s.write_all(&bytes).await.map_err(|e| e.to_string())?;
-                s.finish().map_err(|e| e.to_string())?;
+                // A bootstrap's batches share one stream and one compression context;
+                // the run (and its context) ends with the batch that leaves nothing more.
+                let last = !matches!(t.msg, RelayMsg::Batch { more: true, .. });
+                bulk.send(conn, &t.msg, last)
+                    .await
+                    .map_err(|e| e.to_string())?;
             }
         }
     }
@@ -94,10 +101,12 @@ pub(crate) async fn serve(
     let mut session = RelaySession::new(now());
     let encoder = FrameEncoder::default();
     let mut decoder: FrameDecoder<ClientMsg> = FrameDecoder::new();
+    let mut bulk_out = BulkSender::default();
+    let mut bulk_in: BulkReceiver<ClientMsg> = BulkReceiver::new();
     let mut heads = hub.subscribe();
     let mut buf = vec![0u8; 64 * 1024];
     let ended = loop {
-        if let Err(e) = flush(&mut session, &conn, &mut send, &encoder).await {
+        if let Err(e) = flush(&mut session, &mut send, &encoder, &mut bulk_out, &conn).await {
             tracing::debug!(error = %e, "write failed");
             break Ended::Done;
         }
@@ -105,6 +114,7 @@ pub(crate) async fn serve(
             if let Some((code, why)) = session.close_reason() {
                 tracing::info!(?code, why, "session closed");
             }
+            bulk_out.end();
             let _ = send.finish();
             // Give the error frame a moment to leave before the connection closes.
             let _ = tokio::time::timeout(std::time::Duration::from_secs(2), conn.closed()).await;
@@ -116,17 +126,19 @@ pub(crate) async fn serve(
                 Ok(None) | Err(_) => break Ended::Done,
             },
             uni = conn.accept_uni() => match uni {
-                Ok(mut s) => match s.read_to_end(MAX_FRAME + 8).await {
-                    Ok(bytes) => {
-                        let mut d: FrameDecoder<ClientMsg> = FrameDecoder::new();
-                        feed(&mut session, &mut d, &bytes, &hub);
-                        if let Err(e) = d.finish() {
-                            session.malformed(&e.to_string());
-                        }
-                    }
-                    Err(e) => session.malformed(&format!("bulk stream: {e}")),
-                },
+                Ok(s) => bulk_in.add(s),
                 Err(_) => break Ended::Done,
+            },
+            read = bulk_in.next() => match read {
+                BulkRead::Bytes(_) => {}
+                BulkRead::Message(msg) => {
+                    tokio::task::block_in_place(|| session.handle(msg, now(), hub.as_ref()))
+                }
+                BulkRead::Failed(gridsync_core::Error::Network(e)) => {
+                    tracing::debug!(error = %e, "bulk stream lost");
+                    break Ended::Done;
+                }
+                BulkRead::Failed(e) => session.malformed(&e.to_string()),
             },
             changed = heads.changed() => {
                 if changed.is_err() { break Ended::Shutdown; }
@@ -139,7 +151,7 @@ pub(crate) async fn serve(
             _ = shutdown.changed() => {
                 // Whatever the session was doing finished inside `handle` (a push is one
                 // atomic commit), so nothing is half-written: say goodbye and go.
-                let _ = flush(&mut session, &conn, &mut send, &encoder).await;
+                let _ = flush(&mut session, &mut send, &encoder, &mut bulk_out, &conn).await;
                 conn.close(1u32.into(), b"relay shutting down");
                 break Ended::Shutdown;
             }

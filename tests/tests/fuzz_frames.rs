@@ -12,10 +12,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use gridsync_core::sync::frame::{FLAG_ZSTD, FrameDecoder, FrameEncoder, HEADER_LEN};
+use gridsync_core::sync::frame::{
+    FLAG_ZSTD, FLAG_ZSTD_STREAM, FrameDecoder, FrameEncoder, HEADER_LEN,
+};
 use gridsync_core::sync::wire::{
     ClientMsg, Cursor, Entry, ErrorCode, Payload, PushedChange, Refusal, RelayMsg,
 };
+use gridsync_core::sync::zstream::StreamCompressor;
 use gridsync_core::{DocId, DocKind, GridPath};
 use gridsync_tests::netem::fuzz::Mutation;
 use gridsync_tests::netem::fuzz::{
@@ -147,6 +150,8 @@ enum Reframe {
     Plain,
     /// The mutated body compressed with zstd, correct length prefix.
     Compressed,
+    /// The mutated body as the first segment of a stream context (bulk streams).
+    Streamed,
     /// The original frame with its bytes mutated (compressed data, flags, length).
     Whole,
     /// Correct frame, then the length prefix replaced by a random value.
@@ -157,6 +162,7 @@ fn reframe() -> impl Strategy<Value = Reframe> {
     prop_oneof![
         3 => Just(Reframe::Plain),
         2 => Just(Reframe::Compressed),
+        2 => Just(Reframe::Streamed),
         3 => Just(Reframe::Whole),
         1 => prop_oneof![any::<u32>(), 0u32..4096].prop_map(Reframe::LyingLength),
     ]
@@ -171,13 +177,17 @@ fn frame(flags: u8, body: &[u8]) -> Vec<u8> {
 
 fn mutated_frame<T: serde::Serialize>(msg: &T, how: Reframe, ms: &[Mutation]) -> Vec<u8> {
     match how {
-        Reframe::Plain | Reframe::Compressed => {
+        Reframe::Plain | Reframe::Compressed | Reframe::Streamed => {
             let mut body = postcard::to_stdvec(msg).unwrap();
             for m in ms {
                 mutate(&mut body, m);
             }
             match how {
                 Reframe::Compressed => frame(FLAG_ZSTD, &zstd::bulk::compress(&body, 1).unwrap()),
+                Reframe::Streamed => frame(
+                    FLAG_ZSTD_STREAM,
+                    &StreamCompressor::new(1).unwrap().compress(&body).unwrap(),
+                ),
                 _ => frame(0, &body),
             }
         }
@@ -273,7 +283,7 @@ proptest! {
     #[test]
     fn random_bytes_never_panic(
         body in prop::collection::vec(any::<u8>(), 0..1024),
-        flags in prop_oneof![Just(0u8), Just(FLAG_ZSTD), any::<u8>()],
+        flags in prop_oneof![Just(0u8), Just(FLAG_ZSTD), Just(FLAG_ZSTD_STREAM), any::<u8>()],
         framed in any::<bool>(),
         cuts in prop::collection::vec(any::<usize>(), 0..6),
     ) {

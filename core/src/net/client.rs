@@ -11,12 +11,13 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use tokio::sync::Notify;
 
+use super::lanes::{BulkRead, BulkReceiver, BulkSender};
 use super::status::{LinkState, SyncReport, SyncStatus};
 use super::tls::{Trust, client_config};
 use crate::error::{Error, Result};
 use crate::ids::Timestamp;
 use crate::replica::{Replica, system_clock};
-use crate::sync::frame::{FrameDecoder, FrameEncoder, MAX_FRAME};
+use crate::sync::frame::{FrameDecoder, FrameEncoder};
 use crate::sync::wire::{ClientMsg, RelayMsg};
 use crate::sync::{ClientConfig, ClientEvent, ClientSession, Lane};
 
@@ -350,6 +351,8 @@ impl SyncClient {
             let mut session = ClientSession::new(self.session_config.clone());
             let encoder = FrameEncoder::default();
             let mut decoder: FrameDecoder<RelayMsg> = FrameDecoder::new();
+            let mut bulk_out = BulkSender::default();
+            let mut bulk_in: BulkReceiver<RelayMsg> = BulkReceiver::new();
             let mut backend: &Replica = &self.replica;
             session.start(&backend, now())?;
             let mut buf = vec![0u8; 64 * 1024];
@@ -357,20 +360,19 @@ impl SyncClient {
                 // Send everything the session queued.
                 let mut flight = 0;
                 while let Some(t) = session.poll_transmit() {
-                    let bytes = encoder.encode::<ClientMsg>(&t.msg)?;
-                    report.bytes_sent += bytes.len() as u64;
+                    let sent = match t.lane {
+                        Lane::Control => {
+                            let bytes = encoder.encode::<ClientMsg>(&t.msg)?;
+                            send.write_all(&bytes).await.map_err(net)?;
+                            bytes.len()
+                        }
+                        Lane::Bulk => bulk_out.send(&conn, &t.msg, false).await?,
+                    };
+                    report.bytes_sent += sent as u64;
                     report.messages_sent += 1;
-                    add(&self.traffic.bytes_sent, bytes.len() as u64);
+                    add(&self.traffic.bytes_sent, sent as u64);
                     add(&self.traffic.messages_sent, 1);
                     flight += 1;
-                    match t.lane {
-                        Lane::Control => send.write_all(&bytes).await.map_err(net)?,
-                        Lane::Bulk => {
-                            let mut s = conn.open_uni().await.map_err(net)?;
-                            s.write_all(&bytes).await.map_err(net)?;
-                            s.finish().map_err(net)?;
-                        }
-                    }
                 }
                 if flight > 0 {
                     report.round_trips += 1;
@@ -423,20 +425,20 @@ impl SyncClient {
                         Err(e) => break Err(Error::Network(format!("connection lost: {e}"))),
                     },
                     uni = conn.accept_uni() => match uni {
-                        Ok(mut s) => {
-                            let bytes = s.read_to_end(MAX_FRAME + 8).await.map_err(net)?;
-                            report.bytes_received += bytes.len() as u64;
-                            add(&self.traffic.bytes_received, bytes.len() as u64);
-                            let mut d: FrameDecoder<RelayMsg> = FrameDecoder::new();
-                            d.push(&bytes)?;
-                            while let Some(msg) = d.pop()? {
-                                report.messages_received += 1;
-                                add(&self.traffic.messages_received, 1);
-                                session.handle(msg, now(), &mut backend)?;
-                            }
-                            d.finish()?;
-                        }
+                        Ok(s) => bulk_in.add(s),
                         Err(e) => break Err(Error::Network(format!("connection lost: {e}"))),
+                    },
+                    read = bulk_in.next() => match read {
+                        BulkRead::Bytes(n) => {
+                            report.bytes_received += n as u64;
+                            add(&self.traffic.bytes_received, n as u64);
+                        }
+                        BulkRead::Message(msg) => {
+                            report.messages_received += 1;
+                            add(&self.traffic.messages_received, 1);
+                            session.handle(msg, now(), &mut backend)?;
+                        }
+                        BulkRead::Failed(e) => break Err(e),
                     },
                     _ = self.local_change.notified() => session.local_changes(&backend)?,
                     _ = stop_wait => break Ok(()),
@@ -445,6 +447,7 @@ impl SyncClient {
             let stats = session.stats();
             report.entries = stats.entries;
             report.elapsed = started.elapsed();
+            bulk_out.end();
             let _ = send.finish();
             outcome.map(|()| report)
         }

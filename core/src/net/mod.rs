@@ -2,6 +2,7 @@
 //! quinn connection, and the status it reports.
 
 pub mod client;
+pub mod lanes;
 pub mod status;
 pub mod tls;
 

@@ -1,7 +1,9 @@
 //! The wire codec: length-prefixed, optionally zstd-compressed postcard frames.
 //!
 //! A frame is `[u32 big-endian length of the rest][u8 flags][body]`. Flag bit 0 means the
-//! body is zstd-compressed; every other bit must be zero. The (decompressed) body is one
+//! body is a zstd frame of its own; bit 1 means the body continues the stream's zstd
+//! context (the next flushed segment of one zstd stream, [`super::zstream`]); at most one
+//! of them is set and every other bit must be zero. The (decompressed) body is one
 //! postcard-encoded [`ClientMsg`] or [`RelayMsg`] with no trailing bytes.
 //!
 //! Limits: the length prefix may announce at most [`MAX_FRAME`] bytes (checked before the
@@ -16,6 +18,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::wire::{ClientMsg, RelayMsg};
+use super::zstream::{StreamCompressor, StreamDecompressor};
 use crate::error::{Error, Result};
 
 /// Bytes before the body: the length prefix and the flags byte.
@@ -31,8 +34,14 @@ pub const DEFAULT_LEVEL: i32 = 3;
 /// Flags bit 0: the body is zstd-compressed.
 pub const FLAG_ZSTD: u8 = 0b0000_0001;
 
+/// Flags bit 1: the body is the next segment of the stream's zstd context.
+pub const FLAG_ZSTD_STREAM: u8 = 0b0000_0010;
+/// zstd level of a stream context (bulk streams: bootstrap batches, big pushes). With
+/// context takeover a higher level pays: measured in ADR 0005.
+pub const STREAM_LEVEL: i32 = 16;
+
 /// Every flag bit this version understands.
-const KNOWN_FLAGS: u8 = FLAG_ZSTD;
+const KNOWN_FLAGS: u8 = FLAG_ZSTD | FLAG_ZSTD_STREAM;
 /// Largest zstd window the decoder accepts (2^24 = 16 MiB = [`MAX_BODY`]), so a frame
 /// header cannot make the decoder allocate a bigger window.
 const WINDOW_LOG_MAX: u32 = 24;
@@ -82,14 +91,7 @@ impl FrameEncoder {
     /// Fails with [`Error::Protocol`] when the message cannot fit the limits (a body over
     /// [`MAX_BODY`], or a frame over [`MAX_FRAME`] even after compression).
     pub fn encode<T: Serialize>(&self, msg: &T) -> Result<Vec<u8>> {
-        let body = postcard::to_stdvec(msg)
-            .map_err(|e| Error::Protocol(format!("cannot encode message: {e}")))?;
-        if body.len() > MAX_BODY {
-            return Err(Error::Protocol(format!(
-                "message of {} bytes exceeds the {MAX_BODY}-byte limit; send it in smaller parts",
-                body.len()
-            )));
-        }
+        let body = body_of(msg)?;
         let (flags, payload) = if body.len() > COMPRESS_OVER {
             let level = if body.len() >= BULK_BODY {
                 self.bulk_level
@@ -107,17 +109,77 @@ impl FrameEncoder {
         } else {
             (0, body)
         };
-        let rest = payload.len() + 1;
-        let announced = u32::try_from(rest).ok().filter(|_| rest <= MAX_FRAME).ok_or_else(|| {
+        assemble(flags, &payload)
+    }
+}
+
+/// Postcard body of `msg`, checked against [`MAX_BODY`].
+fn body_of<T: Serialize>(msg: &T) -> Result<Vec<u8>> {
+    let body = postcard::to_stdvec(msg)
+        .map_err(|e| Error::Protocol(format!("cannot encode message: {e}")))?;
+    if body.len() > MAX_BODY {
+        return Err(Error::Protocol(format!(
+            "message of {} bytes exceeds the {MAX_BODY}-byte limit; send it in smaller parts",
+            body.len()
+        )));
+    }
+    Ok(body)
+}
+
+/// Prefixes `payload` with its length and `flags`, checked against [`MAX_FRAME`].
+fn assemble(flags: u8, payload: &[u8]) -> Result<Vec<u8>> {
+    let rest = payload.len() + 1;
+    let announced = u32::try_from(rest)
+        .ok()
+        .filter(|_| rest <= MAX_FRAME)
+        .ok_or_else(|| {
             Error::Protocol(format!(
                 "frame of {rest} bytes exceeds the {MAX_FRAME}-byte limit; send it in smaller parts"
             ))
         })?;
-        let mut frame = Vec::with_capacity(4 + rest);
-        frame.extend_from_slice(&announced.to_be_bytes());
-        frame.push(flags);
-        frame.extend_from_slice(&payload);
-        Ok(frame)
+    let mut frame = Vec::with_capacity(4 + rest);
+    frame.extend_from_slice(&announced.to_be_bytes());
+    frame.push(flags);
+    frame.extend_from_slice(payload);
+    Ok(frame)
+}
+
+/// Encodes the frames of one long-lived stream with context takeover: every body is the
+/// next flushed segment of one zstd stream ([`FLAG_ZSTD_STREAM`]), so later frames refer
+/// back to earlier ones. The receiver must decode the stream's frames in order with one
+/// [`FrameDecoder`], which QUIC's in-order stream delivery gives.
+#[derive(Debug)]
+pub struct StreamFrameEncoder {
+    context: StreamCompressor,
+}
+
+impl StreamFrameEncoder {
+    /// A fresh stream compressing at [`STREAM_LEVEL`].
+    pub fn new() -> Result<Self> {
+        Self::with_level(STREAM_LEVEL)
+    }
+
+    /// A fresh stream compressing at `level`.
+    pub fn with_level(level: i32) -> Result<Self> {
+        Ok(StreamFrameEncoder {
+            context: StreamCompressor::new(level).map_err(Error::Protocol)?,
+        })
+    }
+
+    /// Encodes the stream's next message as a complete frame. Once this fails the stream
+    /// cannot continue (the receiver's context would no longer match): end it.
+    pub fn encode<T: Serialize>(&mut self, msg: &T) -> Result<Vec<u8>> {
+        let body = body_of(msg)?;
+        let segment = self
+            .context
+            .compress(&body)
+            .map_err(|e| Error::Protocol(format!("zstd stream compression failed: {e}")))?;
+        assemble(FLAG_ZSTD_STREAM, &segment)
+    }
+
+    /// Memory the compression context holds, in bytes.
+    pub fn memory(&self) -> usize {
+        self.context.memory()
     }
 }
 
@@ -142,6 +204,8 @@ pub struct FrameDecoder<T> {
     buf: Vec<u8>,
     start: usize,
     poisoned: Option<String>,
+    /// The stream's zstd context, made at its first [`FLAG_ZSTD_STREAM`] frame.
+    context: Option<StreamDecompressor>,
     _msg: PhantomData<fn() -> T>,
 }
 
@@ -163,6 +227,7 @@ impl<T: DeserializeOwned> FrameDecoder<T> {
             buf: Vec::new(),
             start: 0,
             poisoned: None,
+            context: None,
             _msg: PhantomData,
         }
     }
@@ -190,7 +255,12 @@ impl<T: DeserializeOwned> FrameDecoder<T> {
             return Ok(None);
         }
         let flags = pending[4];
-        let decoded = decode_body::<T>(flags, &pending[HEADER_LEN..4 + len]);
+        let body = &pending[HEADER_LEN..4 + len];
+        let decoded = if flags == FLAG_ZSTD_STREAM {
+            stream_segment(&mut self.context, body).and_then(|plain| decode_plain(&plain))
+        } else {
+            decode_body::<T>(flags, body)
+        };
         self.start += 4 + len;
         match decoded {
             Ok(msg) => Ok(Some(msg)),
@@ -255,9 +325,23 @@ impl<T: DeserializeOwned> FrameDecoder<T> {
     }
 }
 
+/// Inflates a stream's next segment with its context (made at the first segment).
+fn stream_segment(
+    context: &mut Option<StreamDecompressor>,
+    segment: &[u8],
+) -> std::result::Result<Vec<u8>, String> {
+    let context = match context {
+        Some(c) => c,
+        None => context.insert(StreamDecompressor::new(WINDOW_LOG_MAX)?),
+    };
+    context
+        .decompress(segment, MAX_BODY)
+        .map_err(|e| format!("bad zstd stream data: {e}"))
+}
+
 /// Decodes one frame body (after the flags byte).
 fn decode_body<T: DeserializeOwned>(flags: u8, body: &[u8]) -> std::result::Result<T, String> {
-    if flags & !KNOWN_FLAGS != 0 {
+    if flags & !KNOWN_FLAGS != 0 || flags == KNOWN_FLAGS {
         return Err(format!("unknown flags {flags:#04x}"));
     }
     let plain: Cow<'_, [u8]> = if flags & FLAG_ZSTD != 0 {
@@ -265,8 +349,13 @@ fn decode_body<T: DeserializeOwned>(flags: u8, body: &[u8]) -> std::result::Resu
     } else {
         Cow::Borrowed(body)
     };
+    decode_plain(&plain)
+}
+
+/// Decodes one uncompressed body: exactly one message, nothing after it.
+fn decode_plain<T: DeserializeOwned>(plain: &[u8]) -> std::result::Result<T, String> {
     let (msg, rest) =
-        postcard::take_from_bytes::<T>(&plain).map_err(|e| format!("undecodable message: {e}"))?;
+        postcard::take_from_bytes::<T>(plain).map_err(|e| format!("undecodable message: {e}"))?;
     if !rest.is_empty() {
         return Err(format!("{} trailing bytes after the message", rest.len()));
     }
@@ -357,7 +446,22 @@ mod tests {
         trailing.push(0);
         let bomb = zstd::bulk::compress(&vec![0u8; MAX_BODY + 10], 1).unwrap();
         let cases = vec![
-            ("unknown flags", frame(0b10, &hello)),
+            ("unknown flags", frame(0b100, &hello)),
+            (
+                "both zstd flags",
+                frame(FLAG_ZSTD | FLAG_ZSTD_STREAM, &hello),
+            ),
+            (
+                "bad zstd stream",
+                frame(FLAG_ZSTD_STREAM, b"not zstd at all"),
+            ),
+            ("stream bomb", {
+                let mut c = StreamCompressor::new(1).unwrap();
+                frame(
+                    FLAG_ZSTD_STREAM,
+                    &c.compress(&vec![0u8; MAX_BODY + 10]).unwrap(),
+                )
+            }),
             ("zero length", vec![0, 0, 0, 0]),
             ("oversize", ((MAX_FRAME + 1) as u32).to_be_bytes().to_vec()),
             ("trailing", frame(0, &trailing)),
@@ -407,6 +511,23 @@ mod tests {
             let bytes: Vec<u8> = msgs.iter().flat_map(|m| encoder.encode(m).unwrap()).collect();
             prop_assert_eq!(decode_all::<ClientMsg>(&bytes, &cuts).unwrap(), msgs);
             let bytes: Vec<u8> = replies.iter().flat_map(|m| encoder.encode(m).unwrap()).collect();
+            prop_assert_eq!(decode_all::<RelayMsg>(&bytes, &cuts).unwrap(), replies);
+        }
+
+        #[test]
+        fn a_stream_round_trips_at_any_split(
+            replies in proptest::collection::vec(relay_msg(), 1..6),
+            plain in proptest::collection::vec(any::<bool>(), 6),
+            cuts in proptest::collection::vec(any::<usize>(), 0..8),
+        ) {
+            // Stream frames (one context) interleaved with frames compressed alone.
+            let mut stream = StreamFrameEncoder::with_level(3).unwrap();
+            let alone = FrameEncoder::default();
+            let bytes: Vec<u8> = replies
+                .iter()
+                .zip(&plain)
+                .flat_map(|(m, p)| if *p { alone.encode(m).unwrap() } else { stream.encode(m).unwrap() })
+                .collect();
             prop_assert_eq!(decode_all::<RelayMsg>(&bytes, &cuts).unwrap(), replies);
         }
 

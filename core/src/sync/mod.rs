@@ -15,8 +15,9 @@
 //! Like quinn-proto: the driver calls `handle` with every decoded message and the current
 //! time, then drains `poll_transmit` (and, on the handset, `poll_event`) until they return
 //! `None`. Each [`Transmit`] names a [`Lane`]: [`Lane::Control`] messages go in order on
-//! one bidirectional stream; each [`Lane::Bulk`] message goes on a fresh unidirectional
-//! stream, so a big bootstrap batch never holds up acknowledgements or live changes.
+//! one bidirectional stream; [`Lane::Bulk`] messages go on a unidirectional stream of
+//! their own (one per run of bulk messages, compressed with one shared zstd context:
+//! [`zstream`]), so a big bootstrap batch never holds up acknowledgements or live changes.
 //! The wire format and both state machines are specified in `docs/PROTOCOL.md`.
 
 pub mod backend;
@@ -26,6 +27,7 @@ pub mod relay;
 #[cfg(test)]
 mod sim;
 pub mod wire;
+pub mod zstream;
 
 pub use backend::{DeviceGrant, HandsetBackend, OutboxItem, PullBatch, RelayBackend};
 pub use client::{ClientConfig, ClientEvent, ClientSession};
@@ -44,8 +46,9 @@ pub const BULK_THRESHOLD: usize = 16 * 1024;
 pub enum Lane {
     /// The connection's one ordered control stream (handshake, acks, pulls, small batches).
     Control,
-    /// A fresh unidirectional stream for this one message (large batches and pushes).
-    /// Bulk messages may overtake each other and control messages.
+    /// A unidirectional stream apart from the control stream (large batches and pushes):
+    /// the driver keeps one open per run of bulk messages, in order, with one zstd
+    /// context. Bulk messages may overtake control messages.
     Bulk,
 }
 

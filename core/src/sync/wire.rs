@@ -7,8 +7,9 @@ use crate::ids::{DocId, GridPath};
 
 /// Version of this protocol, sent in the first message of every connection.
 /// Version 2: pushes and acknowledgements carry no change hashes (version 1 was
-/// pre-release).
-pub const PROTOCOL_VERSION: u16 = 2;
+/// pre-release). Version 3: a bulk stream carries a run of frames sharing one zstd context
+/// (frame flag bit 1) instead of one frame per stream.
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// An automerge change hash (SHA-256 of the change), the content address of a change.
 pub type ChangeHash = [u8; 32];

@@ -118,6 +118,53 @@ pub async fn run_until(
     })
 }
 
+/// Runs every client in `clients` as an app runs it (`SyncClient::run`) until `done`
+/// holds, checking every `poll`, and tells them all when `link` (if any) comes back up.
+/// Errors when `limit` passes first. For scenarios with several handsets live at once
+/// (the live delta, relay load on a link with outages).
+pub async fn run_all_until(
+    clients: &[Arc<SyncClient>],
+    link: Option<&LinkEmulator>,
+    limit: Duration,
+    poll: Duration,
+    done: impl Fn() -> Result<bool>,
+) -> Result<Duration> {
+    // One stop per client, told with `notify_one` so a client between two waits still
+    // finds it.
+    let mut stops = Vec::new();
+    let mut tasks = Vec::new();
+    for c in clients {
+        let (c, s) = (c.clone(), Arc::new(Notify::new()));
+        stops.push(s.clone());
+        tasks.push(tokio::spawn(async move { c.run(s).await }));
+    }
+    let started = Instant::now();
+    let mut was_up = link.is_none_or(LinkEmulator::is_up);
+    let outcome = loop {
+        match done() {
+            Ok(true) => break Ok(started.elapsed()),
+            Ok(false) if started.elapsed() > limit => {
+                break Err(anyhow::anyhow!("not done after {limit:?}"));
+            }
+            Ok(false) => {}
+            Err(e) => break Err(e),
+        }
+        if let Some(link) = link {
+            let up = link.is_up();
+            if up && !was_up {
+                clients.iter().for_each(|c| c.network_available());
+            }
+            was_up = up;
+        }
+        tokio::time::sleep(poll).await;
+    };
+    stops.iter().for_each(|s| s.notify_one());
+    for t in tasks {
+        t.await??;
+    }
+    outcome
+}
+
 /// Judges each up-window (the gaps between `downs`) that overlaps `[started, ended)` by at
 /// least [`MIN_OVERLAP`]: progress grew if the last sample inside the window is above the
 /// last sample at or before the window's start.

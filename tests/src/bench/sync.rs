@@ -5,6 +5,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -113,6 +114,9 @@ pub struct Bench {
     workload: Workload,
     link: Option<LinkEmulator>,
     profile: String,
+    /// Documents the relay holds in the benchmark's grids, so far: a handset joining later
+    /// has caught up when it holds as many.
+    relay_documents: AtomicU64,
 }
 
 impl Bench {
@@ -125,6 +129,8 @@ impl Bench {
         cfg.seed = seed;
         let workload = Workload::generate(&cfg);
         let grid = cfg.grids[0].path.to_string();
+        let workload_documents =
+            (workload.households.len() + workload.visits.len() + workload.cases.len()) as u64;
         let token = relay.enroll("seeder", &[&grid])?;
         let seeder = sled_replica(&dir.path().join("seeder"), "seeder")?;
         let (_, end) = workload.period();
@@ -150,6 +156,7 @@ impl Bench {
             workload,
             link,
             profile,
+            relay_documents: AtomicU64::new(workload_documents),
         })
     }
 
@@ -237,7 +244,7 @@ impl Bench {
         let client = SyncClient::new(replica.clone(), self.target(&token))?;
         let mark = self.relay_mark();
         let w = &self.workload;
-        let total = (w.households.len() + w.visits.len() + w.cases.len()) as u64;
+        let total = self.relay_documents.load(Ordering::Relaxed);
         let t = self
             .transfer(
                 &client,
@@ -311,6 +318,10 @@ impl Bench {
                 || Ok(replica.pending()?.changes == 0),
             )
             .await?;
+        self.relay_documents.fetch_add(
+            (offline.visits.len() + offline.cases.len()) as u64,
+            Ordering::Relaxed,
+        );
         let f = SyncFigures {
             floor_bytes: floor(&floor_bytes),
             input_floor_bytes: floor(&input_bytes),
@@ -326,89 +337,107 @@ impl Bench {
             let token = self.relay.enroll(name, &[&self.grid])?;
             let replica = sled_replica(&self.dir.path().join(name), name)?;
             let client = Arc::new(SyncClient::new(replica.clone(), self.target(&token))?);
-            client.sync_once().await?;
+            let total = self.relay_documents.load(Ordering::Relaxed);
+            self.transfer(
+                &client,
+                || documents(&replica),
+                || Ok(documents(&replica)? >= total),
+            )
+            .await?;
             ends.push((replica, client));
         }
-        let stop = Arc::new(tokio::sync::Notify::new());
-        let mut tasks = Vec::new();
-        for (_, c) in &ends {
-            let (c, s) = (c.clone(), stop.clone());
-            tasks.push(tokio::spawn(async move { c.run(s).await }));
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
         let (a, ca) = &ends[0];
         let (b, cb) = &ends[1];
-        let before = (
-            ca.traffic()
-                .bytes_sent
-                .load(std::sync::atomic::Ordering::Relaxed),
-            cb.traffic()
-                .bytes_received
-                .load(std::sync::atomic::Ordering::Relaxed),
-        );
+        let clients = [ca.clone(), cb.clone()];
         let mut cfg = WorkloadConfig::bootstrap();
         cfg.seed = seed ^ 0x11fe;
         cfg.visits = 20;
         cfg.cases = 0;
         let w = Workload::generate(&cfg);
         let ids: Vec<_> = a.list_households(None)?.into_iter().map(|h| h.id).collect();
-        let target = b
-            .visits_in(&self.workload.households[0].grid, 0, i64::MAX)?
-            .len()
-            + 20;
-        let mut floor_bytes = Vec::new();
-        let mark = self.relay_mark();
+        let traffic = || {
+            (
+                ca.traffic().bytes_sent.load(Ordering::Relaxed),
+                cb.traffic().bytes_received.load(Ordering::Relaxed),
+            )
+        };
+        let logged = std::sync::Mutex::new(Vec::new());
         let mut input_bytes = Vec::new();
-        let mut logged = Vec::new();
+        let mut visits = Vec::new();
         for v in &w.visits {
             let nv = v.to_new_visit(ids[v.household % ids.len()].clone());
             input_bytes.extend(postcard::to_allocvec(&nv)?);
-            logged.push(a.log_visit(&nv)?);
-            ca.local_change();
+            visits.push(nv);
         }
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while b
-            .visits_in(&self.workload.households[0].grid, 0, i64::MAX)?
-            .len()
-            < target
-        {
-            anyhow::ensure!(
-                Instant::now() < deadline,
-                "live delta did not arrive in 30 s"
-            );
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
+        // Both handsets go live; after 300 ms A logs the 20 visits one by one, and the
+        // clock runs until B has every one of them.
+        let marks = std::sync::Mutex::new(None);
+        let after = std::sync::Mutex::new(((0, 0), Instant::now()));
+        let limit = match self.outage_link() {
+            Some(_) => PERSISTENT_LIMIT,
+            None => Duration::from_secs(30),
+        };
+        let settle = Instant::now() + Duration::from_millis(300);
+        coverage::run_all_until(
+            &clients,
+            self.link.as_ref(),
+            limit,
+            Duration::from_millis(2),
+            || {
+                let mut marks = marks.lock().expect("marks");
+                if marks.is_none() {
+                    if Instant::now() < settle {
+                        return Ok(false);
+                    }
+                    *marks = Some((traffic(), self.relay_mark()));
+                    let mut logged = logged.lock().expect("logged");
+                    for nv in &visits {
+                        logged.push(a.log_visit(nv)?);
+                        ca.local_change();
+                    }
+                }
+                let arrived = logged
+                    .lock()
+                    .expect("logged")
+                    .iter()
+                    .all(|id| b.visit(id).is_ok());
+                if arrived {
+                    *after.lock().expect("after") = (traffic(), Instant::now());
+                }
+                Ok(arrived)
+            },
+        )
+        .await
+        .map_err(|e| e.context("the live delta did not arrive"))?;
+        let (before, mark) = marks.into_inner().expect("marks").expect("logged");
+        let started = mark.1;
+        let (after, arrived) = after.into_inner().expect("after");
+        let logged = logged.into_inner().expect("logged");
+        self.relay_documents
+            .fetch_add(logged.len() as u64, Ordering::Relaxed);
+        let mut floor_bytes = Vec::new();
         for id in &logged {
             floor_bytes.extend(postcard::to_allocvec(&a.visit(id)?)?);
         }
         let f = SyncFigures {
             scenario: "live delta".into(),
             records: "20 visits, logged one by one".into(),
-            bytes_up: ca
-                .traffic()
-                .bytes_sent
-                .load(std::sync::atomic::Ordering::Relaxed)
-                - before.0,
-            bytes_down: cb
-                .traffic()
-                .bytes_received
-                .load(std::sync::atomic::Ordering::Relaxed)
-                - before.1,
+            bytes_up: after.0 - before.0,
+            bytes_down: after.1 - before.1,
             floor_bytes: floor(&floor_bytes),
             input_floor_bytes: floor(&input_bytes),
             ..Default::default()
         };
-        let f = self.finish(f, mark);
-        stop.notify_waiters();
-        for t in tasks {
-            let _ = t.await;
-        }
+        let mut f = self.finish(f, mark);
+        // Time to converge: until B held the last visit (not until both clients stopped).
+        f.wall_ms = arrived.duration_since(started).as_secs_f64() * 1e3;
         Ok(f)
     }
 
     /// `handsets` handsets (in-memory stores) each push `per` visits at the same moment.
     /// Each works its own grid, so what it pulls back is only its own (a handset in a
     /// shared grid would first download the whole grid, which is the bootstrap scenario).
+    /// On a link with outages the handsets run as apps do until all is acknowledged.
     pub async fn load(&self, handsets: usize, per: usize, seed: u64) -> Result<SyncFigures> {
         let mut cfg = WorkloadConfig::bootstrap();
         cfg.seed = seed ^ 0x10ad;
@@ -416,19 +445,32 @@ impl Bench {
         cfg.visits = handsets * per;
         cfg.cases = 0;
         let w = Workload::generate(&cfg);
-        let mut clients = Vec::new();
+        let mut handset = Vec::new();
         for i in 0..handsets {
             let name = format!("load-{i}");
             let grid =
                 gridsync_core::GridPath::parse(&format!("loadtest/street/community/g{i:03}"))?;
             let token = self.relay.enroll(&name, &[grid.as_str()])?;
-            // Each handset is enrolled and has synced once (an empty grid), as a worker's
-            // phone is before a day's work; the load is the reconnect with that work.
             let replica = mem_replica(&name)?;
             let client = Arc::new(SyncClient::new(replica.clone(), self.target(&token))?);
-            client.sync_once().await?;
+            handset.push((grid, replica, client));
+        }
+        let clients: Vec<_> = handset.iter().map(|h| h.2.clone()).collect();
+        // Each handset is enrolled and has synced once (an empty grid), as a worker's
+        // phone is before a day's work; the load is the reconnect with that work.
+        coverage::run_all_until(
+            &clients,
+            self.link.as_ref(),
+            PERSISTENT_LIMIT,
+            Duration::from_millis(50),
+            || Ok(clients.iter().all(|c| c.status().last_sync.is_some())),
+        )
+        .await
+        .map_err(|e| e.context("the load handsets' first sync"))?;
+        for (i, (grid, replica, _)) in handset.iter().enumerate() {
+            let name = format!("load-{i}");
             let mut household = w.households[i].clone();
-            household.grid = grid;
+            household.grid = grid.clone();
             let hid = replica.register_household(&household, &name)?;
             let mut n = 0;
             for v in w.visits.iter().filter(|v| v.household == i).take(per) {
@@ -438,18 +480,44 @@ impl Bench {
             for v in w.visits.iter().filter(|v| v.household != i).take(per - n) {
                 replica.log_visit(&v.to_new_visit(hid.clone()))?;
             }
-            clients.push(client);
+        }
+        let pending = |h: &(_, Arc<Replica>, _)| h.1.pending().map(|p| p.changes);
+        let mut before = 0;
+        for h in &handset {
+            before += pending(h)?;
         }
         let mark = self.relay_mark();
-        let mut tasks = Vec::new();
-        for c in &clients {
-            let c = c.clone();
-            tasks.push(tokio::spawn(async move { c.sync_once().await }));
+        if self.outage_link().is_some() {
+            coverage::run_all_until(
+                &clients,
+                self.link.as_ref(),
+                PERSISTENT_LIMIT,
+                Duration::from_millis(50),
+                || {
+                    for h in &handset {
+                        if pending(h)? > 0 {
+                            return Ok(false);
+                        }
+                    }
+                    Ok(true)
+                },
+            )
+            .await?;
+        } else {
+            let mut tasks = Vec::new();
+            for c in &clients {
+                let c = c.clone();
+                tasks.push(tokio::spawn(async move { c.sync_once().await }));
+            }
+            for t in tasks {
+                t.await??;
+            }
         }
-        let mut acknowledged = 0;
-        for t in tasks {
-            acknowledged += t.await??.acknowledged;
+        let mut left = 0;
+        for h in &handset {
+            left += pending(h)?;
         }
+        let acknowledged = before - left;
         let visits = (handsets * per) as u64;
         anyhow::ensure!(
             acknowledged == visits + handsets as u64,
