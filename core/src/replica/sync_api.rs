@@ -55,7 +55,9 @@ fn q_key(seq: u64) -> Vec<u8> {
     k
 }
 
-fn h_key(hash: &ChangeHash) -> Vec<u8> {
+/// Key of the hash → seq entry that stores made before version 0.1's outbox change kept
+/// for every change; deleted with the change.
+fn legacy_h_key(hash: &ChangeHash) -> Vec<u8> {
     let mut k = vec![b'h'];
     k.extend_from_slice(hash);
     k
@@ -112,11 +114,6 @@ pub(super) fn stage_outbox(batch: &mut Batch, seq: u64, change: &PushedChange) -
         size: change.bytes.len() as u64,
     };
     batch.put(trees::OUTBOX, q_key(seq), encode(&record)?);
-    batch.put(
-        trees::OUTBOX,
-        h_key(&change.hash),
-        seq.to_be_bytes().to_vec(),
-    );
     batch.put(trees::OUTBOX, d_key(&change.doc, seq), Vec::new());
     Ok(())
 }
@@ -179,29 +176,23 @@ impl Replica {
         }
     }
 
-    /// Drops acknowledged changes from the outbox. Unknown hashes are ignored (a repeated
-    /// acknowledgement is harmless).
-    pub fn acknowledge(&self, hashes: &[ChangeHash]) -> Result<()> {
+    /// Drops acknowledged changes (by outbox seq) from the outbox. Seqs no longer there are
+    /// ignored (a repeated acknowledgement is harmless).
+    pub fn acknowledge(&self, seqs: &[u64]) -> Result<()> {
         let mut inner = self.lock()?;
         let mut batch = Batch::new();
         let mut gone = PendingSummary::default();
-        for h in hashes {
-            let Some(seq) = self.store.get(trees::OUTBOX, &h_key(h))? else {
+        for seq in seqs {
+            let Some(v) = self.store.get(trees::OUTBOX, &q_key(*seq))? else {
                 continue;
             };
-            let seq = u64::from_be_bytes(
-                seq.as_slice()
-                    .try_into()
-                    .map_err(|_| Error::corrupt("outbox", "bad seq"))?,
-            );
-            if let Some(v) = self.store.get(trees::OUTBOX, &q_key(seq))? {
-                let change: OutboxRecord = decode(&v)?;
-                batch.delete(trees::OUTBOX, d_key(&change.doc, seq));
-                gone.changes += 1;
-                gone.bytes += change.size;
-            }
-            batch.delete(trees::OUTBOX, q_key(seq));
-            batch.delete(trees::OUTBOX, h_key(h));
+            let change: OutboxRecord = decode(&v)?;
+            batch.delete(trees::OUTBOX, d_key(&change.doc, *seq));
+            // Stores written before the outbox lost its hash index still hold the entry.
+            batch.delete(trees::OUTBOX, legacy_h_key(&change.hash));
+            batch.delete(trees::OUTBOX, q_key(*seq));
+            gone.changes += 1;
+            gone.bytes += change.size;
         }
         batch.put(
             trees::META,
@@ -434,8 +425,8 @@ impl HandsetBackend for &Replica {
         Replica::apply_batch(self, entries, cursor)
     }
 
-    fn acknowledge(&mut self, hashes: &[ChangeHash]) -> Result<()> {
-        Replica::acknowledge(self, hashes)
+    fn acknowledge(&mut self, seqs: &[u64]) -> Result<()> {
+        Replica::acknowledge(self, seqs)
     }
 
     fn cursor(&self) -> Result<Cursor> {

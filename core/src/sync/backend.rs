@@ -6,7 +6,7 @@
 use crate::error::{Error, Result};
 use crate::ids::{DocId, GridPath};
 
-use super::wire::{ChangeHash, Cursor, Entry, PushedChange};
+use super::wire::{Cursor, Entry, PushedChange};
 
 /// One local change waiting in the handset's outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,8 +27,9 @@ pub trait HandsetBackend {
     /// the ids of documents that changed. On error nothing was written (cursor included).
     fn apply_batch(&mut self, entries: &[Entry], cursor: &Cursor) -> Result<Vec<DocId>>;
 
-    /// Drops acknowledged changes (by hash) from the outbox; unknown hashes are ignored.
-    fn acknowledge(&mut self, hashes: &[ChangeHash]) -> Result<()>;
+    /// Drops acknowledged changes (by outbox seq, as [`OutboxItem::seq`]) from the outbox;
+    /// seqs no longer there are ignored.
+    fn acknowledge(&mut self, seqs: &[u64]) -> Result<()>;
 
     /// The persisted cursor ([`Cursor::Fresh`] on a new handset).
     fn cursor(&self) -> Result<Cursor>;

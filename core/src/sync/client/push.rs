@@ -11,7 +11,8 @@ use crate::sync::wire::{ChangeHash, PushedChange, Refusal};
 #[derive(Debug)]
 struct InFlight {
     id: u64,
-    hashes: HashSet<ChangeHash>,
+    /// Outbox seq and hash of every change in the push.
+    changes: Vec<(u64, ChangeHash)>,
 }
 
 /// Push bookkeeping for one connection: at most one push in flight, ids increasing from
@@ -61,20 +62,20 @@ impl Pushes {
         self.sent_through = Some(last);
         let id = self.next_id;
         self.next_id += 1;
+        let sent = items.iter().map(|i| (i.seq, i.change.hash)).collect();
         let changes: Vec<_> = items.into_iter().map(|i| i.change).collect();
-        let hashes = changes.iter().map(|c| c.hash).collect();
-        self.in_flight = Some(InFlight { id, hashes });
+        self.in_flight = Some(InFlight { id, changes: sent });
         Ok(Some((id, changes)))
     }
 
-    /// Matches an acknowledgement to the push in flight. Returns the accepted hashes (every
-    /// change of the push not refused) and the refusals that concern that push (anything
-    /// else the relay names is ignored).
+    /// Matches an acknowledgement to the push in flight. Returns the outbox seqs accepted
+    /// (every change of the push not refused) and the refusals that concern that push
+    /// (anything else the relay names is ignored).
     pub(super) fn complete(
         &mut self,
         id: u64,
         refused: Vec<Refusal>,
-    ) -> Result<(Vec<ChangeHash>, Vec<Refusal>)> {
+    ) -> Result<(Vec<u64>, Vec<Refusal>)> {
         let push = match self.in_flight.take() {
             Some(push) if push.id == id => push,
             other => {
@@ -83,15 +84,17 @@ impl Pushes {
                 return Err(Error::Protocol(msg));
             }
         };
+        let pushed: HashSet<ChangeHash> = push.changes.iter().map(|(_, h)| *h).collect();
         let refused: Vec<_> = refused
             .into_iter()
-            .filter(|r| push.hashes.contains(&r.hash))
+            .filter(|r| pushed.contains(&r.hash))
             .collect();
         let refused_hashes: HashSet<ChangeHash> = refused.iter().map(|r| r.hash).collect();
         let acked: Vec<_> = push
-            .hashes
+            .changes
             .into_iter()
-            .filter(|h| !refused_hashes.contains(h))
+            .filter(|(_, h)| !refused_hashes.contains(h))
+            .map(|(seq, _)| seq)
             .collect();
         Ok((acked, refused))
     }

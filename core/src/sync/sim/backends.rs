@@ -147,9 +147,10 @@ impl HandsetBackend for SimHandset {
         Ok(changed)
     }
 
-    fn acknowledge(&mut self, hashes: &[ChangeHash]) -> Result<()> {
-        let hashes: HashSet<&ChangeHash> = hashes.iter().collect();
-        self.outbox.retain(|_, c| !hashes.contains(&c.hash));
+    fn acknowledge(&mut self, seqs: &[u64]) -> Result<()> {
+        for seq in seqs {
+            self.outbox.remove(seq);
+        }
         Ok(())
     }
 
