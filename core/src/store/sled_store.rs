@@ -42,6 +42,29 @@ impl Default for SledOptions {
     }
 }
 
+/// How long an open waits for the database's file lock to be released.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Opens `config`'s database. sled's background flusher can hold the file lock for a
+/// moment after the last handle of the same database is dropped (an app closing and
+/// reopening its store), so a lock held elsewhere is retried for up to [`LOCK_WAIT`]
+/// before it is reported.
+fn open_waiting_for_lock(config: &sled::Config) -> sled::Result<sled::Db> {
+    let started = std::time::Instant::now();
+    loop {
+        match config.open() {
+            // sled reports the lock as a plain I/O error with this text.
+            Err(sled::Error::Io(e))
+                if e.to_string().starts_with("could not acquire lock")
+                    && started.elapsed() < LOCK_WAIT =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// A [`Store`] in a sled database directory.
 pub struct SledStore {
     db: sled::Db,
@@ -74,7 +97,7 @@ impl SledStore {
                 })
         };
         let open = || {
-            config().path(path).open().map_err(|e| match e {
+            open_waiting_for_lock(&config().path(path)).map_err(|e| match e {
                 sled::Error::Corruption { .. } => {
                     Error::corrupt(format!("store at {}", path.display()), e)
                 }
@@ -234,6 +257,20 @@ mod tests {
             dirs.lock().expect("lock").push(dir);
             store
         });
+    }
+
+    #[test]
+    fn an_open_waits_briefly_for_a_closing_handle_to_release_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = SledStore::open(dir.path(), SledOptions::default()).unwrap();
+        let closer = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(first);
+        });
+        // Held for 300 ms: the second open waits instead of failing.
+        let second = SledStore::open(dir.path(), SledOptions::default());
+        closer.join().unwrap();
+        assert!(second.is_ok(), "{:?}", second.err());
     }
 
     #[test]
