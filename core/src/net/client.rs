@@ -17,7 +17,7 @@ use super::tls::{Trust, client_config};
 use crate::error::{Error, Result};
 use crate::ids::Timestamp;
 use crate::replica::{Replica, system_clock};
-use crate::sync::frame::{FrameDecoder, FrameEncoder};
+use crate::sync::frame::{DEFAULT_BULK_LEVEL, FrameDecoder, FrameEncoder};
 use crate::sync::wire::{ClientMsg, RelayMsg};
 use crate::sync::{ClientConfig, ClientEvent, ClientSession, Lane};
 
@@ -351,7 +351,7 @@ impl SyncClient {
             let mut session = ClientSession::new(self.session_config.clone());
             let encoder = FrameEncoder::default();
             let mut decoder: FrameDecoder<RelayMsg> = FrameDecoder::new();
-            let mut bulk_out = BulkSender::default();
+            let mut bulk_out = BulkSender::with_level(DEFAULT_BULK_LEVEL);
             let mut bulk_in: BulkReceiver<RelayMsg> = BulkReceiver::new();
             let mut backend: &Replica = &self.replica;
             session.start(&backend, now())?;

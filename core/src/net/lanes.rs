@@ -10,16 +10,31 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::error::{Error, Result};
-use crate::sync::frame::{FrameDecoder, StreamFrameEncoder};
+use crate::sync::frame::{FrameDecoder, STREAM_LEVEL, StreamFrameEncoder};
 
 /// The sending half of the bulk lane: a stream opened at the first bulk message of a run
 /// and finished at its end.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct BulkSender {
     open: Option<(quinn::SendStream, StreamFrameEncoder)>,
+    level: i32,
+}
+
+impl Default for BulkSender {
+    /// The relay's sender: [`STREAM_LEVEL`], where a bootstrap's later batches pay back.
+    fn default() -> Self {
+        Self::with_level(STREAM_LEVEL)
+    }
 }
 
 impl BulkSender {
+    /// A sender compressing its runs at zstd `level`. Handsets push with
+    /// [`crate::sync::frame::DEFAULT_BULK_LEVEL`]: a push is usually one frame, with nothing earlier to refer
+    /// to, and a phone's CPU is better spent elsewhere.
+    pub fn with_level(level: i32) -> Self {
+        BulkSender { open: None, level }
+    }
+
     /// Sends `msg` on the run's stream (opening it, with a fresh context, if none is
     /// open); ends the run after it when `last`. Returns the frame's size in bytes.
     pub async fn send<T: Serialize>(
@@ -30,7 +45,7 @@ impl BulkSender {
     ) -> Result<usize> {
         if self.open.is_none() {
             let stream = conn.open_uni().await.map_err(net)?;
-            self.open = Some((stream, StreamFrameEncoder::new()?));
+            self.open = Some((stream, StreamFrameEncoder::with_level(self.level)?));
         }
         let Some((stream, encoder)) = self.open.as_mut() else {
             return Err(Error::Protocol("bulk stream vanished".into()));
