@@ -143,13 +143,14 @@ impl Hub {
         change: Change,
         touched: &mut TouchedDocs,
     ) -> Result<std::result::Result<bool, String>> {
-        if self.logged(&pc.hash)? {
-            return Ok(Ok(false));
-        }
         let known = touched.contains_key(&pc.doc)
             || self.store.get(RDOCS, pc.doc.as_str().as_bytes())?.is_some();
         if known {
+            // `accept` checks for a repeat itself.
             return self.accept(pc, change, touched);
+        }
+        if self.logged(&pc.hash)? {
+            return Ok(Ok(false));
         }
         touched.insert(
             pc.doc.clone(),

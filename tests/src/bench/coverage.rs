@@ -47,6 +47,34 @@ pub struct Transfer {
     pub coverage: Option<Coverage>,
 }
 
+/// The phone's OS reporting coverage coming back (Android's connectivity callback), which
+/// the app passes on to its client, as `docs/ffi.md` asks apps to.
+struct ConnectivityCallback {
+    was_up: bool,
+}
+
+impl ConnectivityCallback {
+    fn new(link: Option<&LinkEmulator>) -> Self {
+        ConnectivityCallback {
+            was_up: link.is_none_or(LinkEmulator::is_up),
+        }
+    }
+
+    /// Tells `clients` when `link` has come back up since the last poll.
+    fn poll<'a>(
+        &mut self,
+        link: Option<&LinkEmulator>,
+        clients: impl IntoIterator<Item = &'a SyncClient>,
+    ) {
+        let Some(link) = link else { return };
+        let up = link.is_up();
+        if up && !self.was_up {
+            clients.into_iter().for_each(SyncClient::network_available);
+        }
+        self.was_up = up;
+    }
+}
+
 /// Runs `client` until `done` holds (or `limit` passes: an error), sampling `progress`
 /// (a count that grows as work becomes durable: documents held, changes acknowledged)
 /// every 200 ms on the emulator's clock, and telling the client when the link comes back
@@ -75,7 +103,7 @@ pub async fn run_until(
     let run = client.run(stop.clone());
     tokio::pin!(run);
     let mut finished = false;
-    let mut was_up = link.is_up();
+    let mut coverage = ConnectivityCallback::new(Some(link));
     loop {
         tokio::select! {
             r = &mut run => {
@@ -84,13 +112,7 @@ pub async fn run_until(
                 break;
             }
             _ = tokio::time::sleep(Duration::from_millis(200)), if !finished => {
-                // The phone's OS reports coverage coming back (Android's connectivity
-                // callback), and the app passes it on, as `docs/ffi.md` asks apps to.
-                let up = link.is_up();
-                if up && !was_up {
-                    client.network_available();
-                }
-                was_up = up;
+                coverage.poll(Some(link), [client]);
                 samples.push((link.elapsed(), progress()?));
                 if done()? {
                     finished = true;
@@ -139,7 +161,7 @@ pub async fn run_all_until(
         tasks.push(tokio::spawn(async move { c.run(s).await }));
     }
     let started = Instant::now();
-    let mut was_up = link.is_none_or(LinkEmulator::is_up);
+    let mut coverage = ConnectivityCallback::new(link);
     let outcome = loop {
         match done() {
             Ok(true) => break Ok(started.elapsed()),
@@ -149,13 +171,7 @@ pub async fn run_all_until(
             Ok(false) => {}
             Err(e) => break Err(e),
         }
-        if let Some(link) = link {
-            let up = link.is_up();
-            if up && !was_up {
-                clients.iter().for_each(|c| c.network_available());
-            }
-            was_up = up;
-        }
+        coverage.poll(link, clients.iter().map(|c| c.as_ref()));
         tokio::time::sleep(poll).await;
     };
     stops.iter().for_each(|s| s.notify_one());
