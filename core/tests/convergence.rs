@@ -43,6 +43,14 @@ fn snapshot(r: &Replica) -> String {
     let hh = r.list_households(None).unwrap();
     let cases = r.list_cases(&CaseFilter::default()).unwrap();
     let mut out = format!("{hh:?}\n{cases:?}\n");
+    // The due list reads each household's latest visit from its own index entry; it must
+    // agree with the household's visits however the changes arrived.
+    let due = r.due_visits(None, i64::MAX / 2, 0).unwrap();
+    for d in &due {
+        let newest = r.visits_of(&d.household, 1).unwrap().first().map(|v| v.at);
+        assert_eq!(d.last_visit, newest, "latest visit of {}", d.household);
+    }
+    out += &format!("{due:?}\n");
     for h in &hh {
         out += &format!(
             "{:?} {:?}\n",

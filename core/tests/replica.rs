@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use common::*;
 use gridsync_core::model::{HouseholdUpdate, Role, Tier, TriageClass};
+use gridsync_core::replica::SCHEMA_VERSION;
 use gridsync_core::replica::{CaseActionInput, CaseFilter, ChangeObserver, ChangeOrigin};
 use gridsync_core::store::{SledOptions, SledStore, Store, trees};
 use gridsync_core::workflow::{ActionKind, CaseStatus};
@@ -327,4 +328,115 @@ fn lost_index_is_rebuilt_by_migration() {
     let r = Replica::open_with(store, "p", ReplicaConfig::default()).unwrap();
     assert_eq!(r.list_households(None).unwrap().len(), 1);
     assert_eq!(r.visits_of(&hid, 10).unwrap().len(), 1);
+}
+
+#[test]
+fn a_version_1_store_gains_latest_visit_entries_and_due_visits_stay_right() {
+    let clock = TestClock::new(T0);
+    let r = memory_replica("p", &clock);
+    let red = r
+        .register_household(&household("王", Tier::Red, "w"), "w")
+        .unwrap();
+    let other = r
+        .register_household(&household("李", Tier::Red, "w"), "w")
+        .unwrap();
+    // `red` was visited today, `other` 30 days ago: only `other` is due.
+    r.log_visit(&visit(&red, "w", T0)).unwrap();
+    r.log_visit(&visit(&other, "w", T0 - 30 * DAY_MS)).unwrap();
+    let due_ids = |r: &Replica| -> Vec<DocId> {
+        r.due_visits(Some("w"), T0, 0)
+            .unwrap()
+            .into_iter()
+            .map(|d| d.household)
+            .collect()
+    };
+    assert_eq!(due_ids(&r), vec![other.clone()]);
+    let store = r.store().clone();
+    drop(r);
+    gridsync_core::replica::testing::downgrade_to_version_1(store.as_ref()).unwrap();
+    let r = Replica::open_with(store.clone(), "p", ReplicaConfig::default()).unwrap();
+    assert_eq!(due_ids(&r), vec![other]);
+    assert_eq!(
+        store.get(trees::META, b"schema_version").unwrap(),
+        Some(SCHEMA_VERSION.to_be_bytes().to_vec())
+    );
+}
+
+#[test]
+fn retiring_a_households_newest_visits_moves_its_latest_visit_back() {
+    let clock = TestClock::new(T0);
+    let r = memory_replica("p", &clock);
+    let old_only = r
+        .register_household(&household("王", Tier::Red, "w"), "w")
+        .unwrap();
+    let recent = r
+        .register_household(&household("李", Tier::Red, "w"), "w")
+        .unwrap();
+    r.log_visit(&visit(&old_only, "w", T0 - 100 * DAY_MS))
+        .unwrap();
+    r.log_visit(&visit(&old_only, "w", T0 - 50 * DAY_MS))
+        .unwrap();
+    r.log_visit(&visit(&recent, "w", T0 - 60 * DAY_MS)).unwrap();
+    r.log_visit(&visit(&recent, "w", T0 - DAY_MS)).unwrap();
+    // The relay acknowledged everything, so old visits may be retired.
+    let seqs: Vec<u64> = r
+        .outbox_after(None, usize::MAX)
+        .unwrap()
+        .iter()
+        .map(|i| i.seq)
+        .collect();
+    r.acknowledge(&seqs).unwrap();
+    assert_eq!(r.retire_visits_before(T0 - 10 * DAY_MS).unwrap(), 3);
+    let due = r.due_visits(Some("w"), T0, 0).unwrap();
+    let last = |id: &DocId| {
+        due.iter()
+            .find(|d| &d.household == id)
+            .map(|d| d.last_visit)
+    };
+    // With its visits gone, `old_only` counts as never visited; `recent` keeps yesterday.
+    assert_eq!(last(&old_only), Some(None));
+    assert_eq!(last(&recent), None, "visited yesterday, not due");
+    let later = r.due_visits(Some("w"), T0 + 30 * DAY_MS, 0).unwrap();
+    let recent_due = later.iter().find(|d| d.household == recent).unwrap();
+    assert_eq!(recent_due.last_visit, Some(T0 - DAY_MS));
+}
+
+#[test]
+fn the_outbox_count_survives_reopening_without_reading_the_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = || {
+        let store: Arc<dyn Store> =
+            Arc::new(SledStore::open(dir.path(), SledOptions::default()).unwrap());
+        Replica::open_with(store, "p", ReplicaConfig::default()).unwrap()
+    };
+    let r = open();
+    let hid = r
+        .register_household(&household("王", Tier::Red, "w"), "w")
+        .unwrap();
+    for i in 0..5 {
+        r.log_visit(&visit(&hid, "w", T0 + i)).unwrap();
+    }
+    let before = r.pending().unwrap();
+    assert_eq!(before.changes, 6);
+    let first_two: Vec<u64> = r
+        .outbox_after(None, usize::MAX)
+        .unwrap()
+        .iter()
+        .take(2)
+        .map(|i| i.seq)
+        .collect();
+    r.acknowledge(&first_two).unwrap();
+    let after = r.pending().unwrap();
+    assert_eq!(after.changes, 4);
+    drop(r);
+    let r = open();
+    assert_eq!(r.pending().unwrap(), after);
+    // A store from before the count was kept: counted from the outbox once.
+    let store = r.store().clone();
+    drop(r);
+    let mut b = gridsync_core::store::Batch::new();
+    b.delete(trees::META, b"outbox_pending".to_vec());
+    store.commit(b).unwrap();
+    let r = Replica::open_with(store, "p", ReplicaConfig::default()).unwrap();
+    assert_eq!(r.pending().unwrap(), after);
 }

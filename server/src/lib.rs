@@ -41,6 +41,9 @@ pub fn open_hub(data_dir: &Path, cache_mib: u64) -> Result<Hub> {
             flush_every_commit: false,
             compact_over_bytes: 256 << 20,
             high_throughput: true,
+            // Ingest throughput first; the relay's disk is not a phone's.
+            compression: 0,
+            dictionary_trees: Vec::new(),
         },
     )?;
     Ok(Hub::open(Arc::new(store))?)

@@ -12,7 +12,9 @@ use gridsync_core::sync::wire::{Cursor, Entry, Payload, RelayMsg};
 use gridsync_tests::workload::{Workload, WorkloadConfig};
 
 fn z(b: &[u8], level: i32) -> usize {
-    zstd::bulk::compress(b, level).map(|c| c.len()).unwrap_or(0)
+    zstd::block::compress(b, level)
+        .map(|c| c.len())
+        .unwrap_or(0)
 }
 
 fn main() -> anyhow::Result<()> {

@@ -247,6 +247,26 @@ pub struct Workload {
 const DUMMY_HOUSEHOLD: &str = "h-00000000000000000000000000000000";
 
 impl Workload {
+    /// Shuffles the characters inside every visit note and case description. The text
+    /// keeps its length and characters but loses the phrases it was assembled from, so a
+    /// compressor can no longer learn the generator's phrase pools: a pessimistic stand-in
+    /// for real notes, which repeat less than generated ones.
+    pub fn shuffle_text(&mut self, seed: u64) {
+        use rand::seq::SliceRandom;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5348_5546);
+        let mut shuffle = |s: &mut String| {
+            let mut chars: Vec<char> = s.chars().collect();
+            chars.shuffle(&mut rng);
+            *s = chars.into_iter().collect();
+        };
+        for v in &mut self.visits {
+            shuffle(&mut v.notes);
+        }
+        for c in &mut self.cases {
+            shuffle(&mut c.case.description);
+        }
+    }
+
     /// Generates the workload `config` describes; deterministic in `config`.
     pub fn generate(config: &WorkloadConfig) -> Workload {
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);

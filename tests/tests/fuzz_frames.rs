@@ -183,7 +183,7 @@ fn mutated_frame<T: serde::Serialize>(msg: &T, how: Reframe, ms: &[Mutation]) ->
                 mutate(&mut body, m);
             }
             match how {
-                Reframe::Compressed => frame(FLAG_ZSTD, &zstd::bulk::compress(&body, 1).unwrap()),
+                Reframe::Compressed => frame(FLAG_ZSTD, &zstd::block::compress(&body, 1).unwrap()),
                 Reframe::Streamed => frame(
                     FLAG_ZSTD_STREAM,
                     &StreamCompressor::new(1).unwrap().compress(&body).unwrap(),
@@ -325,7 +325,7 @@ fn hand_picked_frames_are_errors() {
             agent: String::new(),
         })
         .unwrap();
-    nasty.push(frame(FLAG_ZSTD, &zstd::bulk::compress(&inner, 1).unwrap()));
+    nasty.push(frame(FLAG_ZSTD, &zstd::block::compress(&inner, 1).unwrap()));
     // A zstd frame header claiming 2^40 bytes of content.
     nasty.push(frame(
         FLAG_ZSTD,

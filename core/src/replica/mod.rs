@@ -35,7 +35,7 @@ pub use schema::SCHEMA_VERSION;
 /// Hooks for tests that need to put a store into states only old builds or damage produce.
 #[doc(hidden)]
 pub mod testing {
-    pub use super::schema::forget_version_and_index;
+    pub use super::schema::{downgrade_to_version_1, forget_version_and_index};
 }
 pub use sync_api::{PendingSummary, RecordSyncState};
 
@@ -137,7 +137,7 @@ impl Replica {
         crate::model::validate_device(device)?;
         let identity = schema::prepare(store.as_ref(), device, &config)?;
         let next_outbox = sync_api::next_outbox_seq(store.as_ref())?;
-        let pending = sync_api::scan_pending(store.as_ref())?;
+        let pending = sync_api::read_pending(store.as_ref())?;
         Ok(Replica {
             actor: ActorId::from(identity.actor.clone()),
             identity,
@@ -280,14 +280,18 @@ impl Replica {
                 bytes: change.raw_bytes().to_vec(),
             };
             sync_api::stage_outbox(&mut batch, inner.next_outbox, &pushed)?;
-            staged = Some(pushed.bytes.len() as u64);
+            let after = sync_api::PendingSummary {
+                changes: inner.pending.changes + 1,
+                bytes: inner.pending.bytes + pushed.bytes.len() as u64,
+            };
+            sync_api::stage_pending(&mut batch, &after)?;
+            staged = Some(after);
         }
         match self.store.commit(batch) {
             Ok(()) => {
-                if let Some(size) = staged {
+                if let Some(after) = staged {
                     inner.next_outbox += 1;
-                    inner.pending.changes += 1;
-                    inner.pending.bytes += size;
+                    inner.pending = after;
                 }
                 inner.cache.put(id.clone(), doc);
                 drop(inner);
@@ -301,9 +305,15 @@ impl Replica {
         }
     }
 
-    /// Stages a document's saved bytes and its index entries; returns its grid.
+    /// Stages a document's saved bytes and its index entries; returns its grid. Saved
+    /// without automerge's own deflate: the store compresses whole pages with zstd, which
+    /// does better across the documents sharing a page (ADR 0006).
     fn stage_doc(&self, batch: &mut Batch, id: &DocId, doc: &Automerge) -> Result<GridPath> {
-        batch.put(trees::DOCS, id.as_str().as_bytes().to_vec(), doc.save());
+        batch.put(
+            trees::DOCS,
+            id.as_str().as_bytes().to_vec(),
+            doc.save_nocompress(),
+        );
         let (grid, entries) = self.index_entries(id, doc)?;
         index::replace(self.store.as_ref(), batch, id, entries)?;
         Ok(grid)

@@ -1,11 +1,15 @@
 //! Reading records: single records from their documents, lists and counts from the indexes.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::Replica;
 use crate::error::{Error, Result};
 use crate::ids::{DAY_MS, DocId, DocKind, GridPath, Timestamp};
-use crate::index::{self, CaseSummary, HouseholdSummary, VisitSummary, decode, key, time_key};
+use crate::index::{
+    self, CaseSummary, HouseholdSummary, VisitSummary, decode, key, last_visit, time_key,
+};
 use crate::model::{self, FieldConflict, Household, TriageClass, Visit, household, visit};
 use crate::schedule::{self, DueVisit};
 use crate::store::{Scan, trees::INDEX};
@@ -125,11 +129,6 @@ impl Replica {
         Ok(out)
     }
 
-    /// The latest visit time of a household.
-    fn last_visit(&self, household: &DocId) -> Result<Option<Timestamp>> {
-        Ok(self.visits_of(household, 1)?.first().map(|v| v.at))
-    }
-
     /// Households `worker` must visit, most urgent first: those whose tier's interval has
     /// run out since their last visit, or that are due within `horizon_days`. With
     /// `worker` = `None`, every household on the device.
@@ -139,13 +138,24 @@ impl Replica {
         now: Timestamp,
         horizon_days: u32,
     ) -> Result<Vec<DueVisit>> {
+        let last: HashMap<Vec<u8>, Timestamp> = self
+            .store
+            .scan(INDEX, Scan::prefix(last_visit::PREFIX))?
+            .into_iter()
+            .filter_map(|(k, v)| {
+                Some((
+                    k[last_visit::PREFIX.len()..].to_vec(),
+                    last_visit::decode_at(&v)?,
+                ))
+            })
+            .collect();
         let mut households = Vec::new();
         for h in self.list_households(None)? {
             if worker.is_some_and(|w| !h.contacts.iter().any(|c| c == w)) {
                 continue;
             }
-            let last = self.last_visit(&h.id)?;
-            households.push((h, last));
+            let at = last.get(h.id.as_str().as_bytes()).copied();
+            households.push((h, at));
         }
         Ok(schedule::due_visits(
             households,

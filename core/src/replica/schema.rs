@@ -12,8 +12,8 @@ use crate::model::{self, household, visit};
 use crate::store::{Batch, Scan, Store, trees};
 
 /// The schema this build writes. Version 1: one document per record, indexes as in
-/// [`crate::index`].
-pub const SCHEMA_VERSION: u32 = 1;
+/// [`crate::index`]. Version 2 adds each household's latest visit time (`W`).
+pub const SCHEMA_VERSION: u32 = 2;
 
 const VERSION_KEY: &[u8] = b"schema_version";
 const IDENTITY_KEY: &[u8] = b"device";
@@ -27,11 +27,18 @@ struct Step {
 
 /// Version 0 is a store with documents but no version (written before versions were kept,
 /// or whose index was lost): step 1 rebuilds every index from the documents.
-const STEPS: &[Step] = &[Step {
-    version: 1,
-    name: "rebuild indexes from documents",
-    run: rebuild_indexes,
-}];
+const STEPS: &[Step] = &[
+    Step {
+        version: 1,
+        name: "rebuild indexes from documents",
+        run: rebuild_indexes,
+    },
+    Step {
+        version: 2,
+        name: "index each household's latest visit",
+        run: |store, _| index::last_visit::rebuild(store),
+    },
+];
 
 fn read_version(store: &dyn Store) -> Result<Option<u32>> {
     store
@@ -162,6 +169,20 @@ pub fn forget_version_and_index(store: &dyn Store) -> Result<()> {
     let mut b = Batch::new();
     b.delete(trees::META, VERSION_KEY.to_vec());
     for (k, _) in store.scan(trees::INDEX, Scan::prefix(b""))? {
+        b.delete(trees::INDEX, k);
+    }
+    store.commit(b)
+}
+
+/// Leaves a store as a version 1 build wrote it: no `W` (latest visit) entries.
+pub fn downgrade_to_version_1(store: &dyn Store) -> Result<()> {
+    let mut b = Batch::new();
+    b.put(
+        trees::META,
+        VERSION_KEY.to_vec(),
+        1u32.to_be_bytes().to_vec(),
+    );
+    for (k, _) in store.scan(trees::INDEX, Scan::prefix(index::last_visit::PREFIX))? {
         b.delete(trees::INDEX, k);
     }
     store.commit(b)

@@ -2,7 +2,9 @@
 //! acknowledged, applying batches from the relay together with the cursor, and per-record
 //! sync state for the app.
 //!
-//! Outbox tree layout: `q seq` → [`PushedChange`], `h hash` → `seq`, `d doc \0 seq` → ().
+//! Outbox tree layout: `q seq` → which change of which document, `d doc \0 seq` → ()
+//! (stores from before the outbox lost its hash index also hold `h hash` → `seq`, deleted
+//! with the change). Meta `outbox_pending` holds the outbox's count and bytes.
 
 use automerge::{Automerge, Change};
 use serde::{Deserialize, Serialize};
@@ -94,15 +96,32 @@ pub(super) fn next_outbox_seq(store: &dyn Store) -> Result<u64> {
     })
 }
 
-/// Count and bytes of the outbox, read once at open and kept up to date after.
-pub(super) fn scan_pending(store: &dyn Store) -> Result<PendingSummary> {
+/// Meta key of the outbox's count and bytes, written in every batch that changes the
+/// outbox, so an open need not read the whole outbox.
+const PENDING_KEY: &[u8] = b"outbox_pending";
+
+/// Count and bytes of the outbox, read once at open and kept up to date after. A store
+/// written before the summary was kept is counted once, and the summary saved.
+pub(super) fn read_pending(store: &dyn Store) -> Result<PendingSummary> {
+    if let Some(v) = store.get(trees::META, PENDING_KEY)? {
+        return decode(&v);
+    }
     let mut s = PendingSummary::default();
     for (_, v) in store.scan(trees::OUTBOX, Scan::prefix(b"q"))? {
         let c: OutboxRecord = decode(&v)?;
         s.changes += 1;
         s.bytes += c.size;
     }
+    let mut b = Batch::new();
+    stage_pending(&mut b, &s)?;
+    store.commit(b)?;
     Ok(s)
+}
+
+/// Stages the outbox summary as it will be after the batch.
+pub(super) fn stage_pending(batch: &mut Batch, pending: &PendingSummary) -> Result<()> {
+    batch.put(trees::META, PENDING_KEY.to_vec(), encode(pending)?);
+    Ok(())
 }
 
 /// Stages a local change into the outbox.
@@ -199,9 +218,13 @@ impl Replica {
             LAST_SYNC_KEY.to_vec(),
             self.now().to_be_bytes().to_vec(),
         );
+        let after = PendingSummary {
+            changes: inner.pending.changes.saturating_sub(gone.changes),
+            bytes: inner.pending.bytes.saturating_sub(gone.bytes),
+        };
+        stage_pending(&mut batch, &after)?;
         self.store.commit(batch)?;
-        inner.pending.changes -= gone.changes.min(inner.pending.changes);
-        inner.pending.bytes -= gone.bytes.min(inner.pending.bytes);
+        inner.pending = after;
         Ok(())
     }
 
@@ -296,7 +319,7 @@ impl Replica {
         let mut batch = Batch::new();
         let mut changed = Vec::new();
         for (id, doc) in &touched {
-            let saved = contain(format!("document {id}"), || Ok(doc.save()));
+            let saved = contain(format!("document {id}"), || Ok(doc.save_nocompress()));
             let saved = match saved {
                 Ok(s) => s,
                 Err(err) => {

@@ -10,6 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::codec::{CODEC_TREE, Codec};
 use crate::error::{Error, Result};
 
 fn sibling(dir: &Path, suffix: &str) -> PathBuf {
@@ -52,16 +53,32 @@ pub(super) fn dir_bytes(dir: &Path) -> u64 {
 }
 
 /// Copies every tree of `db` into a fresh database at `<dir>.compact-tmp` and flushes it.
-pub(super) fn copy_out(db: &sled::Db, dir: &Path, config: sled::Config) -> Result<PathBuf> {
+/// Values of coded trees are read with codec `old` and written with `new`.
+pub(super) fn copy_out(
+    db: &sled::Db,
+    dir: &Path,
+    config: sled::Config,
+    old: &Codec,
+    new: &Codec,
+) -> Result<PathBuf> {
     let tmp = sibling(dir, ".compact-tmp");
     let fresh = config.path(&tmp).create_new(true).open()?;
     for name in db.tree_names() {
+        if &name[..] == CODEC_TREE.as_bytes() {
+            continue;
+        }
+        let tree = String::from_utf8_lossy(&name).into_owned();
+        let recode = old.is_coded(&tree) || new.is_coded(&tree);
         let (from, to) = (db.open_tree(&name)?, fresh.open_tree(&name)?);
         let mut batch = sled::Batch::default();
         let mut n = 0;
         for kv in from.iter() {
             let (k, v) = kv?;
-            batch.insert(k, v);
+            if recode {
+                batch.insert(k, new.encode(&tree, &old.decode(&tree, &v)?)?);
+            } else {
+                batch.insert(k, v);
+            }
             n += 1;
             if n % 1024 == 0 {
                 to.apply_batch(std::mem::take(&mut batch))?;
@@ -69,6 +86,7 @@ pub(super) fn copy_out(db: &sled::Db, dir: &Path, config: sled::Config) -> Resul
         }
         to.apply_batch(batch)?;
     }
+    new.save(&fresh)?;
     fresh.flush()?;
     drop(fresh);
     Ok(tmp)

@@ -5,14 +5,17 @@
 //!
 //! The trees the replica uses are named in [`trees`]; the relay adds its own.
 
+mod codec;
 mod compact;
 mod memory;
+#[cfg(test)]
+mod sled_codec_tests;
 mod sled_store;
 
 pub mod conformance;
 
 pub use memory::MemoryStore;
-pub use sled_store::{SledOptions, SledStore};
+pub use sled_store::{DEFAULT_COMPRESSION, SledOptions, SledStore};
 
 use crate::error::Result;
 
@@ -58,6 +61,16 @@ impl Batch {
     /// Adds a delete.
     pub fn delete(&mut self, tree: &'static str, key: impl Into<Vec<u8>>) {
         self.ops.push((tree, key.into(), Op::Delete));
+    }
+
+    /// The last op staged for `key` in `tree`, if any: what a read after the commit would
+    /// see in place of the store's current value.
+    pub fn pending(&self, tree: &str, key: &[u8]) -> Option<&Op> {
+        self.ops
+            .iter()
+            .rev()
+            .find(|(t, k, _)| *t == tree && k == key)
+            .map(|(_, _, op)| op)
     }
 
     /// True when nothing would be written.

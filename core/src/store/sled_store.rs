@@ -10,11 +10,27 @@ use std::sync::Mutex;
 use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
 
-use super::{Batch, Op, Scan, Store, compact, prefix_end};
+use super::codec::{self, Codec};
+use super::{Batch, Op, Scan, Store, compact, prefix_end, trees};
 
 /// File in the store directory that remembers the size right after the last compaction.
 const COMPACTED_MARKER: &str = "gridsync-compacted-size";
 use crate::error::{Error, Result};
+
+/// zstd level of a handset's pages (ADR 0006): visit notes and ids shrink to less than
+/// half, for a little CPU per page written.
+pub const DEFAULT_COMPRESSION: i32 = 3;
+
+/// Whether the sled database in `path` was made with compression (`None`: no database
+/// yet, or its `conf` file cannot be read, in which case sled reports the problem).
+fn stored_compression(path: &Path) -> Option<bool> {
+    // Text lines, then a binary checksum.
+    let conf = std::fs::read(path.join("conf")).ok()?;
+    String::from_utf8_lossy(&conf)
+        .lines()
+        .find_map(|l| l.strip_prefix("use_compression:"))
+        .and_then(|v| v.trim().parse().ok())
+}
 
 /// Tuning for [`SledStore::open`].
 #[derive(Debug, Clone)]
@@ -29,6 +45,13 @@ pub struct SledOptions {
     /// Favour write throughput over disk space (sled's `HighThroughput` mode): for the
     /// relay. Handsets keep the default, `LowSpace`.
     pub high_throughput: bool,
+    /// zstd level sled compresses pages with (0: no compression). sled fixes the choice
+    /// when it creates a database; a store made with the other choice keeps it until its
+    /// next compaction, which copies it into a database made with this one.
+    pub compression: i32,
+    /// Trees whose values are compressed with a dictionary trained on the store's own
+    /// values (`store::codec`, ADR 0006). Handsets: the documents.
+    pub dictionary_trees: Vec<&'static str>,
 }
 
 impl Default for SledOptions {
@@ -38,9 +61,14 @@ impl Default for SledOptions {
             flush_every_commit: true,
             compact_over_bytes: 16 << 20,
             high_throughput: false,
+            compression: DEFAULT_COMPRESSION,
+            dictionary_trees: vec![trees::DOCS],
         }
     }
 }
+
+/// A store this big is worth a (first or better) dictionary.
+const TRAIN_FROM_BYTES: u64 = 1 << 20;
 
 /// How long an open waits for the database's file lock to be released.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -70,6 +98,7 @@ pub struct SledStore {
     db: sled::Db,
     trees: Mutex<HashMap<&'static str, sled::Tree>>,
     options: SledOptions,
+    codec: Codec,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -87,7 +116,8 @@ impl SledStore {
     pub fn open(path: &Path, options: SledOptions) -> Result<Self> {
         let _span = tracing::debug_span!("sled_open", path = %path.display()).entered();
         compact::recover(path)?;
-        let config = || {
+        let wanted = options.compression > 0;
+        let config = |compress: bool| {
             sled::Config::new()
                 .cache_capacity(options.cache_bytes)
                 .mode(if options.high_throughput {
@@ -95,9 +125,12 @@ impl SledStore {
                 } else {
                     sled::Mode::LowSpace
                 })
+                .use_compression(compress)
+                .compression_factor(options.compression.clamp(1, 22))
         };
         let open = || {
-            open_waiting_for_lock(&config().path(path)).map_err(|e| match e {
+            let compress = stored_compression(path).unwrap_or(wanted);
+            open_waiting_for_lock(&config(compress).path(path)).map_err(|e| match e {
                 sled::Error::Corruption { .. } => {
                     Error::corrupt(format!("store at {}", path.display()), e)
                 }
@@ -107,27 +140,46 @@ impl SledStore {
             })
         };
         let mut db = open()?;
+        let mut codec = Codec::load(&db, options.dictionary_trees.clone())?;
+        if !codec.is_tagged() && codec::coded_trees_empty(&db, &codec)? {
+            // A new store (or one with nothing to convert): tagged from the start.
+            Codec::fresh(options.dictionary_trees.clone(), None, 0).save(&db)?;
+            codec = Codec::load(&db, options.dictionary_trees.clone())?;
+        }
         let size = compact::dir_bytes(path);
         let marker = path.join(COMPACTED_MARKER);
         let last: u64 = std::fs::read_to_string(&marker)
             .ok()
             .and_then(|s| s.trim().parse().ok())
             .unwrap_or(0);
-        if options.compact_over_bytes > 0 && size > options.compact_over_bytes && size > 2 * last {
-            let _span = tracing::info_span!("sled_compact", before = size).entered();
-            let tmp = compact::copy_out(&db, path, config())?;
+        let grown =
+            options.compact_over_bytes > 0 && size > options.compact_over_bytes && size > 2 * last;
+        let recompress = stored_compression(path).is_some_and(|c| c != wanted);
+        let untagged = !codec.is_tagged();
+        let train = !options.dictionary_trees.is_empty()
+            && size >= TRAIN_FROM_BYTES
+            && size > 4 * codec.trained_at_bytes()
+            && codec::has_samples(&db, &codec)?;
+        if grown || recompress || untagged || train {
+            let _span =
+                tracing::info_span!("sled_compact", before = size, recompress, untagged, train)
+                    .entered();
+            let next = codec::retrain(&db, &codec, size)?;
+            let tmp = compact::copy_out(&db, path, config(wanted), &codec, &next)?;
             drop(db);
             compact::swap_in(path, &tmp)?;
             db = open()?;
+            codec = Codec::load(&db, options.dictionary_trees.clone())?;
             let after = compact::dir_bytes(path);
             std::fs::write(&marker, after.to_string())
                 .map_err(|e| Error::Storage(format!("writing {}: {e}", marker.display())))?;
-            tracing::info!(before = size, after, "store compacted");
+            tracing::info!(before = size, after, dictionary = ?codec.dictionary_id(), "store compacted");
         }
         Ok(SledStore {
             db,
             trees: Mutex::new(HashMap::new()),
             options,
+            codec,
         })
     }
 
@@ -147,7 +199,10 @@ impl SledStore {
 
 impl Store for SledStore {
     fn get(&self, tree: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(self.tree(tree)?.get(key)?.map(|v| v.to_vec()))
+        self.tree(tree)?
+            .get(key)?
+            .map(|v| self.codec.decode(tree, &v))
+            .transpose()
     }
 
     fn scan(&self, tree: &'static str, scan: Scan<'_>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
@@ -171,7 +226,7 @@ impl Store for SledStore {
         let mut out = Vec::new();
         let mut push = |item: sled::Result<(sled::IVec, sled::IVec)>| -> Result<bool> {
             let (k, v) = item?;
-            out.push((k.to_vec(), v.to_vec()));
+            out.push((k.to_vec(), self.codec.decode(tree, &v)?));
             Ok(out.len() < scan.limit)
         };
         if scan.limit == 0 {
@@ -202,17 +257,26 @@ impl Store for SledStore {
         names.dedup();
         let trees: Vec<sled::Tree> = names.iter().map(|n| self.tree(n)).collect::<Result<_>>()?;
         let refs: Vec<&sled::Tree> = trees.iter().collect();
+        // Encoded once, outside the transaction (which may run its closure again).
+        let stored: Vec<Option<Vec<u8>>> = batch
+            .ops
+            .iter()
+            .map(|(tree, _, op)| match op {
+                Op::Put(v) => self.codec.encode(tree, v).map(Some),
+                Op::Delete => Ok(None),
+            })
+            .collect::<Result<_>>()?;
         refs.as_slice()
             .transaction(|tx| {
-                for (tree, key, op) in &batch.ops {
+                for ((tree, key, _), value) in batch.ops.iter().zip(&stored) {
                     let i = names.binary_search(tree).map_err(|_| {
                         ConflictableTransactionError::Abort(Error::Storage("tree missing".into()))
                     })?;
-                    match op {
-                        Op::Put(v) => {
+                    match value {
+                        Some(v) => {
                             tx[i].insert(key.as_slice(), v.as_slice())?;
                         }
-                        Op::Delete => {
+                        None => {
                             tx[i].remove(key.as_slice())?;
                         }
                     }
@@ -274,11 +338,45 @@ mod tests {
     }
 
     #[test]
+    fn a_store_made_with_the_other_compression_is_copied_into_the_wanted_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        let plain = SledOptions {
+            compression: 0,
+            ..SledOptions::default()
+        };
+        let text = "留守老人 独居 网格员将持续跟进。".repeat(40).into_bytes();
+        {
+            let s = SledStore::open(&path, plain.clone()).unwrap();
+            let mut b = Batch::new();
+            for k in 0..300u32 {
+                b.put("docs", k.to_be_bytes().to_vec(), text.clone());
+            }
+            s.commit(b).unwrap();
+        }
+        assert_eq!(stored_compression(&path), Some(false));
+        let s = SledStore::open(&path, SledOptions::default()).unwrap();
+        assert_eq!(stored_compression(&path), Some(true));
+        assert_eq!(s.len("docs").unwrap(), 300);
+        assert_eq!(
+            s.get("docs", &299u32.to_be_bytes()).unwrap(),
+            Some(text.clone())
+        );
+        drop(s);
+        // And back, when an operator turns compression off.
+        let s = SledStore::open(&path, plain).unwrap();
+        assert_eq!(stored_compression(&path), Some(false));
+        assert_eq!(s.get("docs", &0u32.to_be_bytes()).unwrap(), Some(text));
+    }
+
+    #[test]
     fn reopening_a_bloated_store_compacts_it_and_keeps_every_key() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s");
         let opts = SledOptions {
             compact_over_bytes: 1 << 20,
+            // Compressed pages of repeated bytes would never bloat the files.
+            compression: 0,
             ..SledOptions::default()
         };
         {

@@ -98,7 +98,7 @@ impl FrameEncoder {
             } else {
                 self.level
             };
-            match zstd::bulk::compress(&body, level) {
+            match zstd::block::compress(&body, level) {
                 Ok(packed) if packed.len() < body.len() => (FLAG_ZSTD, packed),
                 Ok(_) => (0, body),
                 Err(e) => {
@@ -444,7 +444,7 @@ mod tests {
         .unwrap();
         let mut trailing = hello.clone();
         trailing.push(0);
-        let bomb = zstd::bulk::compress(&vec![0u8; MAX_BODY + 10], 1).unwrap();
+        let bomb = zstd::block::compress(&vec![0u8; MAX_BODY + 10], 1).unwrap();
         let cases = vec![
             ("unknown flags", frame(0b100, &hello)),
             (

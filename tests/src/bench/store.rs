@@ -144,11 +144,15 @@ pub fn run(
     dir: &Path,
     self_exe: &Path,
     seed: u64,
+    shuffled_text: bool,
     progress: &dyn Fn(&str),
 ) -> Result<StoreFigures> {
     let mut cfg = WorkloadConfig::grid_year();
     cfg.seed = seed;
-    let w = Workload::generate(&cfg);
+    let mut w = Workload::generate(&cfg);
+    if shuffled_text {
+        w.shuffle_text(seed);
+    }
     let (_, end) = w.period();
     let now = end + DAY_MS;
     progress("loading 300 households, 6,000 visits, 1,000 cases into sled");

@@ -88,7 +88,7 @@ fn documents(replica: &Replica) -> Result<u64> {
 }
 
 fn floor(bytes: &[u8]) -> u64 {
-    zstd::bulk::compress(bytes, 19)
+    zstd::block::compress(bytes, 19)
         .map(|c| c.len() as u64)
         .unwrap_or(0)
 }

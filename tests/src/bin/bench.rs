@@ -42,6 +42,11 @@ struct Cli {
     /// a spec such as `mountain@0.1`, `3g,loss=5%`). Without it handsets connect directly.
     #[arg(long)]
     profile: Option<String>,
+    /// Store scenario: shuffle the characters of every note and case description, so that
+    /// compression cannot learn the generator's phrase pools (a pessimistic stand-in for
+    /// real notes).
+    #[arg(long)]
+    shuffled_text: bool,
     /// Keep the store scenario's data in this (new) directory instead of a temporary one.
     #[arg(long)]
     keep: Option<PathBuf>,
@@ -86,7 +91,13 @@ fn main() -> Result<()> {
             let dir = tempfile::tempdir()?;
             let store_dir = cli.keep.clone().unwrap_or_else(|| dir.path().join("store"));
             let exe = std::env::current_exe()?;
-            let f = bench::store::run(&store_dir, &exe, cli.seed, &progress(cli.json))?;
+            let f = bench::store::run(
+                &store_dir,
+                &exe,
+                cli.seed,
+                cli.shuffled_text,
+                &progress(cli.json),
+            )?;
             if cli.json {
                 println!("{}", serde_json::to_string_pretty(&f)?);
             } else {

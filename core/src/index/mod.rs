@@ -12,17 +12,24 @@
 //! K \0 class \0 case                → ()                (cases by triage class)
 //! L \0 deadline \0 case             → ()                (open cases by deadline)
 //! R \0 case                         → ()                (cases needing review)
+//! W \0 household                    → at                (its latest visit, see below)
 //! X \0 doc                          → [keys]            (what the document wrote)
 //! ```
 //! Times are big-endian with the sign bit flipped, so byte order is time order.
+//!
+//! `W` is the one entry no single document owns: it is the latest `V` time of a household,
+//! kept up to date by [`replace`] and [`remove`] ([`last_visit`]), so "households due for
+//! a visit" reads one short run of keys instead of searching every household's visits.
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::ids::{DocId, GridPath, Timestamp};
 use crate::model::{Address, Case, Household, Level, Tier, TriageClass, Visit, VisitMode};
-use crate::store::{Batch, Store, trees::INDEX};
+use crate::store::{Batch, Op, Store, trees::INDEX};
 use crate::workflow::CaseStatus;
+
+pub(crate) mod last_visit;
 
 /// What a household list shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,26 +226,43 @@ pub(crate) fn replace(
     doc: &DocId,
     new: Vec<(Vec<u8>, Vec<u8>)>,
 ) -> Result<()> {
-    remove(store, batch, doc)?;
+    let old = remove_entries(store, batch, doc)?;
     let keys: Vec<&Vec<u8>> = new.iter().map(|(k, _)| k).collect();
     batch.put(INDEX, doc_keys_key(doc), encode(&keys)?);
+    let added: Vec<Vec<u8>> = keys.iter().map(|k| k.to_vec()).collect();
     for (k, v) in new {
         batch.put(INDEX, k, v);
     }
-    Ok(())
+    last_visit::update(store, batch, &old, &added)
 }
 
 /// Adds to `batch` the deletes of every index entry `doc` wrote.
 pub(crate) fn remove(store: &dyn Store, batch: &mut Batch, doc: &DocId) -> Result<()> {
-    let xk = doc_keys_key(doc);
-    if let Some(old) = store.get(INDEX, &xk)? {
-        let old: Vec<Vec<u8>> = decode(&old)?;
-        for k in old {
-            batch.delete(INDEX, k);
-        }
-        batch.delete(INDEX, xk);
+    let old = remove_entries(store, batch, doc)?;
+    last_visit::update(store, batch, &old, &[])
+}
+
+/// An index value as it will be once `batch` is committed.
+pub(crate) fn staged_get(store: &dyn Store, batch: &Batch, k: &[u8]) -> Result<Option<Vec<u8>>> {
+    match batch.pending(INDEX, k) {
+        Some(Op::Put(v)) => Ok(Some(v.clone())),
+        Some(Op::Delete) => Ok(None),
+        None => store.get(INDEX, k),
     }
-    Ok(())
+}
+
+/// Adds the deletes of `doc`'s entries and returns the keys deleted.
+fn remove_entries(store: &dyn Store, batch: &mut Batch, doc: &DocId) -> Result<Vec<Vec<u8>>> {
+    let xk = doc_keys_key(doc);
+    let Some(old) = staged_get(store, batch, &xk)? else {
+        return Ok(Vec::new());
+    };
+    let old: Vec<Vec<u8>> = decode(&old)?;
+    for k in &old {
+        batch.delete(INDEX, k.clone());
+    }
+    batch.delete(INDEX, xk);
+    Ok(old)
 }
 
 #[cfg(test)]
