@@ -208,15 +208,20 @@ async fn latency_and_jitter_are_applied() {
             .unwrap();
         rtts.push(t.elapsed());
     }
-    let min = rtts.iter().min().unwrap();
-    let max = rtts.iter().max().unwrap();
-    let mean = rtts.iter().sum::<Duration>() / rtts.len() as u32;
-    assert!(*min >= Duration::from_millis(158), "min rtt {min:?}");
-    assert!(*max < Duration::from_millis(300), "max rtt {max:?}");
+    rtts.sort();
+    let (min, max, median) = (rtts[0], rtts[rtts.len() - 1], rtts[rtts.len() / 2]);
+    // The emulator never delivers early. A busy test machine can stall a task and make a
+    // sample late, so the upper checks use the median and most samples, not the maximum.
+    assert!(min >= Duration::from_millis(158), "min rtt {min:?}");
     assert!(
-        mean > Duration::from_millis(185) && mean < Duration::from_millis(240),
-        "mean rtt {mean:?}"
+        median > Duration::from_millis(185) && median < Duration::from_millis(240),
+        "median rtt {median:?}: {rtts:?}"
     );
+    let within = rtts
+        .iter()
+        .filter(|r| **r < Duration::from_millis(300))
+        .count();
+    assert!(within >= 16, "only {within} of 20 within 300 ms: {rtts:?}");
     assert!(max > min, "jitter varies the delay: {rtts:?}");
 }
 
