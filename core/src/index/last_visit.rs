@@ -63,7 +63,11 @@ pub(crate) fn update(
             newest_staged(store, batch, h)?
         } else {
             let current = staged_get(store, batch, &wk)?.and_then(|v| decode_at(&v));
-            current.max(gained)
+            if gained <= current {
+                // A visit re-indexed at its old time, or an older visit: nothing to write.
+                continue;
+            }
+            gained
         };
         match last {
             Some(at) => batch.put(INDEX, wk, time_key(at).to_vec()),

@@ -227,9 +227,8 @@ pub(crate) fn replace(
     new: Vec<(Vec<u8>, Vec<u8>)>,
 ) -> Result<()> {
     let old = remove_entries(store, batch, doc)?;
-    let keys: Vec<&Vec<u8>> = new.iter().map(|(k, _)| k).collect();
-    batch.put(INDEX, doc_keys_key(doc), encode(&keys)?);
-    let added: Vec<Vec<u8>> = keys.iter().map(|k| k.to_vec()).collect();
+    let added: Vec<Vec<u8>> = new.iter().map(|(k, _)| k.clone()).collect();
+    batch.put(INDEX, doc_keys_key(doc), encode(&added)?);
     for (k, v) in new {
         batch.put(INDEX, k, v);
     }

@@ -238,14 +238,13 @@ impl Codec {
     }
 }
 
-/// Trains a dictionary from `values` (`None` when there are too few, or zstd finds no
-/// structure worth keeping).
+/// Trains a dictionary from `values`, already sampled (`None` when there are too few, or
+/// zstd finds no structure worth keeping).
 pub(super) fn train(values: &[Vec<u8>]) -> Option<Vec<u8>> {
     if values.len() < MIN_SAMPLES {
         return None;
     }
-    let step = values.len().div_ceil(MAX_SAMPLES);
-    let samples: Vec<&[u8]> = values.iter().step_by(step).map(Vec::as_slice).collect();
+    let samples: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
     let total: usize = samples.iter().map(|s| s.len()).sum();
     let size = (total / 8).clamp(4 << 10, DICT_BYTES);
     match zstd::dict::from_samples(&samples, size) {

@@ -143,8 +143,8 @@ impl SledStore {
         let mut codec = Codec::load(&db, options.dictionary_trees.clone())?;
         if !codec.is_tagged() && codec::coded_trees_empty(&db, &codec)? {
             // A new store (or one with nothing to convert): tagged from the start.
-            Codec::fresh(options.dictionary_trees.clone(), None, 0).save(&db)?;
-            codec = Codec::load(&db, options.dictionary_trees.clone())?;
+            codec = Codec::fresh(options.dictionary_trees.clone(), None, 0);
+            codec.save(&db)?;
         }
         let size = compact::dir_bytes(path);
         let marker = path.join(COMPACTED_MARKER);
@@ -169,7 +169,8 @@ impl SledStore {
             drop(db);
             compact::swap_in(path, &tmp)?;
             db = open()?;
-            codec = Codec::load(&db, options.dictionary_trees.clone())?;
+            // The copy was written with `next`, dictionaries and all.
+            codec = next;
             let after = compact::dir_bytes(path);
             std::fs::write(&marker, after.to_string())
                 .map_err(|e| Error::Storage(format!("writing {}: {e}", marker.display())))?;
