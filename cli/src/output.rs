@@ -11,12 +11,7 @@ pub const OFFSET_MS: Timestamp = 8 * 3600 * 1000;
 
 const MINUTE_MS: Timestamp = 60 * 1000;
 
-/// Now, in milliseconds since the epoch.
-pub fn now() -> Timestamp {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as Timestamp)
-}
+pub use gridsync_core::ids::now;
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {

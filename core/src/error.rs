@@ -5,8 +5,18 @@
 /// Result with the core's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Why the relay refused a device: each calls for something different from the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denial {
+    /// The relay does not know the token: the handset was never enrolled there, or its
+    /// enrollment was removed. Enroll it again.
+    UnknownToken,
+    /// The operator revoked the device. Ask the operator to enroll it again.
+    Revoked,
+}
+
 /// What went wrong, in enough detail for a log line and for a caller to act on.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// Input from the app or the user is unacceptable; nothing was written.
     #[error("invalid {field}: {problem}")]
@@ -51,9 +61,27 @@ pub enum Error {
     /// The sync peer broke the protocol or refused us.
     #[error("sync protocol: {0}")]
     Protocol(String),
-    /// The relay refused the device's credentials or grants.
-    #[error("access denied: {0}")]
-    Denied(String),
+    /// The relay refused the device's credentials; retrying will not help.
+    #[error("access denied: {detail}")]
+    Denied {
+        /// Which refusal it is.
+        denial: Denial,
+        /// What the relay said, and what to do.
+        detail: String,
+    },
+    /// The relay speaks another protocol version than this build ([`PROTOCOL_VERSION`]);
+    /// retrying will not help until the app or the relay is updated.
+    ///
+    /// [`PROTOCOL_VERSION`]: crate::sync::wire::PROTOCOL_VERSION
+    #[error(
+        "the relay does not speak this app's sync protocol (version {ours}): {detail}; update the app, or ask the operator to update the relay"
+    )]
+    VersionMismatch {
+        /// The protocol version this build speaks.
+        ours: u16,
+        /// What the relay said.
+        detail: String,
+    },
     /// The network failed (no route, timeout, connection lost).
     #[error("network: {0}")]
     Network(String),
@@ -66,6 +94,25 @@ impl Error {
             field: field.into(),
             problem: problem.into(),
         }
+    }
+
+    /// Shorthand for [`Error::Network`].
+    pub fn network(e: impl std::fmt::Display) -> Self {
+        Error::Network(e.to_string())
+    }
+
+    /// Shorthand for [`Error::Denied`].
+    pub fn denied(denial: Denial, detail: impl Into<String>) -> Self {
+        Error::Denied {
+            denial,
+            detail: detail.into(),
+        }
+    }
+
+    /// True when retrying the same call cannot succeed until someone acts (a new
+    /// enrollment, an update): a live sync stops instead of reconnecting.
+    pub fn is_final(&self) -> bool {
+        matches!(self, Error::Denied { .. } | Error::VersionMismatch { .. })
     }
 
     /// Shorthand for [`Error::Corrupt`].

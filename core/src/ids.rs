@@ -10,6 +10,14 @@ use crate::error::{Error, Result};
 /// model, so tests and the sans-IO sync protocol run on a virtual clock.
 pub type Timestamp = i64;
 
+/// The system clock, read only by drivers (the QUIC client, the relay's connections, the
+/// CLI) and [`crate::replica::system_clock`]; everything else takes time as an argument.
+pub fn now() -> Timestamp {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Timestamp)
+}
+
 /// One day in milliseconds.
 pub const DAY_MS: Timestamp = 24 * 60 * 60 * 1000;
 

@@ -26,6 +26,6 @@ pub mod sync;
 pub mod untrusted;
 pub mod workflow;
 
-pub use error::{Error, Result};
+pub use error::{Denial, Error, Result};
 pub use ids::{DAY_MS, DocId, DocKind, GridPath, Timestamp};
 pub use replica::{Replica, ReplicaConfig};

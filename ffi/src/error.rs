@@ -49,7 +49,8 @@ pub enum GridsyncError {
         /// What was being read and why it was rejected.
         reason: String,
     },
-    /// The store was written by a newer version of the app; ask the user to update.
+    /// The store was written by a newer version of the app, or the relay speaks another
+    /// sync protocol version: ask the user to update (or the operator, for the relay).
     #[error("update the app: {reason}")]
     UpgradeRequired {
         /// Versions found and supported.
@@ -90,7 +91,10 @@ impl From<CoreError> for GridsyncError {
             e @ CoreError::SchemaTooNew { .. } => GridsyncError::UpgradeRequired {
                 reason: e.to_string(),
             },
-            CoreError::Denied(reason) => GridsyncError::Denied { reason },
+            CoreError::Denied { detail, .. } => GridsyncError::Denied { reason: detail },
+            e @ CoreError::VersionMismatch { .. } => GridsyncError::UpgradeRequired {
+                reason: e.to_string(),
+            },
             CoreError::Network(reason) => GridsyncError::Network { reason },
             CoreError::Protocol(reason) => GridsyncError::Network {
                 reason: format!("protocol: {reason}"),
@@ -140,8 +144,15 @@ mod tests {
                 "update the app: store schema version 9",
             ),
             (
-                CoreError::Denied("revoked".into()),
+                CoreError::denied(gridsync_core::Denial::Revoked, "revoked"),
                 "access denied by the relay: revoked",
+            ),
+            (
+                CoreError::VersionMismatch {
+                    ours: 3,
+                    detail: "relay speaks 4".into(),
+                },
+                "update the app: the relay does not speak this app's sync protocol (version 3)",
             ),
             (CoreError::Network("timeout".into()), "sync failed: timeout"),
             (

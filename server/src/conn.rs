@@ -1,26 +1,28 @@
-//! One handset connection: decodes frames from the control stream and from unidirectional
-//! streams, feeds them to the sans-IO [`RelaySession`], writes what it queues, and wakes
-//! it when the log advances or a device is revoked. Storage calls block, so they run under
-//! `block_in_place` on the multi-threaded runtime.
+//! One handset connection: the relay's end ([`RelayPeer`]) for core's one connection
+//! driver ([`gridsync_core::net::drive`]). It feeds messages to the sans-IO
+//! [`RelaySession`] and wakes it when the log advances or a device is revoked. Storage
+//! calls block, so they run under `block_in_place` on the multi-threaded runtime.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
-use gridsync_core::net::lanes::{BulkRead, BulkReceiver, BulkSender};
-use gridsync_core::sync::frame::{FrameDecoder, FrameEncoder};
+use gridsync_core::Error;
+use gridsync_core::ids::now;
+use gridsync_core::net::{Peer, drive};
+use gridsync_core::sync::frame::STREAM_LEVEL;
 use gridsync_core::sync::wire::{ClientMsg, RelayMsg};
-use gridsync_core::sync::{Lane, RelaySession};
+use gridsync_core::sync::{RelaySession, Transmit};
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use crate::hub::Hub;
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
+/// How long a closed session waits for its error frame to leave.
+const GOODBYE: Duration = Duration::from_secs(2);
 
 /// Why a connection task ended.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Ended {
     /// The handset went away or the session closed.
     Done,
@@ -28,53 +30,94 @@ pub(crate) enum Ended {
     Shutdown,
 }
 
-async fn flush(
-    session: &mut RelaySession,
-    send: &mut quinn::SendStream,
-    encoder: &FrameEncoder,
-    bulk: &mut BulkSender,
-    conn: &quinn::Connection,
-) -> Result<(), String> {
-    while let Some(t) = session.poll_transmit() {
-        match t.lane {
-            Lane::Control => {
-                let bytes = encoder
-                    .encode::<RelayMsg>(&t.msg)
-                    .map_err(|e| e.to_string())?;
-                send.write_all(&bytes).await.map_err(|e| e.to_string())?;
-            }
-            Lane::Bulk => {
-                // A bootstrap's batches share one stream and one compression context;
-                // the run (and its context) ends with the batch that leaves nothing more.
-                let last = !matches!(t.msg, RelayMsg::Batch { more: true, .. });
-                bulk.send(conn, &t.msg, last)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-        }
-    }
-    Ok(())
+/// What wakes the relay's end of a connection.
+enum RelayWake {
+    /// The durable log head moved: send live entries in the device's scopes.
+    LogAdvanced,
+    /// Some device was revoked: check that this one still may sync.
+    Revocation,
+    /// The relay is shutting down (or the hub's channels closed).
+    Shutdown,
 }
 
-fn feed(
-    session: &mut RelaySession,
-    decoder: &mut FrameDecoder<ClientMsg>,
-    bytes: &[u8],
-    hub: &Hub,
-) {
-    if let Err(e) = decoder.push(bytes) {
-        session.malformed(&e.to_string());
-        return;
+/// The relay's end of one connection.
+struct RelayPeer {
+    session: RelaySession,
+    hub: Arc<Hub>,
+    heads: watch::Receiver<u64>,
+    revocations: watch::Receiver<u64>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Peer for RelayPeer {
+    type In = ClientMsg;
+    type Out = RelayMsg;
+    type Wake = RelayWake;
+    type Output = Ended;
+
+    fn poll_transmit(&mut self) -> Option<Transmit<RelayMsg>> {
+        self.session.poll_transmit()
     }
-    loop {
-        match decoder.pop() {
-            Ok(Some(msg)) => tokio::task::block_in_place(|| session.handle(msg, now(), hub)),
-            Ok(None) => return,
-            Err(e) => {
-                session.malformed(&e.to_string());
-                return;
+
+    fn ends_run(&self, msg: &RelayMsg) -> bool {
+        // A bootstrap's batches share one stream and one compression context; the run
+        // (and its context) ends with the batch that leaves nothing more.
+        !matches!(msg, RelayMsg::Batch { more: true, .. })
+    }
+
+    fn handle(&mut self, msg: ClientMsg) {
+        let (session, hub) = (&mut self.session, self.hub.as_ref());
+        tokio::task::block_in_place(|| session.handle(msg, now(), hub));
+    }
+
+    fn malformed(&mut self, error: Error) {
+        self.session.malformed(&error.to_string());
+    }
+
+    fn next_wake(&mut self) -> impl Future<Output = RelayWake> + Send {
+        let (heads, revocations, shutdown) =
+            (&mut self.heads, &mut self.revocations, &mut self.shutdown);
+        async move {
+            tokio::select! {
+                changed = heads.changed() => match changed {
+                    Ok(()) => RelayWake::LogAdvanced,
+                    Err(_) => RelayWake::Shutdown,
+                },
+                changed = revocations.changed() => match changed {
+                    Ok(()) => RelayWake::Revocation,
+                    Err(_) => RelayWake::Shutdown,
+                },
+                _ = shutdown.changed() => RelayWake::Shutdown,
             }
         }
+    }
+
+    fn wake(&mut self, wake: RelayWake) -> Option<Ended> {
+        let (session, hub) = (&mut self.session, self.hub.as_ref());
+        match wake {
+            RelayWake::LogAdvanced => tokio::task::block_in_place(|| session.log_advanced(hub)),
+            RelayWake::Revocation => tokio::task::block_in_place(|| session.recheck(hub)),
+            // Whatever the session was doing finished inside `handle` (a push is one
+            // atomic commit), so nothing is half-written: the driver flushes, and `serve`
+            // says goodbye.
+            RelayWake::Shutdown => return Some(Ended::Shutdown),
+        }
+        None
+    }
+
+    fn check(&mut self) -> Option<Ended> {
+        if !self.session.is_closed() {
+            return None;
+        }
+        if let Some((code, why)) = self.session.close_reason() {
+            tracing::info!(?code, why, "session closed");
+        }
+        Some(Ended::Done)
+    }
+
+    fn lost(&mut self, error: Error) -> Ended {
+        tracing::debug!(%error, "connection lost");
+        Ended::Done
     }
 }
 
@@ -82,13 +125,22 @@ fn feed(
 pub(crate) async fn serve(
     conn: quinn::Connection,
     hub: Arc<Hub>,
-    mut shutdown: watch::Receiver<bool>,
-    mut revocations: watch::Receiver<u64>,
+    shutdown: watch::Receiver<bool>,
+    revocations: watch::Receiver<u64>,
 ) -> Ended {
-    let remote = conn.remote_address();
-    let span = tracing::info_span!("conn", %remote);
-    let _e = span.enter();
-    let (mut send, mut recv) = match tokio::select! {
+    let span = tracing::info_span!("conn", remote = %conn.remote_address());
+    serve_inner(conn, hub, shutdown, revocations)
+        .instrument(span)
+        .await
+}
+
+async fn serve_inner(
+    conn: quinn::Connection,
+    hub: Arc<Hub>,
+    mut shutdown: watch::Receiver<bool>,
+    revocations: watch::Receiver<u64>,
+) -> Ended {
+    let streams = match tokio::select! {
         s = conn.accept_bi() => s,
         _ = shutdown.changed() => return Ended::Shutdown,
     } {
@@ -98,65 +150,21 @@ pub(crate) async fn serve(
             return Ended::Done;
         }
     };
-    let mut session = RelaySession::new(now());
-    let encoder = FrameEncoder::default();
-    let mut decoder: FrameDecoder<ClientMsg> = FrameDecoder::new();
-    let mut bulk_out = BulkSender::default();
-    let mut bulk_in: BulkReceiver<ClientMsg> = BulkReceiver::new();
-    let mut heads = hub.subscribe();
-    let mut buf = vec![0u8; 64 * 1024];
-    let ended = loop {
-        if let Err(e) = flush(&mut session, &mut send, &encoder, &mut bulk_out, &conn).await {
-            tracing::debug!(error = %e, "write failed");
-            break Ended::Done;
-        }
-        if session.is_closed() {
-            if let Some((code, why)) = session.close_reason() {
-                tracing::info!(?code, why, "session closed");
-            }
-            bulk_out.end();
-            let _ = send.finish();
-            // Give the error frame a moment to leave before the connection closes.
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), conn.closed()).await;
-            break Ended::Done;
-        }
-        tokio::select! {
-            read = recv.read(&mut buf) => match read {
-                Ok(Some(n)) => feed(&mut session, &mut decoder, &buf[..n], &hub),
-                Ok(None) | Err(_) => break Ended::Done,
-            },
-            uni = conn.accept_uni() => match uni {
-                Ok(s) => bulk_in.add(s),
-                Err(_) => break Ended::Done,
-            },
-            read = bulk_in.next() => match read {
-                BulkRead::Bytes(_) => {}
-                BulkRead::Message(msg) => {
-                    tokio::task::block_in_place(|| session.handle(msg, now(), hub.as_ref()))
-                }
-                BulkRead::Failed(gridsync_core::Error::Network(e)) => {
-                    tracing::debug!(error = %e, "bulk stream lost");
-                    break Ended::Done;
-                }
-                BulkRead::Failed(e) => session.malformed(&e.to_string()),
-            },
-            changed = heads.changed() => {
-                if changed.is_err() { break Ended::Shutdown; }
-                tokio::task::block_in_place(|| session.log_advanced(hub.as_ref()));
-            }
-            changed = revocations.changed() => {
-                if changed.is_err() { break Ended::Shutdown; }
-                tokio::task::block_in_place(|| session.recheck(hub.as_ref()));
-            }
-            _ = shutdown.changed() => {
-                // Whatever the session was doing finished inside `handle` (a push is one
-                // atomic commit), so nothing is half-written: say goodbye and go.
-                let _ = flush(&mut session, &mut send, &encoder, &mut bulk_out, &conn).await;
-                conn.close(1u32.into(), b"relay shutting down");
-                break Ended::Shutdown;
-            }
-        }
+    let mut peer = RelayPeer {
+        session: RelaySession::new(now()),
+        heads: hub.subscribe(),
+        hub,
+        revocations,
+        shutdown,
     };
-    drop(_e);
+    let ended = drive(&conn, streams, STREAM_LEVEL, &mut peer).await;
+    match ended {
+        Ended::Shutdown => conn.close(1u32.into(), b"relay shutting down"),
+        // Give the error frame of a closed session a moment to leave.
+        Ended::Done if peer.session.is_closed() => {
+            let _ = tokio::time::timeout(GOODBYE, conn.closed()).await;
+        }
+        Ended::Done => {}
+    }
     ended
 }

@@ -210,12 +210,18 @@ async fn revoked_device_is_refused_and_cut_off_at_once() {
         .expect("not cut off within 5 s")
         .unwrap();
     assert!(
-        matches!(ended, Err(gridsync_core::Error::Denied(_))),
+        matches!(ended, Err(gridsync_core::Error::Denied { .. })),
         "{ended:?}"
     );
     let again = h1.client.sync_once().await.unwrap_err();
     assert!(
-        matches!(again, gridsync_core::Error::Denied(ref m) if m.contains("revoked")),
+        matches!(
+            again,
+            gridsync_core::Error::Denied {
+                denial: gridsync_core::Denial::Revoked,
+                ..
+            }
+        ),
         "{again}"
     );
     stop.notify_one();

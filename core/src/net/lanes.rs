@@ -44,7 +44,7 @@ impl BulkSender {
         last: bool,
     ) -> Result<usize> {
         if self.open.is_none() {
-            let stream = conn.open_uni().await.map_err(net)?;
+            let stream = conn.open_uni().await.map_err(Error::network)?;
             self.open = Some((stream, StreamFrameEncoder::with_level(self.level)?));
         }
         let Some((stream, encoder)) = self.open.as_mut() else {
@@ -58,7 +58,7 @@ impl BulkSender {
                 return Err(e);
             }
         };
-        stream.write_all(&bytes).await.map_err(net)?;
+        stream.write_all(&bytes).await.map_err(Error::network)?;
         if last {
             self.end();
         }
@@ -71,10 +71,6 @@ impl BulkSender {
             let _ = stream.finish();
         }
     }
-}
-
-fn net(e: impl std::fmt::Display) -> Error {
-    Error::Network(e.to_string())
 }
 
 /// What a bulk stream's reader hands the connection's loop.

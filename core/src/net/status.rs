@@ -35,6 +35,14 @@ pub struct SyncStatus {
     pub last_sync: Option<Timestamp>,
     /// The last error, if the last attempt failed.
     pub last_error: Option<String>,
+    /// Frame bytes sent over every connection of this client (data used, upload).
+    pub bytes_sent: u64,
+    /// Frame bytes received over every connection of this client (data used, download).
+    pub bytes_received: u64,
+    /// Messages sent over every connection of this client.
+    pub messages_sent: u64,
+    /// Messages received over every connection of this client.
+    pub messages_received: u64,
 }
 
 /// What one session did.

@@ -3,7 +3,7 @@
 //! [`RelayBackend`] by the relay's hub over its store. Tests use small in-memory
 //! implementations (`sim`).
 
-use crate::error::{Error, Result};
+use crate::error::{Denial, Error, Result};
 use crate::ids::{DocId, GridPath};
 
 use super::wire::{Cursor, Entry, PushedChange};
@@ -124,24 +124,22 @@ pub trait RelayBackend {
     fn head(&self) -> Result<u64>;
 }
 
-/// Marker in [`Error::Denied`] messages for revoked devices.
-const REVOKED_MARK: &str = "has been revoked";
-
 /// The error [`RelayBackend::authenticate`] returns for a token it does not know.
 pub fn denied_unknown_token() -> Error {
-    Error::Denied("unknown enrollment token: enroll this handset again".to_string())
+    Error::denied(
+        Denial::UnknownToken,
+        "unknown enrollment token: enroll this handset again",
+    )
 }
 
 /// The error [`RelayBackend::authenticate`] returns for a revoked device's token.
 pub fn denied_revoked(device_name: &str) -> Error {
-    Error::Denied(format!(
-        "device {device_name:?} {REVOKED_MARK}: ask the relay operator to enroll it again"
-    ))
-}
-
-/// True for errors made by [`denied_revoked`].
-pub fn is_revoked(error: &Error) -> bool {
-    matches!(error, Error::Denied(message) if message.contains(REVOKED_MARK))
+    Error::denied(
+        Denial::Revoked,
+        format!(
+            "device {device_name:?} has been revoked: ask the relay operator to enroll it again"
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -167,8 +165,19 @@ mod tests {
 
     #[test]
     fn denials_say_which() {
-        assert!(is_revoked(&denied_revoked("phone")));
-        assert!(!is_revoked(&denied_unknown_token()));
-        assert!(!is_revoked(&Error::Protocol("has been revoked".into())));
+        assert!(matches!(
+            denied_revoked("phone"),
+            Error::Denied {
+                denial: Denial::Revoked,
+                ..
+            }
+        ));
+        assert!(matches!(
+            denied_unknown_token(),
+            Error::Denied {
+                denial: Denial::UnknownToken,
+                ..
+            }
+        ));
     }
 }

@@ -16,7 +16,7 @@ use self::push::Pushes;
 use super::backend::HandsetBackend;
 use super::wire::{ClientMsg, Cursor, Entry, ErrorCode, PROTOCOL_VERSION, Refusal, RelayMsg};
 use super::{BULK_THRESHOLD, Lane, SessionStats, Transmit, relay_msg_kind};
-use crate::error::{Error, Result};
+use crate::error::{Denial, Error, Result};
 use crate::ids::{DocId, GridPath, Timestamp};
 
 /// Smallest push chunk a session builds.
@@ -77,8 +77,8 @@ pub enum ClientEvent {
     /// Nothing is outstanding: the last batch said no more, and every pushed change was
     /// acknowledged or refused.
     CaughtUp,
-    /// The session ended; the text says why.
-    Failed(String),
+    /// The session ended; the error says why (typed, so the app can act on it).
+    Failed(Error),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,7 +105,6 @@ pub struct ClientSession {
     synced: bool,
     pushes: Pushes,
     caught_up: bool,
-    last_activity: Timestamp,
     stats: SessionStats,
     span: tracing::Span,
 }
@@ -125,7 +124,6 @@ impl ClientSession {
             synced: false,
             pushes: Pushes::new(),
             caught_up: false,
-            last_activity: 0,
             stats: SessionStats::default(),
             span,
         }
@@ -133,13 +131,12 @@ impl ClientSession {
 
     /// Queues the first flight: Hello, the first outbox chunk (if any) and a Pull from
     /// the persisted cursor. Fails if already started or the backend cannot be read.
-    pub fn start(&mut self, backend: &dyn HandsetBackend, now: Timestamp) -> Result<()> {
+    pub fn start(&mut self, backend: &dyn HandsetBackend, _now: Timestamp) -> Result<()> {
         let span = self.span.clone();
         let _entered = span.enter();
         if self.phase != Phase::Idle {
             return Err(Error::Protocol("the session was already started".into()));
         }
-        self.last_activity = now;
         self.cursor = backend.cursor()?;
         let hello = ClientMsg::Hello {
             version: PROTOCOL_VERSION,
@@ -158,11 +155,12 @@ impl ClientSession {
     }
 
     /// Handles one message from the relay. On `Err` the session is closed and a
-    /// [`ClientEvent::Failed`] is queued; messages after closing are ignored.
+    /// [`ClientEvent::Failed`] with the same error is queued; messages after closing are
+    /// ignored. Time is passed in, as everywhere in the protocol (no timer uses it yet).
     pub fn handle(
         &mut self,
         msg: RelayMsg,
-        now: Timestamp,
+        _now: Timestamp,
         backend: &mut dyn HandsetBackend,
     ) -> Result<()> {
         let span = self.span.clone();
@@ -180,7 +178,6 @@ impl ClientSession {
             Phase::AwaitWelcome | Phase::Connected => {}
         }
         self.stats.messages_received += 1;
-        self.last_activity = now;
         let result = match msg {
             RelayMsg::Welcome {
                 device,
@@ -205,12 +202,7 @@ impl ClientSession {
                 more,
                 live,
             } => self.on_batch(from, next, &entries, more, live, backend),
-            RelayMsg::Error { code, message } => Err(match code {
-                ErrorCode::Unauthorized | ErrorCode::Revoked => Error::Denied(message),
-                other => Error::Protocol(format!(
-                    "relay closed the connection ({other:?}): {message}"
-                )),
-            }),
+            RelayMsg::Error { code, message } => Err(relay_error(code, message)),
         };
         match result {
             Ok(()) => {
@@ -245,8 +237,7 @@ impl ClientSession {
         self.phase = Phase::Closed;
         self.caught_up = false;
         self.out.clear();
-        self.events
-            .push_back(ClientEvent::Failed(error.to_string()));
+        self.events.push_back(ClientEvent::Failed(error.clone()));
     }
 
     /// The next message to send, if any.
@@ -274,11 +265,6 @@ impl ClientSession {
     /// The cursor the handset stands at (as persisted by the backend).
     pub fn cursor(&self) -> &Cursor {
         &self.cursor
-    }
-
-    /// When the last message arrived (for keep-alives and timeouts).
-    pub fn last_activity(&self) -> Timestamp {
-        self.last_activity
     }
 
     /// Message, entry and change counters.
@@ -394,5 +380,21 @@ impl ClientSession {
             self.events.push_back(ClientEvent::CaughtUp);
         }
         self.caught_up = now;
+    }
+}
+
+/// The typed error for the relay's closing [`RelayMsg::Error`]: the code decides the kind,
+/// so the app can act on it without reading the text.
+fn relay_error(code: ErrorCode, message: String) -> Error {
+    match code {
+        ErrorCode::Unauthorized => Error::denied(Denial::UnknownToken, message),
+        ErrorCode::Revoked => Error::denied(Denial::Revoked, message),
+        ErrorCode::UnsupportedVersion => Error::VersionMismatch {
+            ours: PROTOCOL_VERSION,
+            detail: message,
+        },
+        ErrorCode::Malformed | ErrorCode::Internal => {
+            Error::Protocol(format!("relay closed the connection ({code:?}): {message}"))
+        }
     }
 }

@@ -9,12 +9,12 @@ use std::collections::{HashSet, VecDeque};
 
 use tracing::{debug, info, warn};
 
-use super::backend::{DeviceGrant, RelayBackend, is_revoked};
+use super::backend::{DeviceGrant, RelayBackend};
 use super::wire::{
     ClientMsg, Cursor, ErrorCode, PROTOCOL_VERSION, Payload, PushedChange, Refusal, RelayMsg,
 };
 use super::{BULK_THRESHOLD, Lane, SessionStats, Transmit, client_msg_kind, entries_bytes};
-use crate::error::Error;
+use crate::error::{Denial, Error};
 use crate::ids::Timestamp;
 
 /// Smallest batch size a handset may ask for.
@@ -370,8 +370,14 @@ impl RelaySession {
     /// Closes the session after a backend failure, with the code the error calls for.
     fn fail(&mut self, error: Error) {
         let (code, message) = match &error {
-            Error::Denied(_) if is_revoked(&error) => (ErrorCode::Revoked, error.to_string()),
-            Error::Denied(_) => (ErrorCode::Unauthorized, error.to_string()),
+            // The handset rebuilds the typed denial from the code; the detail is the text.
+            Error::Denied { denial, detail } => {
+                let code = match denial {
+                    Denial::Revoked => ErrorCode::Revoked,
+                    Denial::UnknownToken => ErrorCode::Unauthorized,
+                };
+                (code, detail.clone())
+            }
             Error::Invalid { .. } | Error::Corrupt { .. } | Error::Protocol(_) => {
                 (ErrorCode::Malformed, error.to_string())
             }

@@ -2,7 +2,7 @@
 //! subtrees granted, and revocation that takes effect on the device's next message.
 
 use gridsync_core::error::{Error, Result};
-use gridsync_core::ids::GridPath;
+use gridsync_core::ids::{GridPath, now as now_ms};
 use gridsync_core::store::{Batch, Scan};
 use gridsync_core::sync::backend::{DeviceGrant, denied_revoked, denied_unknown_token};
 use ring::rand::{SecureRandom, SystemRandom};
@@ -34,12 +34,6 @@ pub struct Enrollment {
     pub device: Device,
     /// The one-time enrollment token to give to the handset.
     pub token: String,
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn random_hex(bytes: usize) -> Result<String> {

@@ -4,7 +4,6 @@
 //! judged: did the transfer move forward while the link was up?
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -87,12 +86,12 @@ pub async fn run_until(
     done: impl Fn() -> Result<bool>,
 ) -> Result<Transfer> {
     let traffic = |c: &SyncClient| {
-        let t = c.traffic();
+        let t = c.status();
         [
-            t.bytes_sent.load(Ordering::Relaxed),
-            t.bytes_received.load(Ordering::Relaxed),
-            t.messages_sent.load(Ordering::Relaxed),
-            t.messages_received.load(Ordering::Relaxed),
+            t.bytes_sent,
+            t.bytes_received,
+            t.messages_sent,
+            t.messages_received,
         ]
     };
     let before = traffic(client);

@@ -355,12 +355,7 @@ impl Bench {
         cfg.cases = 0;
         let w = Workload::generate(&cfg);
         let ids: Vec<_> = a.list_households(None)?.into_iter().map(|h| h.id).collect();
-        let traffic = || {
-            (
-                ca.traffic().bytes_sent.load(Ordering::Relaxed),
-                cb.traffic().bytes_received.load(Ordering::Relaxed),
-            )
-        };
+        let traffic = || (ca.status().bytes_sent, cb.status().bytes_received);
         let logged = std::sync::Mutex::new(Vec::new());
         let mut input_bytes = Vec::new();
         let mut visits = Vec::new();

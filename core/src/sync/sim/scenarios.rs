@@ -212,7 +212,7 @@ fn out_of_scope_pushes_are_refused_and_stored_nowhere() {
 
 fn failure(sim: &Sim, i: usize) -> Option<String> {
     sim.events.iter().find_map(|(_, h, e)| match e {
-        ClientEvent::Failed(m) if *h == i => Some(m.clone()),
+        ClientEvent::Failed(e) if *h == i => Some(e.to_string()),
         _ => None,
     })
 }
