@@ -10,7 +10,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{key, staged_get, time_from_key, time_key};
+use super::keys::{ALL_VISITS_BY_HOUSEHOLD, key, time_from_key, time_key};
+use super::staged_get;
 use crate::error::Result;
 use crate::ids::Timestamp;
 use crate::store::{Batch, Op, Scan, Store, trees::INDEX};
@@ -25,7 +26,7 @@ pub(crate) const PREFIX: &[u8] = b"W\0";
 
 /// Splits `V \0 household \0 at \0 visit` into the household and the time.
 fn split_visit_key(k: &[u8]) -> Option<(&[u8], Timestamp)> {
-    let rest = k.strip_prefix(b"V\0")?;
+    let rest = k.strip_prefix(ALL_VISITS_BY_HOUSEHOLD)?;
     let nul = rest.iter().position(|b| *b == 0)?;
     let at = time_from_key(rest.get(nul + 1..nul + 9)?)?;
     Some((&rest[..nul], at))
@@ -120,7 +121,7 @@ pub(crate) fn rebuild(store: &dyn Store) -> Result<()> {
         let page = store.scan(
             INDEX,
             Scan {
-                prefix: b"V\0",
+                prefix: ALL_VISITS_BY_HOUSEHOLD,
                 after: after.as_deref(),
                 limit: 1024,
                 reverse: false,

@@ -15,7 +15,8 @@
 //! W \0 household                    → at                (its latest visit, see below)
 //! X \0 doc                          → [keys]            (what the document wrote)
 //! ```
-//! Times are big-endian with the sign bit flipped, so byte order is time order.
+//! Times are big-endian with the sign bit flipped, so byte order is time order. The keys
+//! are built in [`keys`] and nowhere else.
 //!
 //! `W` is the one entry no single document owns: it is the latest `V` time of a household,
 //! kept up to date by [`replace`] and [`remove`] ([`last_visit`]), so "households due for
@@ -29,6 +30,7 @@ use crate::model::{Address, Case, Household, Level, Tier, TriageClass, Visit, Vi
 use crate::store::{Batch, Op, Store, trees::INDEX};
 use crate::workflow::CaseStatus;
 
+pub(crate) mod keys;
 pub(crate) mod last_visit;
 
 /// What a household list shows.
@@ -101,29 +103,6 @@ pub struct CaseSummary {
 /// One index key and its value.
 pub(crate) type IndexEntry = (Vec<u8>, Vec<u8>);
 
-/// Encodes a time so byte order is time order.
-pub(crate) fn time_key(t: Timestamp) -> [u8; 8] {
-    ((t as u64) ^ (1 << 63)).to_be_bytes()
-}
-
-/// Decodes [`time_key`].
-pub(crate) fn time_from_key(b: &[u8]) -> Option<Timestamp> {
-    let arr: [u8; 8] = b.try_into().ok()?;
-    Some((u64::from_be_bytes(arr) ^ (1 << 63)) as i64)
-}
-
-/// Builds a key from parts separated by NUL.
-pub(crate) fn key(parts: &[&[u8]]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
-    for (i, p) in parts.iter().enumerate() {
-        if i > 0 {
-            k.push(0);
-        }
-        k.extend_from_slice(p);
-    }
-    k
-}
-
 pub(crate) fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>> {
     postcard::to_allocvec(v).map_err(|e| Error::Storage(format!("cannot encode index entry: {e}")))
 }
@@ -154,12 +133,9 @@ pub(crate) fn entries(rec: Indexed<'_>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
                 contacts: h.contacts.clone(),
                 registered_at: h.tier_history.first().map_or(0, |c| c.at),
             };
+            out.push((keys::household(&h.grid, &h.id), encode(&s)?));
             out.push((
-                key(&[b"H", h.grid.as_str().as_bytes(), h.id.as_str().as_bytes()]),
-                encode(&s)?,
-            ));
-            out.push((
-                key(&[b"I", h.id.as_str().as_bytes()]),
+                keys::household_grid(&h.id),
                 h.grid.as_str().as_bytes().to_vec(),
             ));
         }
@@ -174,13 +150,8 @@ pub(crate) fn entries(rec: Indexed<'_>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
                 open_follow_ups: r.follow_ups.iter().filter(|f| !f.done).count() as u32,
             };
             let value = encode(&s)?;
-            let t = time_key(r.at);
-            let id = v.id.as_str().as_bytes();
-            out.push((
-                key(&[b"V", r.household.as_str().as_bytes(), &t, id]),
-                value.clone(),
-            ));
-            out.push((key(&[b"D", v.grid.as_str().as_bytes(), &t, id]), value));
+            out.push((keys::visit_of(&r.household, r.at, &v.id), value.clone()));
+            out.push((keys::visit_in(&v.grid, r.at, &v.id), value));
         }
         Indexed::Case(c) => {
             let st = &c.state;
@@ -199,24 +170,20 @@ pub(crate) fn entries(rec: Indexed<'_>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
                 needs_review: c.needs_review(),
             };
             let id = c.id.as_str().as_bytes();
-            out.push((key(&[b"C", id]), encode(&s)?));
-            out.push((key(&[b"S", st.status.as_str().as_bytes(), id]), Vec::new()));
+            out.push((keys::case(id), encode(&s)?));
+            out.push((keys::case_by_status(st.status, id), Vec::new()));
             if let Some(class) = st.class {
-                out.push((key(&[b"K", class.as_str().as_bytes(), id]), Vec::new()));
+                out.push((keys::case_by_class(class, id), Vec::new()));
             }
             if let (Some(d), true) = (st.deadline, st.status.is_open()) {
-                out.push((key(&[b"L", &time_key(d), id]), Vec::new()));
+                out.push((keys::case_by_deadline(d, id), Vec::new()));
             }
             if s.needs_review {
-                out.push((key(&[b"R", id]), Vec::new()));
+                out.push((keys::case_for_review(id), Vec::new()));
             }
         }
     }
     Ok(out)
-}
-
-fn doc_keys_key(doc: &DocId) -> Vec<u8> {
-    key(&[b"X", doc.as_str().as_bytes()])
 }
 
 /// Adds to `batch` the writes that replace `doc`'s index entries with `new`.
@@ -228,7 +195,7 @@ pub(crate) fn replace(
 ) -> Result<()> {
     let old = remove_entries(store, batch, doc)?;
     let added: Vec<Vec<u8>> = new.iter().map(|(k, _)| k.clone()).collect();
-    batch.put(INDEX, doc_keys_key(doc), encode(&added)?);
+    batch.put(INDEX, keys::doc_keys(doc), encode(&added)?);
     for (k, v) in new {
         batch.put(INDEX, k, v);
     }
@@ -252,7 +219,7 @@ pub(crate) fn staged_get(store: &dyn Store, batch: &Batch, k: &[u8]) -> Result<O
 
 /// Adds the deletes of `doc`'s entries and returns the keys deleted.
 fn remove_entries(store: &dyn Store, batch: &mut Batch, doc: &DocId) -> Result<Vec<Vec<u8>>> {
-    let xk = doc_keys_key(doc);
+    let xk = keys::doc_keys(doc);
     let Some(old) = staged_get(store, batch, &xk)? else {
         return Ok(Vec::new());
     };
@@ -262,20 +229,4 @@ fn remove_entries(store: &dyn Store, batch: &mut Batch, doc: &DocId) -> Result<V
     }
     batch.delete(INDEX, xk);
     Ok(old)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn time_keys_sort_like_times() {
-        let ts = [i64::MIN, -5, -1, 0, 1, 1_700_000_000_000, i64::MAX];
-        for w in ts.windows(2) {
-            assert!(time_key(w[0]) < time_key(w[1]));
-        }
-        for t in ts {
-            assert_eq!(time_from_key(&time_key(t)), Some(t));
-        }
-    }
 }

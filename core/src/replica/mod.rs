@@ -3,11 +3,15 @@
 //! turns every record operation into one atomic, durable store commit: the document, its
 //! index entries and the outbox entry land together or not at all.
 
+#[cfg(any(test, feature = "testing"))]
+mod doc_sync;
+mod inbound;
+mod outbox;
 mod queries;
 mod records;
 mod retention;
 mod schema;
-mod sync_api;
+mod sync_state;
 
 pub use queries::CaseFilter;
 pub use records::CaseActionInput;
@@ -33,11 +37,12 @@ use crate::workflow::TriagePolicy;
 pub use schema::SCHEMA_VERSION;
 
 /// Hooks for tests that need to put a store into states only old builds or damage produce.
-#[doc(hidden)]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing {
     pub use super::schema::{downgrade_to_version_1, forget_version_and_index};
 }
-pub use sync_api::{PendingSummary, RecordSyncState};
+pub use outbox::PendingSummary;
+pub use sync_state::RecordSyncState;
 
 /// Policies and limits of a replica.
 #[derive(Debug, Clone)]
@@ -98,7 +103,7 @@ pub fn system_clock() -> Clock {
 struct Inner {
     cache: DocCache,
     next_outbox: u64,
-    pending: sync_api::PendingSummary,
+    pending: PendingSummary,
 }
 
 /// One device's replica of its grids' records.
@@ -132,8 +137,8 @@ impl Replica {
         let _span = tracing::info_span!("replica_open", device).entered();
         crate::model::validate_device(device)?;
         let identity = schema::prepare(store.as_ref(), device, &config)?;
-        let next_outbox = sync_api::next_outbox_seq(store.as_ref())?;
-        let pending = sync_api::read_pending(store.as_ref())?;
+        let next_outbox = outbox::next_outbox_seq(store.as_ref())?;
+        let pending = outbox::read_pending(store.as_ref())?;
         Ok(Replica {
             actor: ActorId::from(identity.actor.clone()),
             identity,
@@ -275,12 +280,12 @@ impl Replica {
                 hash: change.hash().0,
                 bytes: change.raw_bytes().to_vec(),
             };
-            sync_api::stage_outbox(&mut batch, inner.next_outbox, &pushed)?;
-            let after = sync_api::PendingSummary {
+            outbox::stage_outbox(&mut batch, inner.next_outbox, &pushed)?;
+            let after = PendingSummary {
                 changes: inner.pending.changes + 1,
                 bytes: inner.pending.bytes + pushed.bytes.len() as u64,
             };
-            sync_api::stage_pending(&mut batch, &after)?;
+            outbox::stage_pending(&mut batch, &after)?;
             staged = Some(after);
         }
         match self.store.commit(batch) {

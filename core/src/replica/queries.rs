@@ -7,9 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::Replica;
 use crate::error::{Error, Result};
 use crate::ids::{DAY_MS, DocId, DocKind, GridPath, Timestamp};
-use crate::index::{
-    self, CaseSummary, HouseholdSummary, VisitSummary, decode, key, last_visit, time_key,
-};
+use crate::index::{CaseSummary, HouseholdSummary, VisitSummary, decode, keys, last_visit};
 use crate::model::{self, FieldConflict, Household, TriageClass, Visit, household, visit};
 use crate::schedule::{self, DueVisit};
 use crate::store::{Scan, trees::INDEX};
@@ -66,10 +64,7 @@ impl Replica {
 
     /// Households in a grid subtree (all households when `grid` is `None`).
     pub fn list_households(&self, grid: Option<&GridPath>) -> Result<Vec<HouseholdSummary>> {
-        let prefix = match grid {
-            Some(g) => key(&[b"H", g.as_str().as_bytes()]),
-            None => b"H\0".to_vec(),
-        };
+        let prefix = keys::households_in(grid);
         let mut out = Vec::new();
         for (_, v) in self.store.scan(INDEX, Scan::prefix(&prefix))? {
             let s: HouseholdSummary = decode(&v)?;
@@ -83,7 +78,7 @@ impl Replica {
     /// A household's visits, newest first, at most `limit`.
     pub fn visits_of(&self, household: &DocId, limit: usize) -> Result<Vec<VisitSummary>> {
         expect_kind(household, DocKind::Household, "household")?;
-        let prefix = key(&[b"V", household.as_str().as_bytes(), b""]);
+        let prefix = keys::visits_of(household);
         let scan = Scan {
             prefix: &prefix,
             after: None,
@@ -104,10 +99,8 @@ impl Replica {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<VisitSummary>> {
-        let prefix = key(&[b"D", grid.as_str().as_bytes(), b""]);
-        let mut start = prefix.clone();
-        start.extend_from_slice(&time_key(from.saturating_sub(1)));
-        start.push(0xff);
+        let prefix = keys::visits_in(grid);
+        let start = keys::visits_in_before(grid, from);
         let mut out = Vec::new();
         for (_, v) in self.store.scan(
             INDEX,
@@ -167,7 +160,7 @@ impl Replica {
 
     fn case_summary(&self, id: &[u8]) -> Result<Option<CaseSummary>> {
         self.store
-            .get(INDEX, &key(&[b"C", id]))?
+            .get(INDEX, &keys::case(id))?
             .map(|v| decode(&v))
             .transpose()
     }
@@ -177,35 +170,37 @@ impl Replica {
             .store
             .scan(INDEX, Scan::prefix(prefix))?
             .into_iter()
-            .map(|(k, _)| k[k.iter().rposition(|b| *b == 0).map_or(0, |p| p + 1)..].to_vec())
+            .map(|(k, _)| keys::last_part(&k).to_vec())
             .collect())
     }
 
     /// Cases matching `filter`, newest report first.
     pub fn list_cases(&self, filter: &CaseFilter) -> Result<Vec<CaseSummary>> {
         let ids: Vec<Vec<u8>> = if let Some(now) = filter.overdue_at {
-            let prefix = key(&[b"L", b""]);
             let mut ids = Vec::new();
-            for (k, _) in self.store.scan(INDEX, Scan::prefix(&prefix))? {
-                let deadline = index::time_from_key(&k[2..10]).unwrap_or(Timestamp::MAX);
-                if deadline >= now {
+            for (k, _) in self
+                .store
+                .scan(INDEX, Scan::prefix(keys::CASES_BY_DEADLINE))?
+            {
+                let (deadline, id) = keys::split_deadline_key(&k);
+                if deadline.unwrap_or(Timestamp::MAX) >= now {
                     break;
                 }
-                ids.push(k[11..].to_vec());
+                ids.push(id.to_vec());
             }
             ids
         } else if let Some(status) = filter.status {
-            self.ids_under(&key(&[b"S", status.as_str().as_bytes(), b""]))?
+            self.ids_under(&keys::cases_with_status(status))?
         } else if filter.open_only {
             let mut ids = Vec::new();
             for s in CaseStatus::ALL.into_iter().filter(|s| s.is_open()) {
-                ids.extend(self.ids_under(&key(&[b"S", s.as_str().as_bytes(), b""]))?);
+                ids.extend(self.ids_under(&keys::cases_with_status(s))?);
             }
             ids
         } else if let Some(class) = filter.class {
-            self.ids_under(&key(&[b"K", class.as_str().as_bytes(), b""]))?
+            self.ids_under(&keys::cases_of_class(class))?
         } else {
-            self.ids_under(b"C\0")?
+            self.ids_under(keys::ALL_CASES)?
         };
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
@@ -227,7 +222,7 @@ impl Replica {
     /// Cases with an action that a merge made invalid; a person should look at them.
     pub fn cases_for_review(&self) -> Result<Vec<CaseSummary>> {
         let mut out = Vec::new();
-        for id in self.ids_under(b"R\0")? {
+        for id in self.ids_under(keys::CASES_FOR_REVIEW)? {
             if let Some(s) = self.case_summary(&id)? {
                 out.push(s);
             }

@@ -35,7 +35,7 @@ impl Replica {
                 format!("{id} is not a household id"),
             ));
         }
-        let k = index::key(&[b"I", id.as_str().as_bytes()]);
+        let k = index::keys::household_grid(id);
         let grid = self
             .store
             .get(trees::INDEX, &k)?

@@ -19,7 +19,7 @@ impl Replica {
             let page = self.store.scan(
                 trees::INDEX,
                 Scan {
-                    prefix: b"D\0",
+                    prefix: index::keys::ALL_VISITS_BY_DATE,
                     after: after.as_deref(),
                     limit: 256,
                     reverse: false,

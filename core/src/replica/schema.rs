@@ -4,7 +4,7 @@
 
 use automerge::Automerge;
 
-use super::{DeviceIdentity, ReplicaConfig};
+use super::{DeviceIdentity, ReplicaConfig, outbox};
 use crate::error::{Error, Result};
 use crate::ids::{DocId, DocKind};
 use crate::index::{self, Indexed, decode, encode};
@@ -12,8 +12,9 @@ use crate::model::{self, household, visit};
 use crate::store::{Batch, Scan, Store, trees};
 
 /// The schema this build writes. Version 1: one document per record, indexes as in
-/// [`crate::index`]. Version 2 adds each household's latest visit time (`W`).
-pub const SCHEMA_VERSION: u32 = 2;
+/// [`crate::index`]. Version 2 adds each household's latest visit time (`W`). Version 3
+/// drops the outbox's hash index that stores made before the outbox lost it still held.
+pub const SCHEMA_VERSION: u32 = 3;
 
 const VERSION_KEY: &[u8] = b"schema_version";
 const IDENTITY_KEY: &[u8] = b"device";
@@ -38,9 +39,14 @@ const STEPS: &[Step] = &[
         name: "index each household's latest visit",
         run: |store, _| index::last_visit::rebuild(store),
     },
+    Step {
+        version: 3,
+        name: "drop the outbox's legacy hash index",
+        run: |store, _| outbox::drop_legacy_hash_index(store),
+    },
 ];
 
-fn read_version(store: &dyn Store) -> Result<Option<u32>> {
+pub(super) fn read_version(store: &dyn Store) -> Result<Option<u32>> {
     store
         .get(trees::META, VERSION_KEY)?
         .map(|v| {
@@ -117,7 +123,7 @@ pub(super) fn prepare(
     Ok(identity)
 }
 
-fn set_version(store: &dyn Store, v: u32) -> Result<()> {
+pub(super) fn set_version(store: &dyn Store, v: u32) -> Result<()> {
     let mut b = Batch::new();
     b.put(trees::META, VERSION_KEY.to_vec(), v.to_be_bytes().to_vec());
     store.commit(b)
@@ -165,6 +171,7 @@ fn rebuild_indexes(store: &dyn Store, config: &ReplicaConfig) -> Result<()> {
 }
 
 /// Drops the schema version and every index entry, leaving a store as an old build left it.
+#[cfg(any(test, feature = "testing"))]
 pub fn forget_version_and_index(store: &dyn Store) -> Result<()> {
     let mut b = Batch::new();
     b.delete(trees::META, VERSION_KEY.to_vec());
@@ -175,6 +182,7 @@ pub fn forget_version_and_index(store: &dyn Store) -> Result<()> {
 }
 
 /// Leaves a store as a version 1 build wrote it: no `W` (latest visit) entries.
+#[cfg(any(test, feature = "testing"))]
 pub fn downgrade_to_version_1(store: &dyn Store) -> Result<()> {
     let mut b = Batch::new();
     b.put(

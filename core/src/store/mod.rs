@@ -1,7 +1,8 @@
 //! The on-device store: a few named, ordered key-value trees with atomic, durable
 //! multi-tree commits. [`Store`] is the only interface the rest of the core sees;
 //! [`SledStore`] is the embedded default and [`MemoryStore`] the in-memory twin used in
-//! tests and simulations. One conformance suite ([`conformance`]) runs against both.
+//! tests and simulations. One conformance suite (`conformance`, with feature `testing`) runs
+//! against both.
 //!
 //! The trees the replica uses are named in [`trees`]; the relay adds its own.
 
@@ -10,8 +11,10 @@ mod compact;
 mod memory;
 #[cfg(test)]
 mod sled_codec_tests;
+mod sled_open;
 mod sled_store;
 
+#[cfg(any(test, feature = "testing"))]
 pub mod conformance;
 
 pub use memory::MemoryStore;
@@ -106,7 +109,7 @@ impl<'a> Scan<'a> {
 
 /// Ordered key-value trees with atomic, durable multi-tree commits.
 ///
-/// Contract (checked by [`conformance`]): a `commit` that returned `Ok` is visible to every
+/// Contract (checked by `conformance`): a `commit` that returned `Ok` is visible to every
 /// later read and, for a persistent store, survives a crash of the process; a `commit`
 /// that returned `Err` changed nothing; scans return keys in byte order.
 pub trait Store: Send + Sync + 'static {

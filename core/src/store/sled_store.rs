@@ -11,26 +11,15 @@ use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
 
 use super::codec::{self, Codec};
-use super::{Batch, Op, Scan, Store, compact, prefix_end, trees};
+use super::{Batch, Op, Scan, Store, compact, prefix_end, sled_open, trees};
+use crate::error::{Error, Result};
 
 /// File in the store directory that remembers the size right after the last compaction.
 const COMPACTED_MARKER: &str = "gridsync-compacted-size";
-use crate::error::{Error, Result};
 
 /// zstd level of a handset's pages (ADR 0006): visit notes and ids shrink to less than
 /// half, for a little CPU per page written.
 pub const DEFAULT_COMPRESSION: i32 = 3;
-
-/// Whether the sled database in `path` was made with compression (`None`: no database
-/// yet, or its `conf` file cannot be read, in which case sled reports the problem).
-fn stored_compression(path: &Path) -> Option<bool> {
-    // Text lines, then a binary checksum.
-    let conf = std::fs::read(path.join("conf")).ok()?;
-    String::from_utf8_lossy(&conf)
-        .lines()
-        .find_map(|l| l.strip_prefix("use_compression:"))
-        .and_then(|v| v.trim().parse().ok())
-}
 
 /// Tuning for [`SledStore::open`].
 #[derive(Debug, Clone)]
@@ -70,29 +59,6 @@ impl Default for SledOptions {
 /// A store this big is worth a (first or better) dictionary.
 const TRAIN_FROM_BYTES: u64 = 1 << 20;
 
-/// How long an open waits for the database's file lock to be released.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// Opens `config`'s database. sled's background flusher can hold the file lock for a
-/// moment after the last handle of the same database is dropped (an app closing and
-/// reopening its store), so a lock held elsewhere is retried for up to [`LOCK_WAIT`]
-/// before it is reported.
-fn open_waiting_for_lock(config: &sled::Config) -> sled::Result<sled::Db> {
-    let started = std::time::Instant::now();
-    loop {
-        match config.open() {
-            // sled reports the lock as a plain I/O error with this text.
-            Err(sled::Error::Io(e))
-                if e.to_string().starts_with("could not acquire lock")
-                    && started.elapsed() < LOCK_WAIT =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            other => return other,
-        }
-    }
-}
-
 /// A [`Store`] in a sled database directory.
 pub struct SledStore {
     db: sled::Db,
@@ -117,29 +83,7 @@ impl SledStore {
         let _span = tracing::debug_span!("sled_open", path = %path.display()).entered();
         compact::recover(path)?;
         let wanted = options.compression > 0;
-        let config = |compress: bool| {
-            sled::Config::new()
-                .cache_capacity(options.cache_bytes)
-                .mode(if options.high_throughput {
-                    sled::Mode::HighThroughput
-                } else {
-                    sled::Mode::LowSpace
-                })
-                .use_compression(compress)
-                .compression_factor(options.compression.clamp(1, 22))
-        };
-        let open = || {
-            let compress = stored_compression(path).unwrap_or(wanted);
-            open_waiting_for_lock(&config(compress).path(path)).map_err(|e| match e {
-                sled::Error::Corruption { .. } => {
-                    Error::corrupt(format!("store at {}", path.display()), e)
-                }
-                other => {
-                    Error::Storage(format!("cannot open store at {}: {other}", path.display()))
-                }
-            })
-        };
-        let mut db = open()?;
+        let mut db = sled_open::open_db(path, &options)?;
         let mut codec = Codec::load(&db, options.dictionary_trees.clone())?;
         if !codec.is_tagged() && codec::coded_trees_empty(&db, &codec)? {
             // A new store (or one with nothing to convert): tagged from the start.
@@ -154,7 +98,7 @@ impl SledStore {
             .unwrap_or(0);
         let grown =
             options.compact_over_bytes > 0 && size > options.compact_over_bytes && size > 2 * last;
-        let recompress = stored_compression(path).is_some_and(|c| c != wanted);
+        let recompress = sled_open::stored_compression(path).is_some_and(|c| c != wanted);
         let untagged = !codec.is_tagged();
         let train = !options.dictionary_trees.is_empty()
             && size >= TRAIN_FROM_BYTES
@@ -165,10 +109,11 @@ impl SledStore {
                 tracing::info_span!("sled_compact", before = size, recompress, untagged, train)
                     .entered();
             let next = codec::retrain(&db, &codec, size)?;
-            let tmp = compact::copy_out(&db, path, config(wanted), &codec, &next)?;
+            let config = sled_open::config(&options, wanted);
+            let tmp = compact::copy_out(&db, path, config, &codec, &next)?;
             drop(db);
             compact::swap_in(path, &tmp)?;
-            db = open()?;
+            db = sled_open::open_db(path, &options)?;
             // The copy was written with `next`, dictionaries and all.
             codec = next;
             let after = compact::dir_bytes(path);
@@ -325,20 +270,6 @@ mod tests {
     }
 
     #[test]
-    fn an_open_waits_briefly_for_a_closing_handle_to_release_the_lock() {
-        let dir = tempfile::tempdir().unwrap();
-        let first = SledStore::open(dir.path(), SledOptions::default()).unwrap();
-        let closer = std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_millis(300));
-            drop(first);
-        });
-        // Held for 300 ms: the second open waits instead of failing.
-        let second = SledStore::open(dir.path(), SledOptions::default());
-        closer.join().unwrap();
-        assert!(second.is_ok(), "{:?}", second.err());
-    }
-
-    #[test]
     fn a_store_made_with_the_other_compression_is_copied_into_the_wanted_one() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s");
@@ -355,9 +286,9 @@ mod tests {
             }
             s.commit(b).unwrap();
         }
-        assert_eq!(stored_compression(&path), Some(false));
+        assert_eq!(sled_open::stored_compression(&path), Some(false));
         let s = SledStore::open(&path, SledOptions::default()).unwrap();
-        assert_eq!(stored_compression(&path), Some(true));
+        assert_eq!(sled_open::stored_compression(&path), Some(true));
         assert_eq!(s.len("docs").unwrap(), 300);
         assert_eq!(
             s.get("docs", &299u32.to_be_bytes()).unwrap(),
@@ -366,7 +297,7 @@ mod tests {
         drop(s);
         // And back, when an operator turns compression off.
         let s = SledStore::open(&path, plain).unwrap();
-        assert_eq!(stored_compression(&path), Some(false));
+        assert_eq!(sled_open::stored_compression(&path), Some(false));
         assert_eq!(s.get("docs", &0u32.to_be_bytes()).unwrap(), Some(text));
     }
 

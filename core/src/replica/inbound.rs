@@ -1,0 +1,131 @@
+//! Applying what the relay delivers: a batch of changes and snapshots merged into their
+//! documents and written, with their index entries and the new pull cursor, in one atomic
+//! durable commit.
+
+use automerge::Automerge;
+
+use super::{ChangeOrigin, Inner, Replica, sync_state};
+use crate::error::{Error, Result};
+use crate::ids::DocId;
+use crate::index;
+use crate::store::{Batch, trees};
+use crate::sync::wire::{Cursor, Entry, Payload};
+use crate::untrusted::contain;
+
+impl Replica {
+    /// Applies a batch from the relay and stores `cursor`, in one atomic durable write.
+    /// Entries that fail to decode reject the whole batch: nothing is written. Returns the
+    /// documents that changed.
+    pub fn apply_batch(&self, entries: &[Entry], cursor: &Cursor) -> Result<Vec<DocId>> {
+        let _span = tracing::debug_span!("apply_batch", entries = entries.len()).entered();
+        let mut inner = self.lock()?;
+        let mut touched: Vec<(DocId, Automerge)> = Vec::new();
+        let written = self
+            .merge_entries(&mut inner, entries, &mut touched)
+            .and_then(|()| self.stage_received(&touched, cursor))
+            .and_then(|batch| self.store.commit(batch));
+        if let Err(err) = written {
+            // The merged documents are not what is on disk: drop them from memory.
+            for (id, _) in &touched {
+                inner.cache.forget(id);
+            }
+            return Err(err);
+        }
+        let changed: Vec<DocId> = touched.iter().map(|(id, _)| id.clone()).collect();
+        for (id, doc) in touched {
+            inner.cache.put(id, doc);
+        }
+        drop(inner);
+        self.notify(&changed, ChangeOrigin::Remote);
+        Ok(changed)
+    }
+
+    /// Merges each entry into its document (loaded once per batch; new when unknown here),
+    /// collecting the documents in `touched`. Stops at the first entry that fails.
+    fn merge_entries(
+        &self,
+        inner: &mut Inner,
+        entries: &[Entry],
+        touched: &mut Vec<(DocId, Automerge)>,
+    ) -> Result<()> {
+        for e in entries {
+            let mut doc = match touched.iter().position(|(id, _)| *id == e.doc) {
+                Some(i) => touched.swap_remove(i).1,
+                None => self.load_or_new(inner, &e.doc)?,
+            };
+            let merged = merge_entry(&mut doc, e);
+            touched.push((e.doc.clone(), doc));
+            merged?;
+        }
+        Ok(())
+    }
+
+    /// A document from the cache or the store, or a new empty one if it is not stored.
+    fn load_or_new(&self, inner: &mut Inner, id: &DocId) -> Result<Automerge> {
+        match self.load(inner, id) {
+            Err(Error::NotFound { .. }) => Ok(Automerge::new().with_actor(self.actor.clone())),
+            other => other,
+        }
+    }
+
+    /// Stages the merged documents, their index entries, the cursor and the sync time.
+    fn stage_received(&self, touched: &[(DocId, Automerge)], cursor: &Cursor) -> Result<Batch> {
+        let mut batch = Batch::new();
+        for (id, doc) in touched {
+            let saved = contain(format!("document {id}"), || Ok(doc.save_nocompress()))?;
+            batch.put(trees::DOCS, id.as_str().as_bytes().to_vec(), saved);
+            match contain(format!("document {id}"), || self.index_entries(id, doc)) {
+                Ok((_, entries)) => index::replace(self.store.as_ref(), &mut batch, id, entries)?,
+                Err(err) => {
+                    // Not readable yet (its first change has not arrived): keep it, index nothing.
+                    tracing::debug!(doc = %id, %err, "received document not indexed yet");
+                    index::remove(self.store.as_ref(), &mut batch, id)?;
+                }
+            }
+        }
+        sync_state::stage_cursor(&mut batch, cursor)?;
+        self.stage_last_sync(&mut batch);
+        Ok(batch)
+    }
+}
+
+/// Merges one entry's bytes into `doc` and checks the document is what it was sent as.
+fn merge_entry(doc: &mut Automerge, e: &Entry) -> Result<()> {
+    let bytes = match &e.payload {
+        Payload::Change(b) | Payload::Snapshot(b) => b,
+    };
+    let what = format!("change for {}", e.doc);
+    contain(what.clone(), || {
+        doc.load_incremental(bytes)
+            .map_err(|err| Error::corrupt(what.clone(), err))?;
+        check_identity(doc, e)
+    })
+}
+
+/// A received document must say it is the document it was sent as, in the grid it was
+/// sent for.
+fn check_identity(doc: &Automerge, e: &Entry) -> Result<()> {
+    use automerge::ReadDoc;
+    let id = doc
+        .get(automerge::ROOT, "id")
+        .ok()
+        .flatten()
+        .and_then(|(v, _)| v.as_str().map(str::to_string));
+    if let Some(id) = id
+        && id != e.doc.as_str()
+    {
+        return Err(Error::corrupt(
+            format!("document {}", e.doc),
+            format!("it calls itself {id}"),
+        ));
+    }
+    if let Some(g) = crate::model::grid_of(doc)?
+        && g != e.grid
+    {
+        return Err(Error::corrupt(
+            format!("document {}", e.doc),
+            format!("it is in grid {g}, not {}", e.grid),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,89 @@
+//! Where the replica stands with the relay: each record's sync state for the app, when the
+//! relay was last heard from, the persisted pull cursor, and the replica as the handset
+//! side's [`HandsetBackend`] of a sync session.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Replica, outbox};
+use crate::error::Result;
+use crate::ids::DocId;
+use crate::index::{decode, encode};
+use crate::store::{Batch, trees};
+use crate::sync::backend::{HandsetBackend, OutboxItem};
+use crate::sync::wire::{Cursor, Entry};
+
+/// Meta key of the pull cursor.
+const CURSOR_KEY: &[u8] = b"cursor";
+
+/// Meta key of when the relay last acknowledged or delivered anything.
+const LAST_SYNC_KEY: &[u8] = b"last_sync";
+
+/// Where one record stands with the relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RecordSyncState {
+    /// Has local changes the relay has not acknowledged.
+    Pending,
+    /// Everything written here is durable on the relay.
+    Acknowledged,
+}
+
+impl Replica {
+    /// Whether a record's local changes have all reached the relay.
+    pub fn record_sync_state(&self, doc: &DocId) -> Result<RecordSyncState> {
+        Ok(if outbox::has_pending(self.store.as_ref(), doc)? {
+            RecordSyncState::Pending
+        } else {
+            RecordSyncState::Acknowledged
+        })
+    }
+
+    /// When the relay last acknowledged or delivered anything, if ever.
+    pub fn last_sync(&self) -> Result<Option<i64>> {
+        Ok(self
+            .store
+            .get(trees::META, LAST_SYNC_KEY)?
+            .and_then(|v| v.as_slice().try_into().ok().map(i64::from_be_bytes)))
+    }
+
+    /// Stages "the relay was heard from now".
+    pub(super) fn stage_last_sync(&self, batch: &mut Batch) {
+        batch.put(
+            trees::META,
+            LAST_SYNC_KEY.to_vec(),
+            self.now().to_be_bytes().to_vec(),
+        );
+    }
+
+    /// The persisted pull cursor ([`Cursor::Fresh`] before the first sync).
+    pub fn cursor(&self) -> Result<Cursor> {
+        match self.store.get(trees::META, CURSOR_KEY)? {
+            Some(v) => decode(&v),
+            None => Ok(Cursor::Fresh),
+        }
+    }
+}
+
+/// Stages the pull cursor.
+pub(super) fn stage_cursor(batch: &mut Batch, cursor: &Cursor) -> Result<()> {
+    batch.put(trees::META, CURSOR_KEY.to_vec(), encode(cursor)?);
+    Ok(())
+}
+
+/// The replica is the handset side's storage for the sync session.
+impl HandsetBackend for &Replica {
+    fn outbox_after(&self, after: Option<u64>, max_bytes: usize) -> Result<Vec<OutboxItem>> {
+        Replica::outbox_after(self, after, max_bytes)
+    }
+
+    fn apply_batch(&mut self, entries: &[Entry], cursor: &Cursor) -> Result<Vec<DocId>> {
+        Replica::apply_batch(self, entries, cursor)
+    }
+
+    fn acknowledge(&mut self, seqs: &[u64]) -> Result<()> {
+        Replica::acknowledge(self, seqs)
+    }
+
+    fn cursor(&self) -> Result<Cursor> {
+        Replica::cursor(self)
+    }
+}
