@@ -8,6 +8,16 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n=== %s\n' "$*"; }
 
+step "docs: PROTOCOL.md's version is PROTOCOL_VERSION"
+doc_version=$(sed -n 's/^# gridsync sync protocol, version \([0-9][0-9]*\)$/\1/p' docs/PROTOCOL.md)
+code_version=$(sed -n 's/^pub const PROTOCOL_VERSION: u16 = \([0-9][0-9]*\);$/\1/p' core/src/sync/wire.rs)
+if [ -z "$doc_version" ] || [ -z "$code_version" ] || [ "$doc_version" != "$code_version" ]; then
+  echo "docs/PROTOCOL.md says version '${doc_version:-?}' (heading '# gridsync sync protocol, version N')," >&2
+  echo "core/src/sync/wire.rs has PROTOCOL_VERSION '${code_version:-?}': update the one that is wrong" >&2
+  exit 1
+fi
+echo "protocol version $code_version"
+
 step "toolchain"
 cargo --version
 if ! cargo nextest --version >/dev/null 2>&1; then

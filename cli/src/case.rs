@@ -8,6 +8,7 @@ use gridsync_core::replica::{CaseActionInput, CaseFilter};
 use gridsync_core::workflow::{self, ActionKind, CaseStatus};
 use gridsync_core::{DAY_MS, DocId, DocKind, GridPath, Replica, Timestamp};
 
+use crate::config::Handset;
 use crate::output::{self, Table};
 use crate::{Ctx, household, parse_class, parse_grid, parse_level, parse_role, parse_status};
 
@@ -167,9 +168,8 @@ fn end_of_day_or_time(s: &str) -> Result<Timestamp> {
     })
 }
 
-/// Builds the step's action from the flags, refusing flags the step does not use.
-fn action_kind(r: &Replica, a: &ActArgs) -> Result<ActionKind> {
-    let name = format!("{:?}", a.step).to_lowercase();
+/// Refuses flags the step does not use.
+fn check_flags(a: &ActArgs, name: &str) -> Result<()> {
     let flags: [(&str, bool, &[Step]); 10] = [
         ("class", a.class.is_some(), &[Step::Triage]),
         ("level", a.level.is_some(), &[Step::Triage]),
@@ -202,6 +202,13 @@ fn action_kind(r: &Replica, a: &ActArgs) -> Result<ActionKind> {
     if a.text.is_some() && a.step != Step::Comment {
         bail!("--text does not apply to {name}");
     }
+    Ok(())
+}
+
+/// Builds the step's action from the flags, refusing flags the step does not use.
+fn action_kind(r: &Replica, a: &ActArgs) -> Result<ActionKind> {
+    let name = format!("{:?}", a.step).to_lowercase();
+    check_flags(a, &name)?;
     let need = |v: &Option<String>, flag: &str, what: &str| {
         v.clone()
             .ok_or_else(|| anyhow!("{name} needs --{flag} {what}"))
@@ -252,105 +259,12 @@ fn action_kind(r: &Replica, a: &ActArgs) -> Result<ActionKind> {
 /// Runs a case command.
 pub fn run(ctx: &Ctx, cmd: CaseCmd) -> Result<()> {
     let hs = ctx.handset()?;
-    let r = &hs.replica;
     match cmd {
-        CaseCmd::Report(a) => {
-            let household = a
-                .household
-                .as_deref()
-                .map(|h| household::resolve(r, h))
-                .transpose()?;
-            let grid = match (&a.grid, &household) {
-                (None, Some(h)) => r.household(h)?.grid,
-                (g, _) => hs.grid(g.as_ref())?,
-            };
-            let new = NewCase {
-                grid,
-                reporter: hs.worker(a.worker.as_deref()),
-                role: hs.role(a.role)?,
-                household,
-                title: a.title,
-                description: a.description,
-                category: a.category,
-                at: output::now(),
-            };
-            let id = r.report_case(&new)?;
-            let c = r.case(&id)?;
-            if ctx.json {
-                return output::json(&c);
-            }
-            println!(
-                "reported case {id}: {} [{}] in {}",
-                c.title, c.category, c.grid
-            );
-        }
-        CaseCmd::Act(a) => {
-            let id = resolve(r, &a.id)?;
-            let input = CaseActionInput {
-                actor: hs.worker(a.worker.as_deref()),
-                role: hs.role(a.role)?,
-                at: None,
-                kind: action_kind(r, &a)?,
-            };
-            let c = r.act_on_case(&id, &input)?;
-            if ctx.json {
-                return output::json(&c);
-            }
-            println!(
-                "case {}: {} by {} ({}) → {}",
-                output::short(&id),
-                input.kind.name(),
-                input.actor,
-                input.role.as_str(),
-                status(c.state.status)
-            );
-        }
-        CaseCmd::List(a) => {
-            let now = output::now();
-            let filter = CaseFilter {
-                status: a.status,
-                open_only: a.open,
-                class: a.class,
-                overdue_at: a.overdue.then_some(now),
-                grid: a.grid,
-            };
-            let list = if a.review {
-                let mut l = r.cases_for_review()?;
-                let keep = r.list_cases(&filter)?;
-                l.retain(|c| keep.iter().any(|k| k.id == c.id));
-                l
-            } else {
-                r.list_cases(&filter)?
-            };
-            if ctx.json {
-                return output::json(&list);
-            }
-            let mut t = Table::new(&[
-                "ID", "STATUS", "CLASS", "TITLE", "CATEGORY", "ASSIGNEE", "DEADLINE", "REPORTED",
-            ]);
-            for c in &list {
-                let mut deadline = output::opt_time(c.deadline);
-                if c.status.is_open() && c.deadline.is_some_and(|d| d < now) {
-                    deadline.push_str(" 超期!");
-                }
-                let mut id = output::short(&c.id).to_string();
-                if c.needs_review {
-                    id.push_str(" ⚠");
-                }
-                t.row(vec![
-                    id,
-                    status(c.status),
-                    class(c.class).into(),
-                    output::clip(&c.title, 30),
-                    c.category.clone(),
-                    c.assignee.clone().unwrap_or_else(|| "-".into()),
-                    deadline,
-                    output::time(c.reported_at),
-                ]);
-            }
-            t.print("no cases");
-        }
+        CaseCmd::Report(a) => report(ctx, &hs, a),
+        CaseCmd::Act(a) => act(ctx, &hs, &a),
+        CaseCmd::List(a) => list(ctx, &hs.replica, a),
         CaseCmd::Show { id, role } => {
+            let r = &hs.replica;
             let c = r.case(&resolve(r, &id)?)?;
             let role = hs.role(role)?;
             let allowed = workflow::allowed(&c.state, role);
@@ -360,7 +274,114 @@ pub fn run(ctx: &Ctx, cmd: CaseCmd) -> Result<()> {
                 }));
             }
             show(&c, role, &allowed);
+            Ok(())
         }
     }
+}
+
+/// `case report`.
+fn report(ctx: &Ctx, hs: &Handset, a: ReportArgs) -> Result<()> {
+    let r = &hs.replica;
+    let household = a
+        .household
+        .as_deref()
+        .map(|h| household::resolve(r, h))
+        .transpose()?;
+    let grid = match (&a.grid, &household) {
+        (None, Some(h)) => r.household(h)?.grid,
+        (g, _) => hs.grid(g.as_ref())?,
+    };
+    let new = NewCase {
+        grid,
+        reporter: hs.worker(a.worker.as_deref()),
+        role: hs.role(a.role)?,
+        household,
+        title: a.title,
+        description: a.description,
+        category: a.category,
+        at: output::now(),
+    };
+    let id = r.report_case(&new)?;
+    let c = r.case(&id)?;
+    if ctx.json {
+        return output::json(&c);
+    }
+    println!(
+        "reported case {id}: {} [{}] in {}",
+        c.title, c.category, c.grid
+    );
+    Ok(())
+}
+
+/// `case act`.
+fn act(ctx: &Ctx, hs: &Handset, a: &ActArgs) -> Result<()> {
+    let r = &hs.replica;
+    let id = resolve(r, &a.id)?;
+    let input = CaseActionInput {
+        actor: hs.worker(a.worker.as_deref()),
+        role: hs.role(a.role)?,
+        at: None,
+        kind: action_kind(r, a)?,
+    };
+    let c = r.act_on_case(&id, &input)?;
+    if ctx.json {
+        return output::json(&c);
+    }
+    println!(
+        "case {}: {} by {} ({}) → {}",
+        output::short(&id),
+        input.kind.name(),
+        input.actor,
+        input.role.as_str(),
+        status(c.state.status)
+    );
+    Ok(())
+}
+
+/// `case list`.
+fn list(ctx: &Ctx, r: &Replica, a: ListArgs) -> Result<()> {
+    let now = output::now();
+    let filter = CaseFilter {
+        status: a.status,
+        open_only: a.open,
+        class: a.class,
+        overdue_at: a.overdue.then_some(now),
+        grid: a.grid,
+    };
+    let list = if a.review {
+        let mut l = r.cases_for_review()?;
+        let keep = r.list_cases(&filter)?;
+        l.retain(|c| keep.iter().any(|k| k.id == c.id));
+        l
+    } else {
+        r.list_cases(&filter)?
+    };
+    if ctx.json {
+        return output::json(&list);
+    }
+    let mut t = Table::new(&[
+        "ID", "STATUS", "CLASS", "TITLE", "CATEGORY", "ASSIGNEE", "DEADLINE", "REPORTED",
+    ]);
+    for c in &list {
+        let mut deadline = output::opt_time(c.deadline);
+        if c.status.is_open() && c.deadline.is_some_and(|d| d < now) {
+            deadline.push_str(" 超期!");
+        }
+        let mut id = output::short(&c.id).to_string();
+        if c.needs_review {
+            id.push_str(" ⚠");
+        }
+        t.row(vec![
+            id,
+            status(c.status),
+            class(c.class).into(),
+            output::clip(&c.title, 30),
+            c.category.clone(),
+            c.assignee.clone().unwrap_or_else(|| "-".into()),
+            deadline,
+            output::time(c.reported_at),
+        ]);
+    }
+    t.print("no cases");
     Ok(())
 }

@@ -4,12 +4,17 @@
 use anyhow::{Result, anyhow, bail};
 use clap::{ArgGroup, Args, Subcommand};
 use gridsync_core::model::{
-    Address, FieldValue, HouseholdField, HouseholdUpdate, Member, NewHousehold, Tier,
+    FieldValue, HouseholdField, HouseholdUpdate, Member, NewHousehold, Tier,
 };
 use gridsync_core::{DocId, DocKind, GridPath, Replica};
 
+use crate::config::Handset;
 use crate::output::{self, Table};
 use crate::{Ctx, parse_grid, parse_tier};
+
+mod parse;
+
+use parse::{parse_address, parse_member};
 
 /// Household commands.
 #[derive(Debug, Subcommand)]
@@ -123,52 +128,6 @@ pub struct EditArgs {
     remove_contact: Vec<String>,
 }
 
-/// Parses `NAME:YEAR:RELATION` (full-width colons too).
-fn parse_member(s: &str) -> Result<Member, String> {
-    let parts: Vec<&str> = s.split([':', '：']).map(str::trim).collect();
-    let bad = || format!("member {s:?} is not NAME:YEAR:RELATION, e.g. 王小明:2012:孙子");
-    let [name, year, relation] = parts.as_slice() else {
-        return Err(bad());
-    };
-    let birth_year = year.parse().map_err(|_| bad())?;
-    Ok(Member {
-        name: name.to_string(),
-        birth_year,
-        relation: relation.to_string(),
-    })
-}
-
-/// Parses `A/B/C` into an urban or rural address.
-fn parse_address(text: Option<&str>, rural: Option<&str>) -> Result<Option<Address>> {
-    let (s, is_rural) = match (text, rural) {
-        (Some(s), None) => (s, false),
-        (None, Some(s)) => (s, true),
-        (None, None) => return Ok(None),
-        (Some(_), Some(_)) => bail!("give either --address or --rural, not both"),
-    };
-    let parts: Vec<String> = s.split('/').map(|p| p.trim().to_string()).collect();
-    let [a, b, c] = <[String; 3]>::try_from(parts).map_err(|_| {
-        if is_rural {
-            anyhow!("--rural {s:?} is not GROUP/COURTYARD/NUMBER, e.g. 四组/柳树湾/12号")
-        } else {
-            anyhow!("--address {s:?} is not BUILDING/UNIT/ROOM, e.g. 3栋/2单元/501")
-        }
-    })?;
-    Ok(Some(if is_rural {
-        Address::Rural {
-            group: a,
-            courtyard: b,
-            number: c,
-        }
-    } else {
-        Address::Urban {
-            building: a,
-            unit: b,
-            room: c,
-        }
-    }))
-}
-
 /// Finds a household by id or unique id prefix.
 pub fn resolve(replica: &Replica, text: &str) -> Result<DocId> {
     output::resolve_id(text, DocKind::Household, "household", || {
@@ -185,117 +144,137 @@ pub fn run(ctx: &Ctx, cmd: HouseholdCmd) -> Result<()> {
     let hs = ctx.handset()?;
     let r = &hs.replica;
     match cmd {
-        HouseholdCmd::Add(a) => {
-            let contacts = if a.contact.is_empty() {
-                vec![hs.worker(None)]
-            } else {
-                a.contact
-            };
-            let new = NewHousehold {
-                grid: hs.grid(a.grid.as_ref())?,
-                address: parse_address(a.address.as_deref(), a.rural.as_deref())?
-                    .ok_or_else(|| anyhow!("--address or --rural is required"))?,
-                head: a.head,
-                members: a.member,
-                phone: a.phone,
-                tier: a.tier,
-                tags: a.tag,
-                contacts,
-            };
-            let id = r.register_household(&new, &hs.worker(None))?;
-            let h = r.household(&id)?;
-            if ctx.json {
-                return output::json(&h);
-            }
-            println!(
-                "registered household {id}: {} ({}), {} in {}",
-                h.head,
-                output::tier(h.tier),
-                output::address(&h.address),
-                h.grid
-            );
-        }
-        HouseholdCmd::List { grid } => {
-            let mut list = r.list_households(grid.as_ref())?;
-            list.sort_by(|a, b| {
-                (&a.grid, std::cmp::Reverse(a.tier), &a.head).cmp(&(
-                    &b.grid,
-                    std::cmp::Reverse(b.tier),
-                    &b.head,
-                ))
-            });
-            if ctx.json {
-                return output::json(&list);
-            }
-            let mut t = Table::new(&["ID", "TIER", "HEAD", "ADDRESS", "GRID", "TAGS", "CONTACTS"]);
-            for h in &list {
-                t.row(vec![
-                    output::short(&h.id).into(),
-                    output::tier(h.tier).into(),
-                    h.head.clone(),
-                    output::address(&h.address),
-                    h.grid.segments().last().unwrap_or_default().into(),
-                    output::clip(&h.tags.join(","), 24),
-                    h.contacts.join(","),
-                ]);
-            }
-            t.print("no households");
-        }
-        HouseholdCmd::Show { id, visits } => show(ctx, r, &resolve(r, &id)?, visits)?,
-        HouseholdCmd::Tier { id, tier, reason } => {
-            let id = resolve(r, &id)?;
-            if reason.trim().is_empty() {
-                bail!("invalid reason: say why the tier changes (--reason)");
-            }
-            let before = r.household(&id)?.tier;
-            r.change_tier(&id, tier, &hs.worker(None), &reason)?;
-            let h = r.household(&id)?;
-            if ctx.json {
-                return output::json(&h);
-            }
-            println!(
-                "{} {}: tier {} → {}",
-                output::short(&id),
-                h.head,
-                output::tier(before),
-                output::tier_long(h.tier)
-            );
-        }
-        HouseholdCmd::Edit(a) => {
-            let id = resolve(r, &a.id)?;
-            let update = HouseholdUpdate {
-                head: a.head,
-                phone: a.phone,
-                address: parse_address(a.address.as_deref(), a.rural.as_deref())?,
-                members: (!a.member.is_empty()).then_some(a.member),
-                add_tags: a.add_tag,
-                remove_tags: a.remove_tag,
-                add_contacts: a.add_contact,
-                remove_contacts: a.remove_contact,
-            };
-            if update == HouseholdUpdate::default() {
-                bail!("nothing to change: pass --head, --phone, --address, --member, --add-tag …");
-            }
-            r.update_household(&id, &update)?;
-            let h = r.household(&id)?;
-            if ctx.json {
-                return output::json(&h);
-            }
-            println!("updated household {} ({})", output::short(&id), h.head);
-        }
-        HouseholdCmd::Resolve { id, field, choice } => {
-            let id = resolve(r, &id)?;
-            let f = HouseholdField::parse(field.trim()).ok_or_else(|| {
-                anyhow!("unknown field {field:?}: use head, phone, address or members")
-            })?;
-            r.resolve_conflict(&id, f, choice)?;
-            let h = r.household(&id)?;
-            if ctx.json {
-                return output::json(&h);
-            }
-            println!("{} of {} settled", f.key(), output::short(&id));
-        }
+        HouseholdCmd::Add(a) => add(ctx, &hs, a),
+        HouseholdCmd::List { grid } => list(ctx, r, grid.as_ref()),
+        HouseholdCmd::Show { id, visits } => show(ctx, r, &resolve(r, &id)?, visits),
+        HouseholdCmd::Tier { id, tier, reason } => change_tier(ctx, &hs, &id, tier, &reason),
+        HouseholdCmd::Edit(a) => edit(ctx, r, a),
+        HouseholdCmd::Resolve { id, field, choice } => settle(ctx, r, &id, &field, choice),
     }
+}
+
+/// `household add`.
+fn add(ctx: &Ctx, hs: &Handset, a: AddArgs) -> Result<()> {
+    let r = &hs.replica;
+    let contacts = if a.contact.is_empty() {
+        vec![hs.worker(None)]
+    } else {
+        a.contact
+    };
+    let new = NewHousehold {
+        grid: hs.grid(a.grid.as_ref())?,
+        address: parse_address(a.address.as_deref(), a.rural.as_deref())?
+            .ok_or_else(|| anyhow!("--address or --rural is required"))?,
+        head: a.head,
+        members: a.member,
+        phone: a.phone,
+        tier: a.tier,
+        tags: a.tag,
+        contacts,
+    };
+    let id = r.register_household(&new, &hs.worker(None))?;
+    let h = r.household(&id)?;
+    if ctx.json {
+        return output::json(&h);
+    }
+    println!(
+        "registered household {id}: {} ({}), {} in {}",
+        h.head,
+        output::tier(h.tier),
+        output::address(&h.address),
+        h.grid
+    );
+    Ok(())
+}
+
+/// `household list`.
+fn list(ctx: &Ctx, r: &Replica, grid: Option<&GridPath>) -> Result<()> {
+    let mut list = r.list_households(grid)?;
+    list.sort_by(|a, b| {
+        (&a.grid, std::cmp::Reverse(a.tier), &a.head).cmp(&(
+            &b.grid,
+            std::cmp::Reverse(b.tier),
+            &b.head,
+        ))
+    });
+    if ctx.json {
+        return output::json(&list);
+    }
+    let mut t = Table::new(&["ID", "TIER", "HEAD", "ADDRESS", "GRID", "TAGS", "CONTACTS"]);
+    for h in &list {
+        t.row(vec![
+            output::short(&h.id).into(),
+            output::tier(h.tier).into(),
+            h.head.clone(),
+            output::address(&h.address),
+            h.grid.segments().last().unwrap_or_default().into(),
+            output::clip(&h.tags.join(","), 24),
+            h.contacts.join(","),
+        ]);
+    }
+    t.print("no households");
+    Ok(())
+}
+
+/// `household tier`.
+fn change_tier(ctx: &Ctx, hs: &Handset, id: &str, tier: Tier, reason: &str) -> Result<()> {
+    let r = &hs.replica;
+    let id = resolve(r, id)?;
+    if reason.trim().is_empty() {
+        bail!("invalid reason: say why the tier changes (--reason)");
+    }
+    let before = r.household(&id)?.tier;
+    r.change_tier(&id, tier, &hs.worker(None), reason)?;
+    let h = r.household(&id)?;
+    if ctx.json {
+        return output::json(&h);
+    }
+    println!(
+        "{} {}: tier {} → {}",
+        output::short(&id),
+        h.head,
+        output::tier(before),
+        output::tier_long(h.tier)
+    );
+    Ok(())
+}
+
+/// `household edit`.
+fn edit(ctx: &Ctx, r: &Replica, a: EditArgs) -> Result<()> {
+    let id = resolve(r, &a.id)?;
+    let update = HouseholdUpdate {
+        head: a.head,
+        phone: a.phone,
+        address: parse_address(a.address.as_deref(), a.rural.as_deref())?,
+        members: (!a.member.is_empty()).then_some(a.member),
+        add_tags: a.add_tag,
+        remove_tags: a.remove_tag,
+        add_contacts: a.add_contact,
+        remove_contacts: a.remove_contact,
+    };
+    if update == HouseholdUpdate::default() {
+        bail!("nothing to change: pass --head, --phone, --address, --member, --add-tag …");
+    }
+    r.update_household(&id, &update)?;
+    let h = r.household(&id)?;
+    if ctx.json {
+        return output::json(&h);
+    }
+    println!("updated household {} ({})", output::short(&id), h.head);
+    Ok(())
+}
+
+/// `household resolve`: settles a conflicting field.
+fn settle(ctx: &Ctx, r: &Replica, id: &str, field: &str, choice: usize) -> Result<()> {
+    let id = resolve(r, id)?;
+    let f = HouseholdField::parse(field.trim())
+        .ok_or_else(|| anyhow!("unknown field {field:?}: use head, phone, address or members"))?;
+    r.resolve_conflict(&id, f, choice)?;
+    let h = r.household(&id)?;
+    if ctx.json {
+        return output::json(&h);
+    }
+    println!("{} of {} settled", f.key(), output::short(&id));
     Ok(())
 }
 

@@ -1,8 +1,9 @@
-//! The on-device store: a few named, ordered key-value trees with atomic, durable
-//! multi-tree commits. [`Store`] is the only interface the rest of the core sees;
-//! [`SledStore`] is the embedded default and [`MemoryStore`] the in-memory twin used in
-//! tests and simulations. One conformance suite (`conformance`, with feature `testing`) runs
-//! against both.
+//! The on-device store: a few named, ordered key-value trees with atomic multi-tree
+//! commits, durable as the store's owner configures it (see [`Store`]: a handset flushes
+//! every commit; the relay group-commits). [`Store`] is the only interface the rest of
+//! the core sees; [`SledStore`] is the embedded default and [`MemoryStore`] the in-memory
+//! twin used in tests and simulations. One conformance suite (`conformance`, with
+//! feature `testing`) runs against both.
 //!
 //! The trees the replica uses are named in [`trees`]; the relay adds its own.
 
@@ -107,11 +108,21 @@ impl<'a> Scan<'a> {
     }
 }
 
-/// Ordered key-value trees with atomic, durable multi-tree commits.
+/// Ordered key-value trees with atomic multi-tree commits.
 ///
 /// Contract (checked by `conformance`): a `commit` that returned `Ok` is visible to every
-/// later read and, for a persistent store, survives a crash of the process; a `commit`
-/// that returned `Err` changed nothing; scans return keys in byte order.
+/// later read; a `commit` that returned `Err` changed nothing; scans return keys in byte
+/// order; a crash loses no commit that a [`Store::flush`] returning `Ok` followed, and
+/// never leaves part of a commit.
+///
+/// Durability of a single commit depends on how the store was opened. A handset's
+/// [`SledStore`] (the default [`SledOptions`], `flush_every_commit: true`) flushes inside
+/// every `commit`, so a commit that returned `Ok` survives a crash or power loss. The
+/// relay opens its store with `flush_every_commit: false` and group-commits: concurrent
+/// pushes commit one after another, then share one `flush`, and a push is acknowledged
+/// (and its log sequences handed out) only after that flush returned. A crash may lose
+/// commits made since the last flush, never part of one. [`MemoryStore`] keeps nothing
+/// across a crash.
 pub trait Store: Send + Sync + 'static {
     /// The value under `key`, if any.
     fn get(&self, tree: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>>;
@@ -119,7 +130,8 @@ pub trait Store: Send + Sync + 'static {
     /// Entries selected by `scan`, in key order (or reverse order).
     fn scan(&self, tree: &'static str, scan: Scan<'_>) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
 
-    /// Applies all of `batch` atomically and makes it durable before returning.
+    /// Applies all of `batch` atomically; durable before returning when the store flushes
+    /// every commit (a handset's), otherwise once a later [`Store::flush`] returns.
     fn commit(&self, batch: Batch) -> Result<()>;
 
     /// Number of keys in a tree (walks the tree: for tests and tools, not hot paths).
@@ -130,8 +142,9 @@ pub trait Store: Send + Sync + 'static {
     /// Bytes the store occupies on disk (0 for memory stores).
     fn size_on_disk(&self) -> Result<u64>;
 
-    /// Forces everything written so far to stable storage (commits already are durable;
-    /// this is for shutdown paths that want to be sure).
+    /// Forces every commit so far to stable storage. A store that flushes every commit
+    /// needs it only on shutdown paths that want to be sure; the relay calls it after each
+    /// group of commits, before acknowledging them.
     fn flush(&self) -> Result<()> {
         Ok(())
     }

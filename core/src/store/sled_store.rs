@@ -1,6 +1,7 @@
 //! The embedded default [`Store`]: sled 0.34, one named sled tree per store tree, each
-//! commit a multi-tree sled transaction followed by a flush (fsync), so a commit that
-//! returned `Ok` survives `kill -9` and power loss.
+//! commit a multi-tree sled transaction followed (by default) by a flush (fsync), so a
+//! commit that returned `Ok` survives `kill -9` and power loss. The relay turns the
+//! per-commit flush off and flushes once per group of commits (see [`Store`]).
 
 use std::collections::HashMap;
 use std::ops::Bound;
@@ -26,7 +27,8 @@ pub const DEFAULT_COMPRESSION: i32 = 3;
 pub struct SledOptions {
     /// Page cache size in bytes. Small on a handset: lists come from indexes.
     pub cache_bytes: u64,
-    /// Flush (fsync) after every commit. Turn off only for bulk imports that flush at the end.
+    /// Flush (fsync) after every commit. Turn off only when the caller flushes itself before
+    /// relying on a commit: bulk imports that flush at the end, the relay's group commit.
     pub flush_every_commit: bool,
     /// Compact at open when the store's files exceed this many bytes and twice their size
     /// after the last compaction (0: never). See `store::compact`.
