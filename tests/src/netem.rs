@@ -22,10 +22,10 @@
 //! # Ok(()) }
 //! ```
 //!
-//! [`harness`] holds what the fault tests share: relays (in-process with a chosen idle
-//! timeout, or the `gridsync-relay` binary as a child process to SIGKILL), handsets, and
-//! convergence checks. [`fuzz`] holds the targets of the `fuzz_*` tests (frames, changes,
-//! snapshots and stored documents) and replays crashers from `tests/fixtures/crashers/`.
+//! [`harness`] holds what the fault tests share besides the relays ([`crate::relay`] and
+//! [`crate::relay_process`]): handsets and convergence checks. [`fuzz`] holds the targets
+//! of the `fuzz_*` tests (frames, changes, snapshots and stored documents) and replays
+//! crashers from `tests/fixtures/crashers/`.
 
 mod emulator;
 pub mod fuzz;

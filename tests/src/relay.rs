@@ -1,9 +1,12 @@
-//! A real relay for tests: in-process on `127.0.0.1:0` with its own sled store and a
-//! self-signed certificate, plus handsets (sled replicas with a sync client) enrolled on it.
+//! A real relay for tests: in-process with its own sled store and a self-signed
+//! certificate ([`TestRelay`]), set up by [`RelayOptions`] (address, QUIC idle timeout,
+//! limits), which can be stopped and started again on its port and data; plus handsets
+//! (sled replicas with a sync client) enrolled on it.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use gridsync_core::GridPath;
@@ -11,6 +14,51 @@ use gridsync_core::Replica;
 use gridsync_core::net::{RelayTarget, SyncClient, Trust};
 use gridsync_server::{Hub, Limits, tls};
 use tokio::sync::oneshot;
+
+/// The relay's log tree (one entry per accepted change).
+pub const RELAY_LOG_TREE: &str = "log";
+/// The relay's change-hash tree (one entry per accepted change).
+pub const RELAY_HASHES_TREE: &str = "hashes";
+/// The relay's documents tree.
+pub const RELAY_DOCS_TREE: &str = "rdocs";
+
+/// How a [`TestRelay`] is set up.
+#[derive(Debug, Clone, Copy)]
+pub struct RelayOptions {
+    /// Where it listens (`127.0.0.1:0`: any free port).
+    pub listen: SocketAddr,
+    /// QUIC idle timeout, seconds.
+    pub idle_secs: u64,
+    /// Connections at once, and how long shutdown drains them.
+    pub limits: Limits,
+}
+
+impl Default for RelayOptions {
+    /// Any free port on 127.0.0.1, a 30 s idle timeout, the relay's default limits.
+    fn default() -> Self {
+        RelayOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            idle_secs: 30,
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl RelayOptions {
+    /// What the fault tests use: an idle timeout of `idle_secs` (they need lost links
+    /// noticed in seconds, not the default minute), room for thousands of handsets, and a
+    /// 2 s drain on shutdown.
+    pub fn for_faults(idle_secs: u64) -> Self {
+        RelayOptions {
+            idle_secs,
+            limits: Limits {
+                max_connections: 4096,
+                drain: Duration::from_secs(2),
+            },
+            ..RelayOptions::default()
+        }
+    }
+}
 
 /// A relay running inside the test process.
 pub struct TestRelay {
@@ -22,37 +70,48 @@ pub struct TestRelay {
     pub hub: Arc<Hub>,
     /// Its data directory.
     pub data_dir: PathBuf,
+    /// How it was set up.
+    pub options: RelayOptions,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl TestRelay {
-    /// Starts a relay with its data in `data_dir` (reusing what is there).
+    /// Starts a relay with the default [`RelayOptions`] and its data in `data_dir`
+    /// (reusing what is there).
     pub async fn start(data_dir: &Path) -> Result<Self> {
-        Self::start_on(data_dir, "127.0.0.1:0".parse()?, Limits::default()).await
+        Self::start_with(data_dir, RelayOptions::default()).await
     }
 
-    /// Starts a relay on a given address with given limits.
-    pub async fn start_on(data_dir: &Path, addr: SocketAddr, limits: Limits) -> Result<Self> {
+    /// Starts a relay set up by `options` with its data in `data_dir`.
+    pub async fn start_with(data_dir: &Path, options: RelayOptions) -> Result<Self> {
         std::fs::create_dir_all(data_dir)?;
-        let hub = Arc::new(gridsync_server::open_hub(data_dir, 16)?);
         let (identity, _) = tls::self_signed(data_dir)?;
         let fingerprint = identity.fingerprint();
-        let endpoint = gridsync_server::bind(addr, tls::server_config(identity, 30)?)?;
+        let endpoint = gridsync_server::bind(
+            options.listen,
+            tls::server_config(identity, options.idle_secs)?,
+        )?;
         let addr = endpoint.local_addr()?;
+        let hub = Arc::new(gridsync_server::open_hub(data_dir, 16)?);
         let (stop, stopped) = oneshot::channel::<()>();
         let h = hub.clone();
+        let limits = options.limits;
         let task = tokio::spawn(async move {
-            let _ = gridsync_server::run(endpoint, h, limits, async {
+            if let Err(e) = gridsync_server::run(endpoint, h, limits, async {
                 let _ = stopped.await;
             })
-            .await;
+            .await
+            {
+                eprintln!("relay stopped with an error: {e}");
+            }
         });
         Ok(TestRelay {
             addr,
             fingerprint,
             hub,
             data_dir: data_dir.to_path_buf(),
+            options,
             stop: Some(stop),
             task: Some(task),
         })
@@ -73,17 +132,27 @@ impl TestRelay {
         Handset::open(&dir.join(name), name, self.target(&token))
     }
 
-    /// The target a handset uses to reach this relay with `token`.
+    /// The target a handset uses to reach this relay directly with `token`.
     pub fn target(&self, token: &str) -> RelayTarget {
-        RelayTarget {
-            addr: self.addr,
-            server_name: "gridsync-relay".into(),
-            trust: Trust::Pinned(self.fingerprint.clone()),
-            token: token.into(),
-        }
+        target(self.addr, &self.fingerprint, token)
     }
 
-    /// Stops the relay gracefully and waits for it.
+    /// True while the relay's task runs (it ends only on stop or a fatal error).
+    pub fn is_running(&self) -> bool {
+        self.task.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
+    /// Accepted changes in the log, and entries in the hash index (equal unless something
+    /// was logged twice).
+    pub fn log_counts(&self) -> Result<(usize, usize)> {
+        Ok((
+            self.hub.store().len(RELAY_LOG_TREE)?,
+            self.hub.store().len(RELAY_HASHES_TREE)?,
+        ))
+    }
+
+    /// Stops gracefully and waits (the store is flushed and closed once every `Arc<Hub>`
+    /// is gone; keep none to reopen the same data).
     pub async fn stop(mut self) {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
@@ -91,6 +160,40 @@ impl TestRelay {
         if let Some(t) = self.task.take() {
             let _ = t.await;
         }
+    }
+
+    /// Stops and starts again on the same address, data and options (sled needs the old
+    /// store closed first: this waits until it can be opened).
+    pub async fn restart(self) -> Result<Self> {
+        let dir = self.data_dir.clone();
+        let options = RelayOptions {
+            listen: self.addr,
+            ..self.options
+        };
+        self.stop().await;
+        let t = Instant::now();
+        loop {
+            match TestRelay::start_with(&dir, options).await {
+                Ok(r) => return Ok(r),
+                // The old endpoint keeps its port until its connections have drained,
+                // which takes seconds while hundreds of handsets knock at it.
+                Err(e) if t.elapsed() < Duration::from_secs(30) => {
+                    tracing::debug!(error = %e, "relay restart: retrying");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(e) => return Err(e.context("restarting the relay")),
+            }
+        }
+    }
+}
+
+/// A pinned target for a relay at `addr` with certificate `fingerprint`.
+pub fn target(addr: SocketAddr, fingerprint: &str, token: &str) -> RelayTarget {
+    RelayTarget {
+        addr,
+        server_name: "gridsync-relay".into(),
+        trust: Trust::Pinned(fingerprint.to_string()),
+        token: token.into(),
     }
 }
 

@@ -14,10 +14,9 @@ use std::time::{Duration, Instant};
 
 use gridsync_core::sync::Cursor;
 use gridsync_core::{DocId, Replica};
-use gridsync_tests::netem::harness::{
-    self, FaultRelay, Phone, PhoneOptions, converged, relay_view,
-};
+use gridsync_tests::netem::harness::{self, Phone, PhoneOptions, converged, relay_view};
 use gridsync_tests::netem::{LinkEmulator, LinkProfile, seed_from_env};
+use gridsync_tests::relay::{RelayOptions, TestRelay};
 use gridsync_tests::workload::GridSpec;
 use rand::{Rng, SeedableRng};
 
@@ -40,7 +39,7 @@ async fn handset_sigkilled_mid_sync_loses_nothing_acknowledged() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let t0 = Instant::now();
     let tmp = tempfile::tempdir().unwrap();
-    let relay = FaultRelay::start(&tmp.path().join("relay"), "127.0.0.1:0".parse().unwrap(), 3)
+    let relay = TestRelay::start_with(&tmp.path().join("relay"), RelayOptions::for_faults(3))
         .await
         .unwrap();
     // A grid's worth of documents for the handset to bootstrap (in 4 KiB batches).

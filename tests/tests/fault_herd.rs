@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 
 use gridsync_core::GridPath;
 use gridsync_core::model::{Address, NewHousehold, NewVisit, Tier, VisitMode};
-use gridsync_tests::netem::harness::{self, FaultRelay, Phone, PhoneOptions, doc_ids};
+use gridsync_tests::netem::harness::{self, Phone, PhoneOptions, doc_ids};
 use gridsync_tests::netem::{LinkEmulator, LinkProfile, seed_from_env};
+use gridsync_tests::relay::{RelayOptions, TestRelay};
 use tokio::sync::Notify;
 
 const HANDSETS: usize = 200;
@@ -77,13 +78,9 @@ async fn two_hundred_handsets_reconnecting_at_once() {
     let seed = seed_from_env(31);
     let t0 = Instant::now();
     let tmp = tempfile::tempdir().unwrap();
-    let relay = FaultRelay::start(
-        &tmp.path().join("relay"),
-        "127.0.0.1:0".parse().unwrap(),
-        30,
-    )
-    .await
-    .unwrap();
+    let relay = TestRelay::start_with(&tmp.path().join("relay"), RelayOptions::for_faults(30))
+        .await
+        .unwrap();
     let emu = LinkEmulator::start(relay.addr, LinkProfile::loopback(), seed)
         .await
         .unwrap();

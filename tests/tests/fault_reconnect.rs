@@ -1,34 +1,33 @@
 //! A handset reconnecting into a dead link must give up within the client's connect
 //! timeout (20 s, "no answer from the relay"), as a first connection does.
 //!
-//! BUG (core/src/net/client.rs, `SyncClient::connect`): once the handset holds a session
-//! ticket, `connecting.into_0rtt()` succeeds at once, so the 20 s handshake timeout is
-//! never applied; the session then waits for the connection's idle timeout, which quinn
-//! takes from the relay's remembered transport parameters (60 s with the relay's default
-//! config), and fails with the misleading "connection lost: 0-RTT rejected". On a
-//! mountain link (up 20 s, down 120 s) a reconnect attempt made during an outage can
-//! therefore hang through the whole next up period. Ignored until fixed:
-//! `cargo test -p gridsync-tests --test fault_reconnect -- --ignored`.
+//! Regression guarded: once the handset holds a session ticket,
+//! `connecting.into_0rtt()` in `SyncClient::connect` succeeds at once, so the 20 s
+//! handshake timeout was never applied; the session then waited for the connection's
+//! idle timeout (quinn takes it from the relay's remembered transport parameters: 60 s
+//! here, the relay's default) and failed with a misleading "0-RTT rejected". On a mountain
+//! link (up 20 s, down 120 s) a reconnect made during an outage could hang through the
+//! whole next up period. Now a 0-RTT watchdog closes a connection whose handshake is not
+//! answered in time and tells a dead link from a rejection. The test makes one
+//! connection, checks the second resumes with 0-RTT, cuts the link, and requires the
+//! next `sync_once` to fail in under 25 s.
 
 #![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
 
-use gridsync_tests::netem::harness::{self, FaultRelay, Phone, PhoneOptions};
+use gridsync_tests::netem::harness::{self, Phone, PhoneOptions};
 use gridsync_tests::netem::{LinkEmulator, LinkProfile};
+use gridsync_tests::relay::{RelayOptions, TestRelay};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reconnect_into_a_dead_link_gives_up_within_the_connect_timeout() {
     harness::init_logging();
     let tmp = tempfile::tempdir().unwrap();
     // The relay's default idle timeout.
-    let relay = FaultRelay::start(
-        &tmp.path().join("relay"),
-        "127.0.0.1:0".parse().unwrap(),
-        60,
-    )
-    .await
-    .unwrap();
+    let relay = TestRelay::start_with(&tmp.path().join("relay"), RelayOptions::for_faults(60))
+        .await
+        .unwrap();
     let emu = LinkEmulator::start(relay.addr, LinkProfile::loopback(), 1)
         .await
         .unwrap();

@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 
 use gridsync_core::DocId;
 use gridsync_core::model::{NewVisit, VisitMode};
-use gridsync_tests::netem::harness::{
-    self, Phone, PhoneOptions, RelayChild, converged, doc_ids, relay_view,
-};
+use gridsync_tests::netem::harness::{self, Phone, PhoneOptions, converged, doc_ids, relay_view};
 use gridsync_tests::netem::{LinkEmulator, LinkProfile, seed_from_env};
+use gridsync_tests::relay::{RELAY_HASHES_TREE, RELAY_LOG_TREE};
+use gridsync_tests::relay_process::{ProcessOptions, RelayProcess, relay_binary};
 use gridsync_tests::workload::GridSpec;
 use rand::{Rng, SeedableRng};
 use tokio::sync::Notify;
@@ -31,17 +31,17 @@ async fn relay_sigkilled_mid_push_loses_nothing_acknowledged() {
     let seed = seed_from_env(41);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let t0 = Instant::now();
-    let exe = harness::relay_binary().unwrap();
+    let exe = relay_binary().unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("relay");
     let names = ["phone-0", "phone-1", "phone-2"];
     let tokens: Vec<String> = names
         .iter()
-        .map(|n| RelayChild::enroll_offline(&exe, &data, n, &[GRID]).unwrap())
+        .map(|n| RelayProcess::enroll_with(&exe, &data, n, &[GRID]).unwrap())
         .collect();
-    let auditor = RelayChild::enroll_offline(&exe, &data, "auditor", &[GRID]).unwrap();
+    let auditor = RelayProcess::enroll_with(&exe, &data, "auditor", &[GRID]).unwrap();
     let mut relay =
-        RelayChild::spawn(&exe, &data, "127.0.0.1:0".parse().unwrap(), IDLE_SECS).unwrap();
+        RelayProcess::spawn(&exe, &data, ProcessOptions::for_faults(IDLE_SECS)).unwrap();
     eprintln!("relay pid {:?} on {}", relay.pid(), relay.addr);
     let emu = LinkEmulator::start(relay.addr, LinkProfile::parse("4g").unwrap(), seed)
         .await
@@ -157,7 +157,7 @@ async fn relay_sigkilled_mid_push_loses_nothing_acknowledged() {
             t0.elapsed()
         );
         checked += acked;
-        relay.restart(IDLE_SECS).unwrap();
+        relay.restart().unwrap();
         started = now_ms();
     }
 
@@ -193,8 +193,8 @@ async fn relay_sigkilled_mid_push_loses_nothing_acknowledged() {
     // changes, and one per visit the writers logged).
     relay.terminate(Duration::from_secs(15)).unwrap();
     let hub = relay.open_store().unwrap();
-    let log = hub.store().len(harness::RELAY_LOG_TREE).unwrap() as u64;
-    let hashes = hub.store().len(harness::RELAY_HASHES_TREE).unwrap() as u64;
+    let log = hub.store().len(RELAY_LOG_TREE).unwrap() as u64;
+    let hashes = hub.store().len(RELAY_HASHES_TREE).unwrap() as u64;
     assert_eq!(log, hashes, "a change was logged twice");
     let expected = changes + (made - initial_docs) as u64;
     assert_eq!(

@@ -10,10 +10,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use gridsync_core::sync::Cursor;
-use gridsync_tests::netem::harness::{
-    self, FaultRelay, Phone, PhoneOptions, converged, relay_view,
-};
+use gridsync_tests::netem::harness::{self, Phone, PhoneOptions, converged, relay_view};
 use gridsync_tests::netem::{LinkEmulator, LinkProfile, seed_from_env};
+use gridsync_tests::relay::{RelayOptions, TestRelay};
 use gridsync_tests::workload::GridSpec;
 
 const GRID: &str = "ankang/hanbin/laocheng/xinhua/g03";
@@ -31,7 +30,7 @@ async fn a_cut_bootstrap_continues_and_never_starts_over() {
     let t0 = Instant::now();
     let tmp = tempfile::tempdir().unwrap();
     // A 5 s idle timeout: the handset notices the dead link within seconds.
-    let relay = FaultRelay::start(&tmp.path().join("relay"), "127.0.0.1:0".parse().unwrap(), 5)
+    let relay = TestRelay::start_with(&tmp.path().join("relay"), RelayOptions::for_faults(5))
         .await
         .unwrap();
     let token = relay.enroll("office", &[GRID]).unwrap();
@@ -137,7 +136,7 @@ async fn a_cut_push_continues_and_never_starts_over() {
     let seed = seed_from_env(22);
     let t0 = Instant::now();
     let tmp = tempfile::tempdir().unwrap();
-    let relay = FaultRelay::start(&tmp.path().join("relay"), "127.0.0.1:0".parse().unwrap(), 5)
+    let relay = TestRelay::start_with(&tmp.path().join("relay"), RelayOptions::for_faults(5))
         .await
         .unwrap();
     let emu = LinkEmulator::start(relay.addr, LinkProfile::parse("4g").unwrap(), seed)

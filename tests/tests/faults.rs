@@ -16,9 +16,10 @@ use std::time::{Duration, Instant};
 use gridsync_core::DocId;
 use gridsync_core::model::{HouseholdUpdate, NewVisit, VisitMode};
 use gridsync_tests::netem::harness::{
-    self, FaultRelay, Phone, PhoneOptions, converged, doc_heads, doc_ids, relay_view,
+    self, Phone, PhoneOptions, converged, doc_heads, doc_ids, relay_view,
 };
 use gridsync_tests::netem::{LinkEmulator, LinkProfile, Outages, seed_from_env};
+use gridsync_tests::relay::{RelayOptions, TestRelay};
 use gridsync_tests::workload::GridSpec;
 use tokio::sync::Notify;
 
@@ -30,7 +31,7 @@ struct Size(usize, usize, usize);
 
 struct Setup {
     _tmp: tempfile::TempDir,
-    relay: FaultRelay,
+    relay: TestRelay,
     emu: LinkEmulator,
     phones: Vec<Phone>,
     auditor: String,
@@ -50,10 +51,9 @@ async fn setup(
 ) -> Setup {
     harness::init_logging();
     let tmp = tempfile::tempdir().unwrap();
-    let relay = FaultRelay::start(
+    let relay = TestRelay::start_with(
         &tmp.path().join("relay"),
-        "127.0.0.1:0".parse().unwrap(),
-        idle_secs,
+        RelayOptions::for_faults(idle_secs),
     )
     .await
     .unwrap();

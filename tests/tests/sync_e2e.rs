@@ -369,22 +369,14 @@ async fn reconnect_resumes_with_zero_rtt_in_one_round_trip() {
 async fn a_restarted_relay_rejects_zero_rtt_and_the_handset_falls_back_at_once() {
     let tmp = tempfile::tempdir().unwrap();
     let relay = TestRelay::start(&tmp.path().join("relay")).await.unwrap();
-    let addr = relay.addr;
     let h1 = relay.handset(tmp.path(), "w-g1", &[G1]).unwrap();
     let hid = h1
         .replica
         .register_household(&household(G1, "甲"), "w1")
         .unwrap();
     h1.client.sync_once().await.unwrap();
-    relay.stop().await;
     // Same data directory and port, new process state: its session tickets are unknown.
-    let relay = TestRelay::start_on(
-        &tmp.path().join("relay"),
-        addr,
-        gridsync_server::Limits::default(),
-    )
-    .await
-    .unwrap();
+    let relay = relay.restart().await.unwrap();
     visit(&h1.replica, &hid, 1);
     let t = std::time::Instant::now();
     let r = h1.client.sync_once().await.unwrap();

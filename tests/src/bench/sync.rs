@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::coverage::{self, Coverage, Transfer};
 use crate::load::load;
 use crate::netem::{Counters, LinkEmulator, LinkProfile, Outages};
-use crate::relay_process::RelayProcess;
+use crate::relay_process::{ProcessOptions, RelayProcess};
 use crate::workload::{Workload, WorkloadConfig};
 
 /// One scenario's figures.
@@ -124,7 +124,7 @@ impl Bench {
     /// visits, 300 cases) through a seeding handset.
     pub async fn new(exe: &Path, seed: u64, profile: Option<LinkProfile>) -> Result<Self> {
         let dir = tempfile::tempdir()?;
-        let relay = RelayProcess::start(exe, &dir.path().join("relay"), "127.0.0.1:0")?;
+        let relay = RelayProcess::spawn(exe, &dir.path().join("relay"), ProcessOptions::default())?;
         let mut cfg = WorkloadConfig::bootstrap();
         cfg.seed = seed;
         let workload = Workload::generate(&cfg);
