@@ -106,13 +106,11 @@ pub fn write_config(dir: &Path, config: &HandsetConfig) -> Result<()> {
 
 /// Opens the sled replica of a handset directory.
 pub fn open_replica(dir: &Path, device: &str) -> Result<Replica> {
-    Replica::open(&dir.join("store"), device).map_err(|e| {
-        let text = e.to_string();
-        if text.contains("lock") {
-            anyhow!("{text} (is another gridsync, such as `sync --watch`, using this handset?)")
-        } else {
-            anyhow!(e)
+    Replica::open(&dir.join("store"), device).map_err(|e| match e {
+        gridsync_core::Error::StoreInUse { .. } => {
+            anyhow!("{e} (is another gridsync, such as `sync --watch`, using this handset?)")
         }
+        e => anyhow!(e),
     })
 }
 
@@ -267,6 +265,20 @@ fn relay_settings(a: &InitArgs, addr: &str) -> Result<RelaySettings> {
 pub fn init(ctx: &Ctx, a: &InitArgs) -> Result<()> {
     let dir = ctx.store_dir()?;
     let existing = read_config(&dir)?;
+    check_init_args(a, &dir, existing.as_ref())?;
+    let config = init_config(a, existing.as_ref())?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    open_replica(&dir, &config.device)?;
+    write_config(&dir, &config)?;
+    if ctx.json {
+        return crate::output::json(&config.redacted());
+    }
+    print_ready(&dir, &config);
+    Ok(())
+}
+
+/// Refuses flags that do not go together, and replacing a set-up handset without `--force`.
+fn check_init_args(a: &InitArgs, dir: &Path, existing: Option<&HandsetConfig>) -> Result<()> {
     if !a.offline && a.relay.is_none() {
         bail!(
             "say where the relay is (--relay HOST:PORT --token T --fingerprint F), or pass --offline"
@@ -275,7 +287,7 @@ pub fn init(ctx: &Ctx, a: &InitArgs) -> Result<()> {
     if a.relay.is_none() && (a.token.is_some() || a.fingerprint.is_some() || a.ca.is_some()) {
         bail!("--token, --fingerprint and --ca need --relay HOST:PORT");
     }
-    if let Some(old) = &existing {
+    if let Some(old) = existing {
         let adding_relay = old.relay.is_none() && a.relay.is_some();
         if !a.force && !adding_relay {
             bail!(
@@ -288,6 +300,11 @@ pub fn init(ctx: &Ctx, a: &InitArgs) -> Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// The new settings: the flags given, else what the handset had, else the defaults.
+fn init_config(a: &InitArgs, existing: Option<&HandsetConfig>) -> Result<HandsetConfig> {
     let relay = match &a.relay {
         Some(addr) => Some(relay_settings(a, addr)?),
         None => None,
@@ -295,13 +312,13 @@ pub fn init(ctx: &Ctx, a: &InitArgs) -> Result<()> {
     let device = a
         .device
         .clone()
-        .or_else(|| existing.as_ref().map(|c| c.device.clone()))
+        .or_else(|| existing.map(|c| c.device.clone()))
         .or_else(|| a.worker.clone())
         .unwrap_or_else(|| "gridsync-cli".to_string());
     let worker = a
         .worker
         .clone()
-        .or_else(|| existing.as_ref().map(|c| c.worker.clone()))
+        .or_else(|| existing.map(|c| c.worker.clone()))
         .unwrap_or_else(|| device.clone());
     let worker = worker.trim().to_string();
     if worker.is_empty() || worker.chars().count() > 64 || worker.contains(char::is_control) {
@@ -310,26 +327,23 @@ pub fn init(ctx: &Ctx, a: &InitArgs) -> Result<()> {
     let role = a
         .role
         .map(|r| r.as_str().to_string())
-        .or_else(|| existing.as_ref().map(|c| c.role.clone()))
+        .or_else(|| existing.map(|c| c.role.clone()))
         .unwrap_or_else(|| Role::GridWorker.as_str().to_string());
     let grid = a
         .grid
         .as_ref()
         .map(|g| g.to_string())
-        .or_else(|| existing.as_ref().and_then(|c| c.grid.clone()));
-    let config = HandsetConfig {
+        .or_else(|| existing.and_then(|c| c.grid.clone()));
+    Ok(HandsetConfig {
         device: device.trim().to_string(),
         worker,
         role,
         grid,
         relay,
-    };
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    open_replica(&dir, &config.device)?;
-    write_config(&dir, &config)?;
-    if ctx.json {
-        return crate::output::json(&config.redacted());
-    }
+    })
+}
+
+fn print_ready(dir: &Path, config: &HandsetConfig) {
     println!("handset ready in {}", dir.display());
     println!(
         "  device {}, worker {} ({})",
@@ -349,5 +363,4 @@ pub fn init(ctx: &Ctx, a: &InitArgs) -> Result<()> {
         ),
         None => println!("  offline: no relay yet (run init again with --relay to add one)"),
     }
-    Ok(())
 }

@@ -48,6 +48,12 @@ pub enum Error {
     /// The on-device store failed (disk full, I/O error, locked by another process).
     #[error("storage failure: {0}")]
     Storage(String),
+    /// Another process has the store open (sled holds a file lock); close it there first.
+    #[error("the store at {path} is open in another process; close it there first")]
+    StoreInUse {
+        /// The store's directory.
+        path: String,
+    },
     /// The store was written by a newer gridsync than this one.
     #[error(
         "store schema version {found} is newer than this build supports ({supported}); upgrade the app"

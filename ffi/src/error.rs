@@ -88,6 +88,9 @@ impl From<CoreError> for GridsyncError {
                 reason: format!("{what}: {detail}"),
             },
             CoreError::Storage(reason) => GridsyncError::Storage { reason },
+            e @ CoreError::StoreInUse { .. } => GridsyncError::Storage {
+                reason: e.to_string(),
+            },
             e @ CoreError::SchemaTooNew { .. } => GridsyncError::UpgradeRequired {
                 reason: e.to_string(),
             },

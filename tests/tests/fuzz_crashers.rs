@@ -4,10 +4,9 @@
 //!
 //! The crashers there today are automerge 0.12 panics (in `hexane`, `op_set2` and
 //! `change_graph`) on malformed documents and changes, reached through
-//! `Replica::apply_changes`, `Replica::apply_batch` and reading a stored document. Until
-//! core contains them (catching the unwind around automerge calls on foreign bytes, so
-//! the replica lock is not poisoned either), the replay is ignored:
-//! `cargo test -p gridsync-tests --test fuzz_crashers -- --ignored`.
+//! `Replica::apply_changes`, `Replica::apply_batch` and reading a stored document. Core
+//! contains them (`core::untrusted` catches the unwind around automerge calls on foreign
+//! bytes, so the replica lock is not poisoned either), and the replay guards that.
 //!
 //! `collect_new_crashers` (ignored, a tool) keeps the smallest input per panic site of
 //! what the fuzzers saved under `target/tmp/crashers/` and copies it here.

@@ -37,8 +37,15 @@ fn ids(r: &Replica, grid: &str) -> Result<BTreeSet<String>> {
 impl Demo {
     /// Scene 7: the same records per scope everywhere, nothing out of scope, empty outboxes.
     pub(super) fn converged(&mut self, hub: &Hub, phones: [&Phone; 3], cast: &Cast) -> Result<()> {
-        let [a, b, s] = phones;
         self.section("7. did they converge?");
+        let on_relay = self.convergence_table(hub, phones)?;
+        self.check_same_records(phones, on_relay)?;
+        self.check_nothing_leaked(phones[0], cast)?;
+        self.check_case_and_outboxes(phones, cast)
+    }
+
+    /// The table of what every handset and the relay hold; returns the relay's count.
+    fn convergence_table(&mut self, hub: &Hub, phones: [&Phone; 3]) -> Result<usize> {
         let mut t = Table::new(&[
             "  HANDSET",
             "SCOPE",
@@ -67,6 +74,13 @@ impl Demo {
         if !self.json {
             print!("{}", t.render(""));
         }
+        Ok(on_relay)
+    }
+
+    /// Each grid's records are the same on its worker's handset and the supervisor's, and
+    /// the relay holds exactly those.
+    fn check_same_records(&mut self, phones: [&Phone; 3], on_relay: usize) -> Result<()> {
+        let [a, b, s] = phones;
         let (a_a, s_a) = (ids(a.r(), GRID_A)?, ids(s.r(), GRID_A)?);
         let (b_b, s_b) = (ids(b.r(), GRID_B)?, ids(s.r(), GRID_B)?);
         self.check(
@@ -84,6 +98,11 @@ impl Demo {
             on_relay == s_a.len() + s_b.len(),
             format!("{on_relay} documents"),
         );
+        Ok(())
+    }
+
+    /// The g01 worker's handset holds no record of g02, by list or by id.
+    fn check_nothing_leaked(&mut self, a: &Phone, cast: &Cast) -> Result<()> {
         let mut leaked = ids(a.r(), GRID_B)?.len();
         leaked += cast
             .g02_households
@@ -108,6 +127,12 @@ impl Demo {
             leaked == 0,
             format!("{leaked} g02 record(s) on her handset"),
         );
+        Ok(())
+    }
+
+    /// The case reads the same on both handsets; only the refused change waits.
+    fn check_case_and_outboxes(&mut self, phones: [&Phone; 3], cast: &Cast) -> Result<()> {
+        let [a, b, s] = phones;
         let (ka, ks) = (a.r().case(&cast.case)?, s.r().case(&cast.case)?);
         self.check(
             "the case has the same timeline and status on both handsets",

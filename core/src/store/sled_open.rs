@@ -29,16 +29,19 @@ fn open_waiting_for_lock(config: &sled::Config) -> sled::Result<sled::Db> {
     let started = std::time::Instant::now();
     loop {
         match config.open() {
-            // sled reports the lock as a plain I/O error with this text.
-            Err(sled::Error::Io(e))
-                if e.to_string().starts_with("could not acquire lock")
-                    && started.elapsed() < LOCK_WAIT =>
-            {
+            Err(e) if is_lock_held(&e) && started.elapsed() < LOCK_WAIT => {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
             other => return other,
         }
     }
+}
+
+/// Whether sled failed because another process holds the database's file lock. sled
+/// reports the lock only as a plain I/O error with this text: this is the one place that
+/// reads it, and the rest of the code sees [`Error::StoreInUse`].
+fn is_lock_held(e: &sled::Error) -> bool {
+    matches!(e, sled::Error::Io(io) if io.to_string().starts_with("could not acquire lock"))
 }
 
 /// sled's configuration for `options`, with or without page compression.
@@ -55,12 +58,15 @@ pub(super) fn config(options: &SledOptions, compress: bool) -> sled::Config {
 }
 
 /// Opens the database in `path` with the compression it was made with (the wanted one
-/// for a new database). A damaged database is an [`Error::Corrupt`], any other failure
-/// an [`Error::Storage`].
+/// for a new database). A damaged database is an [`Error::Corrupt`], one open in another
+/// process an [`Error::StoreInUse`], any other failure an [`Error::Storage`].
 pub(super) fn open_db(path: &Path, options: &SledOptions) -> Result<sled::Db> {
     let compress = stored_compression(path).unwrap_or(options.compression > 0);
     open_waiting_for_lock(&config(options, compress).path(path)).map_err(|e| match e {
         sled::Error::Corruption { .. } => Error::corrupt(format!("store at {}", path.display()), e),
+        e if is_lock_held(&e) => Error::StoreInUse {
+            path: path.display().to_string(),
+        },
         other => Error::Storage(format!("cannot open store at {}: {other}", path.display())),
     })
 }
@@ -81,5 +87,17 @@ mod tests {
         let second = SledStore::open(dir.path(), SledOptions::default());
         closer.join().unwrap();
         assert!(second.is_ok(), "{:?}", second.err());
+    }
+
+    #[test]
+    fn a_store_held_open_elsewhere_is_a_typed_in_use_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let _held = SledStore::open(dir.path(), SledOptions::default()).unwrap();
+        let second = SledStore::open(dir.path(), SledOptions::default());
+        assert!(
+            matches!(second, Err(crate::Error::StoreInUse { .. })),
+            "{:?}",
+            second.err()
+        );
     }
 }

@@ -149,8 +149,9 @@ impl Hub {
         self.revoked_tx.send_modify(|n| *n += 1);
     }
 
-    /// Makes every write so far durable (the store's commits already are; this is for
-    /// shutdown).
+    /// Makes every write so far durable. The relay's store does not flush each commit
+    /// (pushes group-commit and are acknowledged after their shared flush); this flushes
+    /// whatever is left, at shutdown.
     pub fn flush(&self) -> Result<()> {
         self.store.flush()
     }

@@ -31,14 +31,14 @@ data class SyncBarState(
  * The sync bar: offline/online, pending count, last sync and the last error, from
  * `SyncSession.status()` and the `onSyncStatus` callbacks, with a "sync now" and live sync.
  *
- * Two things the core's status does not do are handled here:
- * - its `lastError` is never cleared by a later success, so the bar shows it only while the
- *   link is down (live) and it is not the one that was already there while the link was up,
- *   or when the last "sync now" failed;
- * - a link that dies silently (relay killed, signal gone) stays LIVE until the QUIC idle
- *   timeout (60 s). When changes wait unacknowledged for [stallAfterMs] while the link says
- *   LIVE/SYNCING, the bar shows it offline ([SyncBarState.stalled]) and restarts live sync,
- *   which reconnects as soon as the relay answers again.
+ * The core clears `lastError` once a sync works again and drops LIVE within about 20 s of
+ * a silently dead link (keep-alives every 5 s). The bar still guards both, for an older core
+ * and for the seconds in between:
+ * - it shows `lastError` only while the link is down (live) and it is not the one that was
+ *   already there while the link was up, or when the last "sync now" failed;
+ * - when changes wait unacknowledged for [stallAfterMs] while the link says LIVE/SYNCING,
+ *   the bar shows it offline ([SyncBarState.stalled]) and restarts live sync, which
+ *   reconnects as soon as the relay answers again.
  */
 class SyncBarModel(
     private val session: SyncSession,
