@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use gridsync_core::replica::{Replica, ReplicaConfig};
 use gridsync_core::store::MemoryStore;
+use gridsync_core::sync::CheckedChange;
 use gridsync_core::sync::backend::RelayBackend;
 use gridsync_core::sync::frame::FrameEncoder;
 use gridsync_core::sync::wire::{Cursor, Entry, Payload, RelayMsg};
@@ -35,7 +36,12 @@ fn main() -> anyhow::Result<()> {
     let items = seeder.outbox_after(None, usize::MAX)?;
     let changes: Vec<_> = items.into_iter().map(|i| i.change).collect();
     for part in changes.chunks(500) {
-        let out = hub.ingest(&grant, part)?;
+        let checked = part
+            .iter()
+            .map(|c| CheckedChange::check(&grant, c.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|r| anyhow::anyhow!("refused: {}", r.reason))?;
+        let out = hub.ingest(&grant, &checked)?;
         anyhow::ensure!(out.iter().all(|o| o.is_ok()));
     }
     let floor = z(

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use gridsync_core::replica::{Replica, ReplicaConfig};
 use gridsync_core::store::MemoryStore;
+use gridsync_core::sync::CheckedChange;
 #[allow(unused_imports)]
 use gridsync_core::sync::backend::HandsetBackend as _;
 use gridsync_core::sync::backend::RelayBackend;
@@ -53,7 +54,13 @@ fn main() -> anyhow::Result<()> {
                 let hub = hub.clone();
                 s.spawn(move || -> anyhow::Result<()> {
                     for (grant, changes) in part {
-                        let out = hub.ingest(grant, changes)?;
+                        // Parsed and scope-checked as a session does, inside the timing.
+                        let checked = changes
+                            .iter()
+                            .map(|c| CheckedChange::check(grant, c.clone()))
+                            .collect::<Result<Vec<_>, _>>()
+                            .map_err(|r| anyhow::anyhow!("refused: {}", r.reason))?;
+                        let out = hub.ingest(grant, &checked)?;
                         anyhow::ensure!(out.iter().all(|o| o.is_ok()), "a change was refused");
                     }
                     Ok(())

@@ -24,6 +24,7 @@ use gridsync_core::GridPath;
 use gridsync_core::model::{Address, NewHousehold, Tier};
 use gridsync_core::net::Trust;
 use gridsync_core::net::tls::client_config;
+use gridsync_core::sync::CheckedChange;
 use gridsync_core::sync::backend::RelayBackend;
 use gridsync_core::sync::frame::{FrameDecoder, encode_client};
 use gridsync_core::sync::wire::{ClientMsg, PROTOCOL_VERSION, PushedChange, RelayMsg};
@@ -189,7 +190,8 @@ async fn hub_ingest_refuses_a_malformed_change_and_stays_usable() {
         Phone::in_memory("good", relay.target(&good_token), PhoneOptions::default()).unwrap();
     for (i, c) in bad_changes().into_iter().enumerate() {
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            relay.hub.ingest(&bad, std::slice::from_ref(&c))
+            let checked = CheckedChange::check(&bad, c).unwrap();
+            relay.hub.ingest(&bad, &[checked])
         }));
         // Whatever happened, a good change from another device must still go in.
         good.replica
@@ -197,6 +199,7 @@ async fn hub_ingest_refuses_a_malformed_change_and_stays_usable() {
             .unwrap();
         let items = good.replica.outbox_after(None, usize::MAX).unwrap();
         let item = items.last().unwrap().change.clone();
+        let item = CheckedChange::check(&good_grant, item).unwrap();
         let after = relay.hub.ingest(&good_grant, &[item]);
         match r {
             Ok(Ok(outcomes)) => assert!(outcomes[0].is_err(), "a malformed change was accepted"),

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use gridsync_core::replica::{Replica, ReplicaConfig};
 use gridsync_core::store::MemoryStore;
+use gridsync_core::sync::CheckedChange;
 use gridsync_core::sync::backend::{DeviceGrant, RelayBackend};
 use gridsync_core::sync::wire::{Cursor, Payload, PushedChange};
 use gridsync_core::{DocId, GridPath};
@@ -68,6 +69,15 @@ impl Fixture {
             .collect()
     }
 
+    /// Ingests changes as a session would hand them over (parsed and scope-checked).
+    fn ingest(&self, changes: &[PushedChange]) -> Vec<Result<(), String>> {
+        let checked: Vec<CheckedChange> = changes
+            .iter()
+            .map(|c| CheckedChange::check(&self.grant, c.clone()).unwrap())
+            .collect();
+        self.hub.ingest(&self.grant, &checked).unwrap()
+    }
+
     fn log_visits(&self, n: usize) -> Vec<DocId> {
         (0..n)
             .map(|i| {
@@ -91,7 +101,7 @@ fn a_new_documents_first_change_comes_back_out_of_a_snapshot_unchanged() {
     let f = fixture();
     let visits = f.log_visits(3);
     let pushed = f.outbox();
-    let out = f.hub.ingest(&f.grant, &pushed).unwrap();
+    let out = f.ingest(&pushed);
     assert!(out.iter().all(|o| o.is_ok()), "{out:?}");
     let snap = f.snapshot();
     assert_eq!(snap.len(), 4, "the household and three visits");
@@ -107,14 +117,14 @@ fn later_changes_build_on_a_document_stored_as_its_first_change() {
     let f = fixture();
     f.log_visits(1);
     let first = f.outbox();
-    f.hub.ingest(&f.grant, &first).unwrap();
+    f.ingest(&first);
     f.replica
         .change_tier(&f.household, gridsync_core::model::Tier::Red, "w", "独居")
         .unwrap();
     let all = f.outbox();
     let later: Vec<PushedChange> = all[first.len()..].to_vec();
     assert!(!later.is_empty());
-    let out = f.hub.ingest(&f.grant, &later).unwrap();
+    let out = f.ingest(&later);
     assert!(out.iter().all(|o| o.is_ok()), "{out:?}");
     // The household now has two changes: it goes out as a whole document that holds both.
     let snap = f.snapshot();
@@ -138,7 +148,7 @@ fn a_refused_new_document_is_stored_nowhere_while_the_rest_of_its_push_lands() {
     let other = DocId::new(gridsync_core::ids::DocKind::Visit);
     let claimed = pushed[2].doc.clone();
     pushed[2].doc = other.clone();
-    let out = f.hub.ingest(&f.grant, &pushed).unwrap();
+    let out = f.ingest(&pushed);
     assert!(out[0].is_ok() && out[1].is_ok(), "{out:?}");
     let reason = out[2].as_ref().unwrap_err();
     assert!(reason.contains("does not call itself"), "{reason}");
@@ -152,13 +162,62 @@ fn a_repeated_push_logs_nothing_new() {
     let f = fixture();
     f.log_visits(4);
     let pushed = f.outbox();
-    f.hub.ingest(&f.grant, &pushed).unwrap();
+    f.ingest(&pushed);
     let head = f.hub.head().unwrap();
     assert_eq!(head, pushed.len() as u64);
     // Twice in one push, and again in a second push.
     let twice: Vec<PushedChange> = pushed.iter().chain(pushed.iter()).cloned().collect();
-    let out = f.hub.ingest(&f.grant, &twice).unwrap();
+    let out = f.ingest(&twice);
     assert!(out.iter().all(|o| o.is_ok()), "{out:?}");
     assert_eq!(f.hub.head().unwrap(), head);
     assert_eq!(f.hub.document_count().unwrap(), pushed.len());
+}
+
+/// A snapshot resumed one document at a time reaches every scope of a grant, even scopes
+/// whose keys sort before an earlier scope's (`a/b-x/…` < `a/b/…` byte-wise, while the
+/// scopes sort `a/b` < `a/b-x`). It used to stop after the first scope.
+#[test]
+fn a_resumed_snapshot_reaches_every_scope_whatever_their_key_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = gridsync_server::open_hub(dir.path(), 8).unwrap();
+    let scopes = [
+        GridPath::parse("a/b").unwrap(),
+        GridPath::parse("a/b-x").unwrap(),
+    ];
+    let grant = hub
+        .authenticate(&hub.add_device("phone", &scopes).unwrap().token)
+        .unwrap();
+    let replica = Replica::open_with(
+        Arc::new(MemoryStore::new()),
+        "phone",
+        ReplicaConfig::default(),
+    )
+    .unwrap();
+    let mut cfg = WorkloadConfig::bootstrap();
+    cfg.households_per_grid = 4;
+    let workload = Workload::generate(&cfg);
+    let grids = ["a/b/g1", "a/b/g1", "a/b-x/g1", "a/b-x/g1"];
+    let mut made = std::collections::BTreeSet::new();
+    for (h, grid) in workload.households.iter().zip(grids) {
+        let mut h = h.clone();
+        h.grid = GridPath::parse(grid).unwrap();
+        made.insert(replica.register_household(&h, "w").unwrap());
+    }
+    let checked: Vec<CheckedChange> = (replica.outbox_after(None, usize::MAX).unwrap())
+        .into_iter()
+        .map(|i| CheckedChange::check(&grant, i.change).unwrap())
+        .collect();
+    let outcomes = hub.ingest(&grant, &checked).unwrap();
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    let (mut cursor, mut received) = (Cursor::Fresh, std::collections::BTreeSet::new());
+    for _ in 0..20 {
+        // One byte per batch: every batch holds one document and resumes after it.
+        let batch = hub.pull(&grant, &cursor, 1).unwrap();
+        received.extend(batch.entries.iter().map(|e| e.doc.clone()));
+        cursor = batch.next;
+        if !batch.more && matches!(cursor, Cursor::Log { .. }) {
+            break;
+        }
+    }
+    assert_eq!(received, made, "every document of both scopes arrives");
 }

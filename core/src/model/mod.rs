@@ -26,6 +26,16 @@ pub fn grid_of(doc: &impl ReadDoc) -> Result<Option<GridPath>> {
         .transpose()
 }
 
+/// The id a document calls itself (its root `id` field), if that field is there and is
+/// text. Used by the relay and the handset to hold a received document to the id it was
+/// sent as; anything unreadable reads as `None`.
+pub fn doc_id_of(doc: &impl ReadDoc) -> Option<String> {
+    doc.get(ROOT, "id")
+        .ok()
+        .flatten()
+        .and_then(|(v, _)| v.as_str().map(str::to_string))
+}
+
 /// Checks a device name.
 pub(crate) fn validate_device(device: &str) -> Result<()> {
     validate::short_text("device", device, 64)

@@ -105,13 +105,7 @@ fn merge_entry(doc: &mut Automerge, e: &Entry) -> Result<()> {
 /// A received document must say it is the document it was sent as, in the grid it was
 /// sent for.
 fn check_identity(doc: &Automerge, e: &Entry) -> Result<()> {
-    use automerge::ReadDoc;
-    let id = doc
-        .get(automerge::ROOT, "id")
-        .ok()
-        .flatten()
-        .and_then(|(v, _)| v.as_str().map(str::to_string));
-    if let Some(id) = id
+    if let Some(id) = crate::model::doc_id_of(doc)
         && id != e.doc.as_str()
     {
         return Err(Error::corrupt(

@@ -6,6 +6,7 @@
 use crate::error::{Denial, Error, Result};
 use crate::ids::{DocId, GridPath};
 
+use super::checked::CheckedChange;
 use super::wire::{Cursor, Entry, PushedChange};
 
 /// One local change waiting in the handset's outbox.
@@ -104,20 +105,21 @@ pub trait RelayBackend {
     /// Whether the device is still enrolled and not revoked (checked on every message).
     fn still_active(&self, device_id: &str) -> Result<bool>;
 
-    /// Validates and durably stores changes already checked to be inside `grant.scopes`;
+    /// Validates against what the relay holds and durably stores changes that passed
+    /// [`CheckedChange::check`] (parsed, inside `grant.scopes`: not checked again here);
     /// returns, per change and in order, accepted or refused (reason). Idempotent: a change
     /// already held is accepted again. Must return exactly one outcome per change.
     fn ingest(
         &self,
         grant: &DeviceGrant,
-        changes: &[PushedChange],
+        changes: &[CheckedChange],
     ) -> Result<Vec<std::result::Result<(), String>>>;
 
     /// The next batch after `cursor` restricted to `scopes` ([`Cursor::Fresh`] starts a
     /// snapshot at the current head), of about `max_bytes` of payload (always at least one
     /// entry if any is due). A cursor that cannot be valid is an [`Error::Invalid`].
-    /// Entries the device itself pushed are left out (it has them), but the cursor still
-    /// moves past them.
+    /// Every entry in the scopes is included, the device's own as well: echoes are left
+    /// out by the session, which knows what its connection pushed.
     fn pull(&self, grant: &DeviceGrant, cursor: &Cursor, max_bytes: usize) -> Result<PullBatch>;
 
     /// Current log head sequence.

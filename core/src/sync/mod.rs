@@ -21,6 +21,7 @@
 //! The wire format and both state machines are specified in `docs/PROTOCOL.md`.
 
 pub mod backend;
+pub mod checked;
 pub mod client;
 pub mod frame;
 pub mod relay;
@@ -30,6 +31,7 @@ pub mod wire;
 pub mod zstream;
 
 pub use backend::{DeviceGrant, HandsetBackend, OutboxItem, PullBatch, RelayBackend};
+pub use checked::CheckedChange;
 pub use client::{ClientConfig, ClientEvent, ClientSession};
 pub use frame::{FrameDecoder, FrameEncoder, MAX_BODY, MAX_FRAME, encode_client, encode_relay};
 pub use relay::RelaySession;

@@ -2,14 +2,19 @@
 //!
 //! States: `AwaitHello` → (Hello accepted) → `Active` → (error, revocation) → `Closed`.
 //! The session checks the protocol order, authenticates, re-checks revocation on every
-//! message, enforces the grant's scopes on every push and every batch, and answers pulls.
+//! message, checks every pushed change ([`CheckedChange::check`]: parsed, in the grant's
+//! scopes) before the backend sees it, holds every batch to the scopes, and answers pulls.
 //! While the handset is caught up it sends new log entries unasked ([`RelaySession::log_advanced`]).
+//!
+//! Echo suppression is the session's alone: it remembers what this connection pushed and
+//! leaves those changes out of its batches (the backend's pulls leave nothing out).
 
 use std::collections::{HashSet, VecDeque};
 
 use tracing::{debug, info, warn};
 
 use super::backend::{DeviceGrant, RelayBackend};
+use super::checked::{CheckedChange, sha256};
 use super::wire::{
     ClientMsg, Cursor, ErrorCode, PROTOCOL_VERSION, Payload, PushedChange, Refusal, RelayMsg,
 };
@@ -48,14 +53,14 @@ pub struct RelaySession {
     /// them, so batches do not echo them back.
     pushed: HashSet<[u8; 32]>,
     close_reason: Option<(ErrorCode, String)>,
-    last_activity: Timestamp,
     stats: SessionStats,
     span: tracing::Span,
 }
 
 impl RelaySession {
-    /// A session for a connection accepted at `now`, waiting for Hello.
-    pub fn new(now: Timestamp) -> Self {
+    /// A session for a connection accepted at `now`, waiting for Hello. (`now` is not
+    /// used yet: the driver keeps idle time.)
+    pub fn new(_now: Timestamp) -> Self {
         RelaySession {
             state: State::AwaitHello,
             grant: None,
@@ -65,15 +70,15 @@ impl RelaySession {
             live_bytes: DEFAULT_LIVE_BYTES,
             pushed: HashSet::new(),
             close_reason: None,
-            last_activity: now,
             stats: SessionStats::default(),
             span: tracing::info_span!("relay_session", device = tracing::field::Empty),
         }
     }
 
-    /// Handles one message from the handset. Failures are answered with
-    /// [`RelayMsg::Error`] and close the session; messages after closing are ignored.
-    pub fn handle(&mut self, msg: ClientMsg, now: Timestamp, backend: &dyn RelayBackend) {
+    /// Handles one message from the handset, arrived at `now` (not used yet). Failures are
+    /// answered with [`RelayMsg::Error`] and close the session; messages after closing are
+    /// ignored.
+    pub fn handle(&mut self, msg: ClientMsg, _now: Timestamp, backend: &dyn RelayBackend) {
         let span = self.span.clone();
         let _entered = span.enter();
         if self.state == State::Closed {
@@ -81,7 +86,6 @@ impl RelaySession {
             return;
         }
         self.stats.messages_received += 1;
-        self.last_activity = now;
         let msg = match (self.state, msg) {
             (
                 State::AwaitHello,
@@ -180,11 +184,6 @@ impl RelaySession {
         self.state == State::Active && self.caught_up
     }
 
-    /// When the last message arrived (for idle timeouts).
-    pub fn last_activity(&self) -> Timestamp {
-        self.last_activity
-    }
-
     /// Message and entry counters.
     pub fn stats(&self) -> SessionStats {
         self.stats
@@ -246,31 +245,10 @@ impl RelaySession {
         self.stats.changes += changes.len() as u64;
         let mut refused = Vec::new();
         let mut inside = Vec::with_capacity(changes.len());
-        for mut change in changes {
-            // The wire carries no hash: the change's content names it.
-            let parsed = crate::untrusted::contain("pushed change", || {
-                automerge::Change::from_bytes(change.bytes.clone())
-                    .map_err(|e| Error::corrupt("pushed change", e))
-            });
-            match parsed {
-                Ok(c) => change.hash = c.hash().0,
-                Err(e) => {
-                    refused.push(Refusal {
-                        hash: sha256(&change.bytes),
-                        reason: format!("malformed change: {e}"),
-                    });
-                    continue;
-                }
-            }
-            match grant.check_write(&change) {
-                Err(reason) => {
-                    warn!(doc = %change.doc, grid = %change.grid, %reason, "push refused");
-                    refused.push(Refusal {
-                        hash: change.hash,
-                        reason,
-                    });
-                }
-                Ok(()) => inside.push(change),
+        for change in changes {
+            match CheckedChange::check(grant, change) {
+                Ok(checked) => inside.push(checked),
+                Err(refusal) => refused.push(refusal),
             }
         }
         let outcomes = if inside.is_empty() {
@@ -289,7 +267,8 @@ impl RelaySession {
             }
         };
         let mut accepted = 0usize;
-        for (change, outcome) in inside.iter().zip(outcomes) {
+        for (checked, outcome) in inside.iter().zip(outcomes) {
+            let change = checked.pushed();
             match outcome {
                 Ok(()) => {
                     if self.pushed.len() < MAX_ECHO_MEMORY {
@@ -328,14 +307,17 @@ impl RelaySession {
                 "backend returned entries outside the scopes"
             );
         }
+        let in_scopes = entries.len();
         if !self.pushed.is_empty() {
             entries.retain(
                 |e| !matches!(&e.payload, Payload::Change(b) if self.pushed.contains(&sha256(b))),
             );
         }
-        if live && entries.is_empty() && !batch.more {
-            return; // nothing the handset does not have: the log moved elsewhere
+        if live && in_scopes == 0 && !batch.more {
+            return; // nothing in the handset's scopes: the log moved elsewhere
         }
+        // A live batch left empty by echo suppression still goes out: it moves the
+        // handset's cursor past its own changes, so a reconnect does not pull them again.
         let bytes = entries_bytes(&entries);
         self.stats.entries += entries.len() as u64;
         self.stats.entry_bytes += bytes as u64;
@@ -406,11 +388,4 @@ impl RelaySession {
         );
         self.close_reason = Some((code, message));
     }
-}
-
-/// SHA-256 of some bytes (to recognise a change the handset pushed).
-fn sha256(bytes: &[u8]) -> [u8; 32] {
-    let mut out = [0; 32];
-    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref());
-    out
 }

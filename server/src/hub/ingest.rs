@@ -1,20 +1,22 @@
-//! Accepting pushed changes: check scope, integrity (the hash is recomputed from the bytes),
-//! dependencies and the document's identity; then append to the log and update the
-//! document, all in one atomic commit per push, made durable (by a flush shared with
-//! concurrent pushes) before the push is acknowledged. A refused change is stored nowhere.
+//! Accepting pushed changes. The session has parsed each one and checked its scope
+//! ([`CheckedChange`]); here: its dependencies, its grid and the document's identity; then
+//! append to the log and update the document, all in one atomic commit per push, made
+//! durable (by a flush shared with concurrent pushes) before the push is acknowledged. A
+//! refused change is stored nowhere.
 //!
 //! The work that needs no relay state runs before the writer lock is taken, so pushes on
-//! different connections use every core: parsing, and for the first change of a document
-//! (most visits are one change), building and checking the whole document. Under the lock
-//! only what depends on the relay's state is left.
+//! different connections use every core: for the first change of a document (most visits
+//! are one change), building and checking the whole document. Under the lock only what
+//! depends on the relay's state is left.
 
 use std::collections::{HashMap, HashSet};
 
-use automerge::{Automerge, Change, ReadDoc};
+use automerge::{Automerge, Change};
 use gridsync_core::error::{Error, Result};
 use gridsync_core::ids::{DocId, GridPath};
-use gridsync_core::model::grid_of;
+use gridsync_core::model::{doc_id_of, grid_of};
 use gridsync_core::store::Batch;
+use gridsync_core::sync::CheckedChange;
 use gridsync_core::sync::backend::DeviceGrant;
 use gridsync_core::sync::wire::{ChangeHash, PushedChange};
 use gridsync_core::untrusted::contain;
@@ -26,7 +28,7 @@ use super::{
 
 /// What a change looks like before the relay's state is consulted.
 enum Prepared {
-    /// Refused whatever the relay holds.
+    /// Refused whatever the relay holds (the decoder failed on it).
     Refused(String),
     /// A change to build on the document the relay holds.
     Parsed(Change),
@@ -50,12 +52,12 @@ impl Hub {
     pub(crate) fn ingest_changes(
         &self,
         grant: &DeviceGrant,
-        changes: &[PushedChange],
+        changes: &[CheckedChange],
     ) -> Result<Vec<std::result::Result<(), String>>> {
         let _span =
             tracing::debug_span!("ingest", device = %grant.device_id, changes = changes.len())
                 .entered();
-        let prepared: Vec<Prepared> = changes.iter().map(|pc| prepare(grant, pc)).collect();
+        let prepared: Vec<Prepared> = changes.iter().map(prepare).collect();
         let guard = self.lock()?;
         let start = read_head(self.store.as_ref())?;
         let mut head = start;
@@ -64,7 +66,7 @@ impl Hub {
         let mut accepted_now: HashSet<ChangeHash> = HashSet::new();
         let mut grids: HashSet<GridPath> = HashSet::new();
         let mut out = Vec::with_capacity(changes.len());
-        for (pc, prep) in changes.iter().zip(prepared) {
+        for (pc, prep) in changes.iter().map(CheckedChange::pushed).zip(prepared) {
             // automerge may panic on a malformed change: that refuses the change, nothing
             // more (the document being changed is a fork until every check passed).
             let contained = contain(format!("change for {}", pc.doc), || {
@@ -201,32 +203,20 @@ fn load_change(id: &DocId, bytes: &[u8]) -> Result<Automerge> {
 }
 
 /// Everything that can be checked without the relay's state.
-fn prepare(grant: &DeviceGrant, pc: &PushedChange) -> Prepared {
-    if !grant.covers(&pc.grid) {
-        return Prepared::Refused(format!("grid {} is outside this device's scopes", pc.grid));
+fn prepare(checked: &CheckedChange) -> Prepared {
+    let (pc, change) = (checked.pushed(), checked.change());
+    if !change.deps().is_empty() {
+        return Prepared::Parsed(change.clone());
     }
-    let parsed = contain(format!("change for {}", pc.doc), || {
-        let change = match Change::from_bytes(pc.bytes.clone()) {
-            Ok(c) => c,
-            Err(e) => return Ok(Prepared::Refused(format!("malformed change: {e}"))),
-        };
-        if change.hash().0 != pc.hash {
-            return Ok(Prepared::Refused(
-                "the hash does not match the change's bytes".into(),
-            ));
-        }
-        if !change.deps().is_empty() {
-            return Ok(Prepared::Parsed(change));
-        }
-        Ok(
-            match apply_checked(&Automerge::new(), &pc.grid, pc, change.clone()) {
-                Ok(_checked) => Prepared::Fresh(change),
-                // Checked again under the lock against what the relay holds.
-                Err(_) => Prepared::Parsed(change),
-            },
-        )
+    let fresh = contain(format!("change for {}", pc.doc), || {
+        Ok(apply_checked(&Automerge::new(), &pc.grid, pc, change.clone()).is_ok())
     });
-    parsed.unwrap_or_else(|e| Prepared::Refused(format!("malformed change: {e}")))
+    match fresh {
+        Ok(true) => Prepared::Fresh(change.clone()),
+        // Checked again under the lock against what the relay holds.
+        Ok(false) => Prepared::Parsed(change.clone()),
+        Err(e) => Prepared::Refused(format!("malformed change: {e}")),
+    }
 }
 
 /// Applies `change` to a fork of `doc` (which belongs to `grid`) and checks the result: its
@@ -263,12 +253,7 @@ fn apply_checked(
         Ok(None) => return Err("the document has no grid".into()),
         Err(e) => return Err(format!("the document's grid is unreadable: {e}")),
     }
-    let id_field = next
-        .get(automerge::ROOT, "id")
-        .ok()
-        .flatten()
-        .and_then(|(v, _)| v.as_str().map(str::to_string));
-    if id_field.as_deref() != Some(pc.doc.as_str()) {
+    if doc_id_of(&next).as_deref() != Some(pc.doc.as_str()) {
         return Err(format!("the document does not call itself {}", pc.doc));
     }
     Ok(next)

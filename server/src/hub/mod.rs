@@ -6,7 +6,7 @@
 //! ```text
 //! devices   device id              → Device
 //! tokens    sha256(token) hex      → device id
-//! log       seq (u64 BE)           → LogRecord { doc, grid, hash, bytes }
+//! log       seq (u64 BE)           → LogRecord { doc, grid, hash, bytes, origin }
 //! grid_log  grid \0 seq            → ()            (a grid's entries in log order)
 //! grids     grid                   → ()            (every grid that has documents)
 //! gdocs     grid \0 doc            → ()            (a grid's documents, for snapshots)
@@ -24,8 +24,9 @@ use std::sync::{Arc, Mutex};
 use gridsync_core::error::{Error, Result};
 use gridsync_core::ids::{DocId, GridPath};
 use gridsync_core::store::{Batch, Store};
+use gridsync_core::sync::CheckedChange;
 use gridsync_core::sync::backend::{DeviceGrant, PullBatch, RelayBackend};
-use gridsync_core::sync::wire::{ChangeHash, Cursor, PushedChange};
+use gridsync_core::sync::wire::{ChangeHash, Cursor};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -49,7 +50,8 @@ pub(crate) struct LogRecord {
     pub grid: GridPath,
     pub hash: ChangeHash,
     pub bytes: Vec<u8>,
-    /// The device that pushed it (pulls leave a device's own changes out).
+    /// The device that pushed it. Kept for the record only: pulls do not look at it (the
+    /// session suppresses echoes by what its connection pushed, see `docs/PROTOCOL.md`).
     pub origin: String,
 }
 
@@ -213,13 +215,13 @@ impl RelayBackend for Hub {
     fn ingest(
         &self,
         grant: &DeviceGrant,
-        changes: &[PushedChange],
+        changes: &[CheckedChange],
     ) -> Result<Vec<std::result::Result<(), String>>> {
         self.ingest_changes(grant, changes)
     }
 
     fn pull(&self, grant: &DeviceGrant, cursor: &Cursor, max_bytes: usize) -> Result<PullBatch> {
-        self.pull_batch(&grant.scopes, Some(&grant.device_id), cursor, max_bytes)
+        self.pull_batch(&grant.scopes, cursor, max_bytes)
     }
 
     fn head(&self) -> Result<u64> {

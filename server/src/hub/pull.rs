@@ -40,7 +40,6 @@ impl Hub {
     pub(crate) fn pull_batch(
         &self,
         scopes: &[GridPath],
-        device: Option<&str>,
         cursor: &Cursor,
         max_bytes: usize,
     ) -> Result<PullBatch> {
@@ -57,7 +56,7 @@ impl Hub {
                 self.snapshot(&scopes, head, *high_water, after_doc.as_ref(), max_bytes)
             }
             Cursor::Log { after } if *after <= head => {
-                self.log_after(&scopes, device, *after, head, max_bytes)
+                self.log_after(&scopes, *after, head, max_bytes)
             }
             other => {
                 tracing::warn!(
@@ -70,6 +69,8 @@ impl Hub {
         }
     }
 
+    /// Snapshots of the documents in `scopes` after `after_doc`, in (grid, document)
+    /// order, until `max_bytes`; then on to the log after `high_water`.
     fn snapshot(
         &self,
         scopes: &[GridPath],
@@ -78,17 +79,18 @@ impl Hub {
         after_doc: Option<&DocId>,
         max_bytes: usize,
     ) -> Result<PullBatch> {
-        let pos = match after_doc {
-            Some(d) => self
-                .doc_grid(d)?
-                .map(|g| grid_key(&g, d.as_str().as_bytes())),
-            None => None,
-        };
+        let resume = self.resume_at(scopes, after_doc)?;
         let mut entries = Vec::new();
         let mut bytes = 0usize;
-        for scope in scopes {
+        for (i, scope) in scopes.iter().enumerate() {
+            // Scopes before the one the last document came from are done; that one
+            // resumes after the document; later ones start at their beginning.
+            let mut after = match &resume {
+                Some((at, _)) if i < *at => continue,
+                Some((at, key)) if i == *at => Some(key.clone()),
+                _ => None,
+            };
             let prefix = scope.as_str().as_bytes();
-            let mut after = pos.clone().filter(|p| p.as_slice() >= prefix);
             loop {
                 let page = self.store.scan(
                     GDOCS,
@@ -102,43 +104,12 @@ impl Hub {
                 let Some((last, _)) = page.last() else { break };
                 after = Some(last.clone());
                 for (k, _) in &page {
-                    let Some((grid, doc)) = split_grid_key(k) else {
+                    let Some(entry) = self.snapshot_entry(scope, k)? else {
                         continue;
                     };
-                    let grid = GridPath::parse(&String::from_utf8_lossy(grid))?;
-                    if !grid.is_within(scope) {
-                        continue;
-                    }
-                    let doc = DocId::parse(&String::from_utf8_lossy(doc))?;
-                    let Some(v) = self.store.get(RDOCS, doc.as_str().as_bytes())? else {
-                        continue;
-                    };
-                    let rd: RelayDoc = decode("relay document", &v)?;
-                    let what = format!("relay document {doc}");
-                    let payload = if is_change_chunk(&rd.saved) {
-                        // Stored as its one change (created by one push, never changed).
-                        Payload::Change(rd.saved)
-                    } else {
-                        contain(what.clone(), || {
-                            let loaded = automerge::Automerge::load(&rd.saved)
-                                .map_err(|e| gridsync_core::Error::corrupt(what.clone(), e))?;
-                            // A document written once (most visits) travels smaller as its one
-                            // change than as a saved document (no heads, no document header).
-                            let changes = loaded.get_changes(&[]);
-                            Ok(match changes.as_slice() {
-                                [only] => Payload::Change(only.raw_bytes().to_vec()),
-                                _ => Payload::Snapshot(loaded.save_nocompress()),
-                            })
-                        })?
-                    };
-                    bytes += match &payload {
-                        Payload::Change(b) | Payload::Snapshot(b) => b.len(),
-                    };
-                    entries.push(Entry {
-                        doc: doc.clone(),
-                        grid,
-                        payload,
-                    });
+                    bytes += payload_len(&entry.payload);
+                    let doc = entry.doc.clone();
+                    entries.push(entry);
                     if bytes >= max_bytes {
                         let next = Cursor::Snapshot {
                             high_water,
@@ -160,48 +131,60 @@ impl Hub {
         })
     }
 
+    /// Where a snapshot resumes: the index in `scopes` of the scope holding `after_doc`,
+    /// and the document's `gdocs` key. `None` (start over) for no document, or one the
+    /// relay does not know or that lies in none of the scopes.
+    ///
+    /// Scopes are walked in their sorted order, which is not the byte order of their keys
+    /// (`a/b-x` sorts after `a/b` but its keys come first, `-` < `/`), so the position is
+    /// the scope's index, never a comparison of keys across scopes.
+    fn resume_at(
+        &self,
+        scopes: &[GridPath],
+        after_doc: Option<&DocId>,
+    ) -> Result<Option<(usize, Vec<u8>)>> {
+        let Some(doc) = after_doc else {
+            return Ok(None);
+        };
+        let Some(grid) = self.doc_grid(doc)? else {
+            return Ok(None);
+        };
+        Ok(scopes
+            .iter()
+            .position(|s| grid.is_within(s))
+            .map(|i| (i, grid_key(&grid, doc.as_str().as_bytes()))))
+    }
+
+    /// The snapshot entry for one `gdocs` key, if it names a document within `scope`
+    /// that the relay holds.
+    fn snapshot_entry(&self, scope: &GridPath, key: &[u8]) -> Result<Option<Entry>> {
+        let Some((grid, doc)) = split_grid_key(key) else {
+            return Ok(None);
+        };
+        let grid = GridPath::parse(&String::from_utf8_lossy(grid))?;
+        if !grid.is_within(scope) {
+            return Ok(None);
+        }
+        let doc = DocId::parse(&String::from_utf8_lossy(doc))?;
+        let Some(v) = self.store.get(RDOCS, doc.as_str().as_bytes())? else {
+            return Ok(None);
+        };
+        let rd: RelayDoc = decode("relay document", &v)?;
+        let payload = snapshot_payload(&doc, rd)?;
+        Ok(Some(Entry { doc, grid, payload }))
+    }
+
+    /// The log entries in `scopes` after sequence `after` (up to `head`), in sequence
+    /// order, until `max_bytes`. Every entry in the scopes goes out, the pulling device's
+    /// own as well: the session leaves out what its connection pushed.
     fn log_after(
         &self,
         scopes: &[GridPath],
-        device: Option<&str>,
         after: u64,
         head: u64,
         max_bytes: usize,
     ) -> Result<PullBatch> {
-        let mut candidates: Vec<u64> = Vec::new();
-        let mut bound = u64::MAX;
-        for scope in scopes {
-            for (g, _) in self
-                .store
-                .scan(GRIDS, Scan::prefix(scope.as_str().as_bytes()))?
-            {
-                let grid = GridPath::parse(&String::from_utf8_lossy(&g))?;
-                if !grid.is_within(scope) {
-                    continue;
-                }
-                let prefix = grid_key(&grid, b"");
-                let start = grid_key(&grid, &after.to_be_bytes());
-                let page = self.store.scan(
-                    GRID_LOG,
-                    Scan {
-                        prefix: &prefix,
-                        after: Some(&start),
-                        limit: PAGE,
-                        reverse: false,
-                    },
-                )?;
-                let seqs: Vec<u64> = page
-                    .iter()
-                    .filter_map(|(k, _)| k[prefix.len()..].try_into().ok().map(u64::from_be_bytes))
-                    .collect();
-                if seqs.len() == PAGE {
-                    bound = bound.min(*seqs.last().unwrap_or(&u64::MAX));
-                }
-                candidates.extend(seqs);
-            }
-        }
-        candidates.sort_unstable();
-        candidates.dedup();
+        let (candidates, bound) = self.log_candidates(scopes, after)?;
         let mut entries = Vec::new();
         let mut bytes = 0usize;
         let mut last = None;
@@ -210,10 +193,6 @@ impl Hub {
                 continue;
             };
             let r: LogRecord = decode("log record", &v)?;
-            last = Some(seq);
-            if device == Some(r.origin.as_str()) {
-                continue; // the device pushed it: it has it
-            }
             bytes += r.bytes.len();
             entries.push(Entry {
                 doc: r.doc,
@@ -229,7 +208,11 @@ impl Hub {
                 });
             }
         }
-        if bound != u64::MAX {
+        // A full grid page makes the list complete only up to `bound`. A bound past the
+        // durable head (the page reached commits not yet flushed) is no bound: the list
+        // is complete up to the head, and the cursor must not pass the head, or the
+        // sequences between would be skipped for good.
+        if bound < head {
             let next = last.unwrap_or(after);
             return Ok(PullBatch {
                 entries,
@@ -247,4 +230,76 @@ impl Hub {
             more: false,
         })
     }
+
+    /// The sequences after `after` in the logs of every grid within `scopes`, sorted, at
+    /// most a page per grid; and the bound up to which that list is complete (`u64::MAX`
+    /// when no grid's page was full).
+    fn log_candidates(&self, scopes: &[GridPath], after: u64) -> Result<(Vec<u64>, u64)> {
+        let mut candidates: Vec<u64> = Vec::new();
+        let mut bound = u64::MAX;
+        for scope in scopes {
+            for (g, _) in self
+                .store
+                .scan(GRIDS, Scan::prefix(scope.as_str().as_bytes()))?
+            {
+                let grid = GridPath::parse(&String::from_utf8_lossy(&g))?;
+                if !grid.is_within(scope) {
+                    continue;
+                }
+                let seqs = self.grid_log_page(&grid, after)?;
+                if seqs.len() == PAGE {
+                    bound = bound.min(*seqs.last().unwrap_or(&u64::MAX));
+                }
+                candidates.extend(seqs);
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        Ok((candidates, bound))
+    }
+
+    /// Up to a page of one grid's log sequences after `after`.
+    fn grid_log_page(&self, grid: &GridPath, after: u64) -> Result<Vec<u64>> {
+        let prefix = grid_key(grid, b"");
+        let start = grid_key(grid, &after.to_be_bytes());
+        let page = self.store.scan(
+            GRID_LOG,
+            Scan {
+                prefix: &prefix,
+                after: Some(&start),
+                limit: PAGE,
+                reverse: false,
+            },
+        )?;
+        Ok(page
+            .iter()
+            .filter_map(|(k, _)| k[prefix.len()..].try_into().ok().map(u64::from_be_bytes))
+            .collect())
+    }
+}
+
+fn payload_len(payload: &Payload) -> usize {
+    match payload {
+        Payload::Change(b) | Payload::Snapshot(b) => b.len(),
+    }
+}
+
+/// What a snapshot sends for a document: its one change when it has only one (stored as
+/// that change, or written once: smaller than a saved document, with no heads and no
+/// document header), else the saved document.
+fn snapshot_payload(doc: &DocId, rd: RelayDoc) -> Result<Payload> {
+    if is_change_chunk(&rd.saved) {
+        // Stored as its one change (created by one push, never changed).
+        return Ok(Payload::Change(rd.saved));
+    }
+    let what = format!("relay document {doc}");
+    contain(what.clone(), || {
+        let loaded = automerge::Automerge::load(&rd.saved)
+            .map_err(|e| gridsync_core::Error::corrupt(what.clone(), e))?;
+        let changes = loaded.get_changes(&[]);
+        Ok(match changes.as_slice() {
+            [only] => Payload::Change(only.raw_bytes().to_vec()),
+            _ => Payload::Snapshot(loaded.save_nocompress()),
+        })
+    })
 }

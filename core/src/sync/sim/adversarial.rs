@@ -8,7 +8,8 @@ use super::strategies::{client_msg, relay_msg};
 use super::*;
 use crate::error::Result;
 use crate::sync::backend::{DeviceGrant, PullBatch, RelayBackend};
-use crate::sync::wire::{ClientMsg, Cursor, ErrorCode, PROTOCOL_VERSION, PushedChange};
+use crate::sync::checked::CheckedChange;
+use crate::sync::wire::{ClientMsg, Cursor, ErrorCode, PROTOCOL_VERSION};
 
 /// A backend whose pulls ignore the scopes they are given.
 struct Leaky(SimRelay);
@@ -23,7 +24,7 @@ impl RelayBackend for Leaky {
     fn ingest(
         &self,
         g: &DeviceGrant,
-        c: &[PushedChange],
+        c: &[CheckedChange],
     ) -> Result<Vec<std::result::Result<(), String>>> {
         self.0.ingest(g, c)
     }

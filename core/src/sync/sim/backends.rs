@@ -14,6 +14,7 @@ use crate::sync::backend::{
     DeviceGrant, HandsetBackend, OutboxItem, PullBatch, RelayBackend, denied_revoked,
     denied_unknown_token,
 };
+use crate::sync::checked::CheckedChange;
 use crate::sync::wire::{ChangeHash, Cursor, Entry, Payload, PushedChange};
 
 pub(crate) fn grid(s: &str) -> GridPath {
@@ -307,19 +308,14 @@ impl RelayBackend for SimRelay {
     fn ingest(
         &self,
         _grant: &DeviceGrant,
-        changes: &[PushedChange],
+        changes: &[CheckedChange],
     ) -> Result<Vec<std::result::Result<(), String>>> {
         let mut st = self.state.borrow_mut();
         let mut out = Vec::new();
-        for c in changes {
+        for checked in changes {
+            let (c, change) = (checked.pushed(), checked.change().clone());
             st.ingested.push(c.hash);
-            let Ok(change) = Change::from_bytes(c.bytes.clone()) else {
-                out.push(Err("not an automerge change".to_string()));
-                continue;
-            };
-            if change.hash().0 != c.hash {
-                out.push(Err("hash does not match the change bytes".to_string()));
-            } else if st.held.contains(&c.hash) {
+            if st.held.contains(&c.hash) {
                 out.push(Ok(()));
             } else if st.docs.get(&c.doc).is_some_and(|(g, _)| *g != c.grid) {
                 out.push(Err("the document belongs to another grid".to_string()));

@@ -317,6 +317,32 @@ fn a_reconnect_with_an_outbox_costs_one_round_trip() {
 }
 
 #[test]
+fn a_reconnect_after_live_pushes_pulls_none_of_them_back() {
+    let (mut sim, docs) = seeded(3);
+    sim.relay.enroll("t", &["a/b"]);
+    let h = sim.add_handset(config("t"));
+    sim.connect(h);
+    sim.run();
+    let received = sim.handsets[h].changes_received;
+    for (i, doc) in docs.iter().enumerate() {
+        sim.write(h, doc, &grid("a/b/g1"), "online", &format!("edit {i}"));
+        sim.run();
+    }
+    assert_eq!(sim.handsets[h].outbox_len(), 0);
+    sim.cut_at(sim.now);
+    sim.run();
+    sim.now += 1000;
+    sim.connect(h);
+    sim.run();
+    assert!(caught_up(&sim, h));
+    assert_eq!(
+        sim.handsets[h].changes_received, received,
+        "the handset's own changes came back on reconnect"
+    );
+    assert_same_docs(&sim, h, &docs);
+}
+
+#[test]
 fn overtaken_live_batches_are_re_pulled() {
     let (mut sim, docs) = seeded(1);
     sim.relay.enroll("t", &["a/b"]);
