@@ -27,6 +27,16 @@ struct Fixture {
     workload: Workload,
 }
 
+/// The pushing handset's replica, in memory.
+fn phone_replica() -> Replica {
+    Replica::open_with(
+        Arc::new(MemoryStore::new()),
+        "phone",
+        ReplicaConfig::default(),
+    )
+    .unwrap()
+}
+
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let hub = gridsync_server::open_hub(dir.path(), 8).unwrap();
@@ -35,12 +45,7 @@ fn fixture() -> Fixture {
         .add_device("phone", std::slice::from_ref(&grid))
         .unwrap();
     let grant = hub.authenticate(&e.token).unwrap();
-    let replica = Replica::open_with(
-        Arc::new(MemoryStore::new()),
-        "phone",
-        ReplicaConfig::default(),
-    )
-    .unwrap();
+    let replica = phone_replica();
     let mut cfg = WorkloadConfig::bootstrap();
     cfg.households_per_grid = 2;
     cfg.visits = 10;
@@ -187,12 +192,7 @@ fn a_resumed_snapshot_reaches_every_scope_whatever_their_key_order() {
     let grant = hub
         .authenticate(&hub.add_device("phone", &scopes).unwrap().token)
         .unwrap();
-    let replica = Replica::open_with(
-        Arc::new(MemoryStore::new()),
-        "phone",
-        ReplicaConfig::default(),
-    )
-    .unwrap();
+    let replica = phone_replica();
     let mut cfg = WorkloadConfig::bootstrap();
     cfg.households_per_grid = 4;
     let workload = Workload::generate(&cfg);
