@@ -153,6 +153,8 @@ fn serve(config: RelayConfig, json: bool) -> Result<()> {
             tracing_subscriber::EnvFilter::try_new(&config.log).context("--log filter")?,
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a terminal: a log file or a journal gets plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;

@@ -25,6 +25,8 @@ pub struct ProcessOptions {
     /// Its stderr goes to `<data_dir>.log` (appended over restarts) when true, to this
     /// process's stderr otherwise.
     pub log_to_file: bool,
+    /// The `--log` filter (`warn` unless a test reads the log).
+    pub log_filter: &'static str,
 }
 
 impl Default for ProcessOptions {
@@ -34,6 +36,7 @@ impl Default for ProcessOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             idle_secs: None,
             log_to_file: false,
+            log_filter: "warn",
         }
     }
 }
@@ -88,7 +91,7 @@ impl RelayProcess {
             cmd.args(["--idle-timeout", &idle.to_string()]);
         }
         let mut child = cmd
-            .args(["--log", "warn"])
+            .args(["--log", options.log_filter])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr)

@@ -156,6 +156,64 @@ fn messages_out_of_order_close_with_malformed() {
     ));
 }
 
+/// The relay's closing code, not its text, decides the handset's error: each kind an app
+/// acts on differently arrives typed, in the `Result` and in `ClientEvent::Failed` alike.
+#[test]
+fn closing_codes_become_typed_errors() {
+    use crate::error::{Denial, Error};
+    type Expect = fn(&Error) -> bool;
+    let cases: [(ErrorCode, Expect); 5] = [
+        (
+            ErrorCode::UnsupportedVersion,
+            |e| matches!(e, Error::VersionMismatch { ours, .. } if *ours == PROTOCOL_VERSION),
+        ),
+        (ErrorCode::Unauthorized, |e| {
+            matches!(
+                e,
+                Error::Denied {
+                    denial: Denial::UnknownToken,
+                    ..
+                }
+            )
+        }),
+        (ErrorCode::Revoked, |e| {
+            matches!(
+                e,
+                Error::Denied {
+                    denial: Denial::Revoked,
+                    ..
+                }
+            )
+        }),
+        (ErrorCode::Malformed, |e| matches!(e, Error::Protocol(_))),
+        (ErrorCode::Internal, |e| matches!(e, Error::Protocol(_))),
+    ];
+    for (code, is_expected) in cases {
+        let mut handset = SimHandset::new();
+        let mut c = ClientSession::new(config("good"));
+        c.start(&handset, 0).unwrap();
+        let closing = RelayMsg::Error {
+            code,
+            message: "because".into(),
+        };
+        let e = c.handle(closing, 0, &mut handset).unwrap_err();
+        assert!(is_expected(&e), "{code:?} became {e:?}");
+        assert_eq!(
+            e.is_final(),
+            matches!(
+                code,
+                ErrorCode::UnsupportedVersion | ErrorCode::Unauthorized | ErrorCode::Revoked
+            ),
+            "{code:?}"
+        );
+        let failed = std::iter::from_fn(|| c.poll_event()).find_map(|ev| match ev {
+            ClientEvent::Failed(f) => Some(f),
+            _ => None,
+        });
+        assert_eq!(failed.as_ref(), Some(&e), "{code:?}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
