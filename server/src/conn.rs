@@ -140,7 +140,7 @@ async fn serve_inner(
     mut shutdown: watch::Receiver<bool>,
     revocations: watch::Receiver<u64>,
 ) -> Ended {
-    let streams = match tokio::select! {
+    let mut streams = match tokio::select! {
         s = conn.accept_bi() => s,
         _ = shutdown.changed() => return Ended::Shutdown,
     } {
@@ -157,7 +157,7 @@ async fn serve_inner(
         revocations,
         shutdown,
     };
-    let ended = drive(&conn, streams, STREAM_LEVEL, &mut peer).await;
+    let ended = drive(&conn, &mut streams, STREAM_LEVEL, &mut peer).await;
     match ended {
         Ended::Shutdown => conn.close(1u32.into(), b"relay shutting down"),
         // Give the error frame of a closed session a moment to leave.
@@ -166,5 +166,6 @@ async fn serve_inner(
         }
         Ended::Done => {}
     }
+    drop(streams);
     ended
 }

@@ -297,9 +297,9 @@ impl SyncClient {
         until_caught_up: bool,
         stop: Option<Arc<Notify>>,
     ) -> Result<SyncReport> {
-        let streams = conn.open_bi().await.map_err(Error::network)?;
+        let mut streams = conn.open_bi().await.map_err(Error::network)?;
         let mut peer = HandsetPeer::start(self, &self.replica, until_caught_up, stop)?;
-        let outcome = drive(conn, streams, DEFAULT_BULK_LEVEL, &mut peer).await;
+        let outcome = drive(conn, &mut streams, DEFAULT_BULK_LEVEL, &mut peer).await;
         let mut report = std::mem::take(&mut peer.report);
         report.entries = peer.session.stats().entries;
         outcome.map(|()| report)

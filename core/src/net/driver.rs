@@ -62,14 +62,17 @@ pub trait Peer {
 
 /// Runs `peer` over `conn` until it says it is done or the connection fails. `streams` is
 /// the control stream; `bulk_level` the zstd level of this end's bulk runs. The control
-/// stream is finished and any open bulk run ended before it returns.
+/// stream's sending side is finished and any open bulk run ended before it returns. The
+/// caller keeps the streams: dropping the receiving side tells the other end to stop
+/// sending, so a relay keeps it while its closing error frame leaves (else the handset's
+/// next write fails with "stopped by peer" before it reads why).
 pub async fn drive<P: Peer>(
     conn: &quinn::Connection,
-    streams: (quinn::SendStream, quinn::RecvStream),
+    streams: &mut (quinn::SendStream, quinn::RecvStream),
     bulk_level: i32,
     peer: &mut P,
 ) -> P::Output {
-    let (mut send, mut recv) = streams;
+    let (send, recv) = streams;
     let mut out = Outgoing {
         encoder: FrameEncoder::default(),
         bulk: BulkSender::with_level(bulk_level),
@@ -78,7 +81,7 @@ pub async fn drive<P: Peer>(
     let mut bulk_in: BulkReceiver<P::In> = BulkReceiver::new();
     let mut buf = vec![0u8; READ_BUFFER];
     let output = loop {
-        if let Err(e) = out.flush(peer, &mut send, conn).await {
+        if let Err(e) = out.flush(peer, send, conn).await {
             break peer.lost(e);
         }
         if let Some(done) = peer.check() {
@@ -106,7 +109,7 @@ pub async fn drive<P: Peer>(
             wake = peer.next_wake() => {
                 if let Some(done) = peer.wake(wake) {
                     // Whatever the wake-up queued (the relay's goodbye) still goes out.
-                    let _ = out.flush(peer, &mut send, conn).await;
+                    let _ = out.flush(peer, send, conn).await;
                     break done;
                 }
             }
