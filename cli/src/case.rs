@@ -273,8 +273,7 @@ pub fn run(ctx: &Ctx, cmd: CaseCmd) -> Result<()> {
                     "case": c, "role": role, "allowed": allowed,
                 }));
             }
-            show(&c, role, &allowed);
-            Ok(())
+            show(&c, role, &allowed)
         }
     }
 }
@@ -306,10 +305,12 @@ fn report(ctx: &Ctx, hs: &Handset, a: ReportArgs) -> Result<()> {
     if ctx.json {
         return output::json(&c);
     }
-    println!(
+    crate::outln!(
         "reported case {id}: {} [{}] in {}",
-        c.title, c.category, c.grid
-    );
+        c.title,
+        c.category,
+        c.grid
+    )?;
     Ok(())
 }
 
@@ -327,14 +328,14 @@ fn act(ctx: &Ctx, hs: &Handset, a: &ActArgs) -> Result<()> {
     if ctx.json {
         return output::json(&c);
     }
-    println!(
+    crate::outln!(
         "case {}: {} by {} ({}) → {}",
         output::short(&id),
         input.kind.name(),
         input.actor,
         input.role.as_str(),
         status(c.state.status)
-    );
+    )?;
     Ok(())
 }
 
@@ -382,6 +383,5 @@ fn list(ctx: &Ctx, r: &Replica, a: ListArgs) -> Result<()> {
             output::time(c.reported_at),
         ]);
     }
-    t.print("no cases");
-    Ok(())
+    t.print("no cases")
 }

@@ -3,18 +3,24 @@
 
 use anyhow::{Result, anyhow, bail};
 use clap::{ArgGroup, Args, Subcommand};
-use gridsync_core::model::{
-    FieldValue, HouseholdField, HouseholdUpdate, Member, NewHousehold, Tier,
-};
-use gridsync_core::{DocId, DocKind, GridPath, Replica};
+use gridsync_core::model::{HouseholdUpdate, Member, NewHousehold, Tier};
+use gridsync_core::{GridPath, Replica};
 
 use crate::config::Handset;
 use crate::output::{self, Table};
 use crate::{Ctx, parse_grid, parse_tier};
 
+mod find;
+mod marks;
 mod parse;
+mod show;
 
-use parse::{parse_address, parse_member};
+pub use find::resolve;
+pub use marks::counts;
+use marks::{Marked, Marks};
+use parse::{parse_address, parse_field, parse_member};
+use show::show;
+pub use show::value_text;
 
 /// Household commands.
 #[derive(Debug, Subcommand)]
@@ -52,7 +58,7 @@ pub enum HouseholdCmd {
     Resolve {
         /// Household id (or a unique prefix).
         id: String,
-        /// The field: head, phone, address or members.
+        /// The field: head (户主/姓名), phone (电话), address (地址) or members (成员).
         #[arg(long)]
         field: String,
         /// The value number `household show` listed.
@@ -128,17 +134,6 @@ pub struct EditArgs {
     remove_contact: Vec<String>,
 }
 
-/// Finds a household by id or unique id prefix.
-pub fn resolve(replica: &Replica, text: &str) -> Result<DocId> {
-    output::resolve_id(text, DocKind::Household, "household", || {
-        Ok(replica
-            .list_households(None)?
-            .into_iter()
-            .map(|h| h.id)
-            .collect())
-    })
-}
-
 /// Runs a household command.
 pub fn run(ctx: &Ctx, cmd: HouseholdCmd) -> Result<()> {
     let hs = ctx.handset()?;
@@ -177,13 +172,13 @@ fn add(ctx: &Ctx, hs: &Handset, a: AddArgs) -> Result<()> {
     if ctx.json {
         return output::json(&h);
     }
-    println!(
+    crate::outln!(
         "registered household {id}: {} ({}), {} in {}",
         h.head,
         output::tier(h.tier),
         output::address(&h.address),
         h.grid
-    );
+    )?;
     Ok(())
 }
 
@@ -197,11 +192,26 @@ fn list(ctx: &Ctx, r: &Replica, grid: Option<&GridPath>) -> Result<()> {
             &b.head,
         ))
     });
+    let marked = list
+        .iter()
+        .map(|h| {
+            Ok(Marked {
+                household: h,
+                marks: Marks::of(r, &h.id)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     if ctx.json {
-        return output::json(&list);
+        return output::json(&marked);
     }
-    let mut t = Table::new(&["ID", "TIER", "HEAD", "ADDRESS", "GRID", "TAGS", "CONTACTS"]);
-    for h in &list {
+    let mut t = Table::new(&[
+        "ID", "TIER", "HEAD", "ADDRESS", "GRID", "TAGS", "CONTACTS", "MARKS",
+    ]);
+    for Marked {
+        household: h,
+        marks,
+    } in &marked
+    {
         t.row(vec![
             output::short(&h.id).into(),
             output::tier(h.tier).into(),
@@ -210,9 +220,16 @@ fn list(ctx: &Ctx, r: &Replica, grid: Option<&GridPath>) -> Result<()> {
             h.grid.segments().last().unwrap_or_default().into(),
             output::clip(&h.tags.join(","), 24),
             h.contacts.join(","),
+            marks.cell(),
         ]);
     }
-    t.print("no households");
+    t.print("no households")?;
+    if marked.iter().any(|m| !m.marks.conflicts.is_empty()) {
+        crate::outln!("⚠ fields edited on two handsets at once: `household show ID` to settle")?;
+    }
+    if marked.iter().any(|m| m.marks.pending) {
+        crate::outln!("↑ changes not yet on the relay: `gridsync sync`")?;
+    }
     Ok(())
 }
 
@@ -229,13 +246,13 @@ fn change_tier(ctx: &Ctx, hs: &Handset, id: &str, tier: Tier, reason: &str) -> R
     if ctx.json {
         return output::json(&h);
     }
-    println!(
+    crate::outln!(
         "{} {}: tier {} → {}",
         output::short(&id),
         h.head,
         output::tier(before),
         output::tier_long(h.tier)
-    );
+    )?;
     Ok(())
 }
 
@@ -260,104 +277,19 @@ fn edit(ctx: &Ctx, r: &Replica, a: EditArgs) -> Result<()> {
     if ctx.json {
         return output::json(&h);
     }
-    println!("updated household {} ({})", output::short(&id), h.head);
+    crate::outln!("updated household {} ({})", output::short(&id), h.head)?;
     Ok(())
 }
 
 /// `household resolve`: settles a conflicting field.
 fn settle(ctx: &Ctx, r: &Replica, id: &str, field: &str, choice: usize) -> Result<()> {
     let id = resolve(r, id)?;
-    let f = HouseholdField::parse(field.trim())
-        .ok_or_else(|| anyhow!("unknown field {field:?}: use head, phone, address or members"))?;
+    let f = parse_field(field)?;
     r.resolve_conflict(&id, f, choice)?;
     let h = r.household(&id)?;
     if ctx.json {
         return output::json(&h);
     }
-    println!("{} of {} settled", f.key(), output::short(&id));
-    Ok(())
-}
-
-/// A conflicting value, in words.
-pub fn value_text(v: &FieldValue) -> String {
-    match v {
-        FieldValue::Text(t) => t.clone(),
-        FieldValue::Address(a) => output::address(a),
-        FieldValue::Members(m) => m
-            .iter()
-            .map(|p| format!("{}:{}:{}", p.name, p.birth_year, p.relation))
-            .collect::<Vec<_>>()
-            .join(", "),
-    }
-}
-
-fn show(ctx: &Ctx, r: &Replica, id: &DocId, max_visits: usize) -> Result<()> {
-    let h = r.household(id)?;
-    let visits = r.visits_of(id, max_visits)?;
-    let conflicts = r.household_conflicts(id)?;
-    if ctx.json {
-        return output::json(&serde_json::json!({
-            "household": h, "visits": visits, "conflicts": conflicts,
-        }));
-    }
-    println!("household {}", h.id);
-    println!("  grid      {}", h.grid);
-    println!("  head      {}", h.head);
-    println!("  tier      {}", output::tier_long(h.tier));
-    println!("  address   {}", output::address(&h.address));
-    println!(
-        "  phone     {}",
-        if h.phone.is_empty() { "-" } else { &h.phone }
-    );
-    println!("  tags      {}", h.tags.join(", "));
-    println!("  contacts  {}", h.contacts.join(", "));
-    if !h.members.is_empty() {
-        println!("\nmembers");
-        let mut t = Table::new(&["  NAME", "BORN", "RELATION"]);
-        for m in &h.members {
-            t.row(vec![
-                format!("  {}", m.name),
-                m.birth_year.to_string(),
-                m.relation.clone(),
-            ]);
-        }
-        t.print("");
-    }
-    println!("\ntier history");
-    let mut t = Table::new(&["  WHEN", "TIER", "BY", "REASON"]);
-    for c in &h.tier_history {
-        t.row(vec![
-            format!("  {}", output::time(c.at)),
-            output::tier(c.tier).into(),
-            c.by.clone(),
-            output::clip(&c.reason, 40),
-        ]);
-    }
-    t.print("  none");
-    println!("\nvisits (newest first)");
-    let mut t = Table::new(&["  WHEN", "MODE", "WORKER", "OPEN", "NOTES"]);
-    for v in &visits {
-        let notes = r.visit(&v.id).map(|full| full.record.notes)?;
-        t.row(vec![
-            format!("  {}", output::time(v.at)),
-            output::mode(v.mode).into(),
-            v.worker.clone(),
-            v.open_follow_ups.to_string(),
-            output::clip(&notes, 40),
-        ]);
-    }
-    t.print("  no visits yet");
-    if !conflicts.is_empty() {
-        println!("\nconflicting edits (made on two handsets at once; choose one)");
-        for c in &conflicts {
-            for (i, v) in c.values.iter().enumerate() {
-                println!("  {:<8} [{i}] {}", c.field.key(), value_text(v));
-            }
-        }
-        println!(
-            "  settle with: gridsync household resolve {} --field FIELD --choice N",
-            output::short(id)
-        );
-    }
+    crate::outln!("{} of {} settled", f.key(), output::short(&id))?;
     Ok(())
 }

@@ -4,12 +4,15 @@
 //!
 //! Every command that prints data takes `--json`. Errors are one line on stderr
 //! (`gridsync: <message>`), or `{"error": "<message>"}` on stdout with `--json`, and a
-//! non-zero exit status (2 for a malformed command line, 1 otherwise).
+//! non-zero exit status (2 for a malformed command line, 1 otherwise). When stdout's reader
+//! goes away (`gridsync household list | head -1`), the command stops quietly with status 0.
 
 mod case;
 mod config;
 mod demo;
+mod enroll;
 mod household;
+mod out;
 mod output;
 mod sync;
 mod visit;
@@ -184,7 +187,7 @@ fn run(cli: Cli) -> Result<()> {
 fn report(json: bool, message: &str) {
     let message = message.replace(['\n', '\r'], " ");
     if json {
-        println!("{}", serde_json::json!({ "error": message }));
+        let _ = outln!("{}", serde_json::json!({ "error": message }));
     } else {
         eprintln!("gridsync: {message}");
     }
@@ -238,8 +241,9 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let json = cli.json;
-    match run(cli) {
+    match run(cli).map_err(enroll::explain) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if out::is_closed(&e) => ExitCode::SUCCESS,
         Err(e) => {
             if e.downcast_ref::<Reported>().is_none() {
                 report(json, &format!("{e:#}"));

@@ -201,16 +201,15 @@ impl Table {
         out
     }
 
-    /// Prints the table.
-    pub fn print(&self, empty: &str) {
-        print!("{}", self.render(empty));
+    /// Prints the table ([`crate::out::StdoutClosed`] when stdout's reader went away).
+    pub fn print(&self, empty: &str) -> Result<()> {
+        crate::out::write(format_args!("{}", self.render(empty)))
     }
 }
 
 /// Prints a value as one line of JSON.
 pub fn json<T: Serialize + ?Sized>(v: &T) -> Result<()> {
-    println!("{}", serde_json::to_string(v)?);
-    Ok(())
+    crate::outln!("{}", serde_json::to_string(v)?)
 }
 
 /// The tier as the colour word workers use: 红, 黄 or 绿.

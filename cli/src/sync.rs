@@ -228,6 +228,7 @@ pub fn status(ctx: &Ctx) -> Result<()> {
     let cases = r.list_cases(&CaseFilter::default())?;
     let open = cases.iter().filter(|c| c.status.is_open()).count();
     let review = r.cases_for_review()?.len();
+    let marks = crate::household::counts(r)?;
     let c = &hs.config;
     if ctx.json {
         return output::json(&serde_json::json!({
@@ -235,15 +236,17 @@ pub fn status(ctx: &Ctx) -> Result<()> {
             "grid": c.grid, "relay": c.relay.as_ref().map(|r| &r.addr),
             "pending": pending, "last_sync": last, "households": households,
             "cases": cases.len(), "open_cases": open, "cases_to_review": review,
+            "households_with_conflicts": marks.with_conflicts,
+            "households_pending": marks.pending,
         }));
     }
-    println!("handset   {}", hs.dir.display());
-    println!("  device  {}, worker {} ({})", c.device, c.worker, c.role);
+    crate::outln!("handset   {}", hs.dir.display())?;
+    crate::outln!("  device  {}, worker {} ({})", c.device, c.worker, c.role)?;
     if let Some(g) = &c.grid {
-        println!("  grid    {g}");
+        crate::outln!("  grid    {g}")?;
     }
     match &c.relay {
-        Some(rel) => println!(
+        Some(rel) => crate::outln!(
             "  relay   {} ({})",
             rel.addr,
             rel.fingerprint
@@ -252,21 +255,26 @@ pub fn status(ctx: &Ctx) -> Result<()> {
                     "pinned {}…",
                     &f[..f.len().min(19)]
                 ))
-        ),
-        None => println!("  relay   none: offline (add one with `gridsync init --relay …`)"),
+        )?,
+        None => crate::outln!("  relay   none: offline (add one with `gridsync init --relay …`)")?,
     }
-    println!(
+    crate::outln!(
         "records   {households} household(s), {} case(s): {open} open, {review} to review",
         cases.len()
-    );
-    println!(
+    )?;
+    crate::outln!(
         "pending   {} change(s), {} not yet on the relay",
         pending.changes,
         bytes(pending.bytes)
-    );
-    println!(
+    )?;
+    crate::outln!(
+        "attention {} household(s) with fields to settle (`household list` marks them ⚠), {} with changes not yet on the relay (↑)",
+        marks.with_conflicts,
+        marks.pending
+    )?;
+    crate::outln!(
         "last sync {}",
         last.map_or("never".to_string(), output::time)
-    );
+    )?;
     Ok(())
 }

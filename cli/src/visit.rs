@@ -21,12 +21,12 @@ pub enum VisitCmd {
     List(ListArgs),
     /// Show one visit in full.
     Show {
-        /// Visit id.
+        /// Visit id (or a unique prefix).
         id: String,
     },
     /// Tick (or with --undo untick) follow-up number N of a visit.
     Done {
-        /// Visit id.
+        /// Visit id (or a unique prefix).
         id: String,
         /// Follow-up number, as `visit show` lists it.
         n: usize,
@@ -116,9 +116,14 @@ fn heads(r: &Replica, grid: Option<&GridPath>) -> Result<HashMap<DocId, Househol
         .collect())
 }
 
-fn resolve_visit(text: &str) -> Result<DocId> {
+/// Finds a visit by id or unique id prefix, among the visits of every household here.
+fn resolve_visit(r: &Replica, text: &str) -> Result<DocId> {
     output::resolve_id(text, DocKind::Visit, "visit", || {
-        bail!("give the whole visit id (`visit list --json` shows it)")
+        let mut ids = Vec::new();
+        for h in r.list_households(None)? {
+            ids.extend(r.visits_of(&h.id, usize::MAX)?.into_iter().map(|v| v.id));
+        }
+        Ok(ids)
     })
 }
 
@@ -148,49 +153,49 @@ pub fn run(ctx: &Ctx, cmd: VisitCmd) -> Result<()> {
                 return output::json(&v);
             }
             let head = r.household(&new.household)?.head;
-            println!(
+            crate::outln!(
                 "logged visit {id} to {head} at {} ({})",
                 output::time(v.record.at),
                 output::mode(v.record.mode)
-            );
+            )?;
         }
         VisitCmd::List(a) => list(ctx, r, &hs, a)?,
         VisitCmd::Show { id } => {
-            let v = r.visit(&resolve_visit(&id)?)?;
+            let v = r.visit(&resolve_visit(r, &id)?)?;
             if ctx.json {
                 return output::json(&v);
             }
             let head = r.household(&v.record.household).map(|h| h.head)?;
-            println!("visit {}", v.id);
-            println!("  household {} ({head})", v.record.household);
-            println!("  when      {}", output::time(v.record.at));
-            println!("  mode      {}", output::mode(v.record.mode));
-            println!("  worker    {}", v.record.worker);
-            println!("  notes     {}", v.record.notes);
+            crate::outln!("visit {}", v.id)?;
+            crate::outln!("  household {} ({head})", v.record.household)?;
+            crate::outln!("  when      {}", output::time(v.record.at))?;
+            crate::outln!("  mode      {}", output::mode(v.record.mode))?;
+            crate::outln!("  worker    {}", v.record.worker)?;
+            crate::outln!("  notes     {}", v.record.notes)?;
             for f in &v.record.findings {
-                println!("  finding   {f}");
+                crate::outln!("  finding   {f}")?;
             }
             for (i, f) in v.record.follow_ups.iter().enumerate() {
                 let mark = if f.done { "✓" } else { " " };
-                println!(
+                crate::outln!(
                     "  follow-up [{i}] {mark} {} (by {})",
                     f.text,
                     output::date(f.due)
-                );
+                )?;
             }
         }
         VisitCmd::Done { id, n, undo } => {
-            let id = resolve_visit(&id)?;
+            let id = resolve_visit(r, &id)?;
             r.set_follow_up_done(&id, n, !undo)?;
             let v = r.visit(&id)?;
             if ctx.json {
                 return output::json(&v);
             }
-            println!(
+            crate::outln!(
                 "follow-up {n} of {} marked {}",
                 output::short(&id),
                 if undo { "not done" } else { "done" }
-            );
+            )?;
         }
     }
     Ok(())
@@ -245,8 +250,7 @@ fn list(ctx: &Ctx, r: &Replica, hs: &crate::config::Handset, a: ListArgs) -> Res
             v.id.to_string(),
         ]);
     }
-    t.print("no visits");
-    Ok(())
+    t.print("no visits")
 }
 
 /// Runs `gridsync due`.
@@ -286,6 +290,5 @@ pub fn due(ctx: &Ctx, a: &DueArgs) -> Result<()> {
             output::short(&d.household).into(),
         ]);
     }
-    t.print(&format!("nobody is due within {} days", a.days));
-    Ok(())
+    t.print(&format!("nobody is due within {} days", a.days))
 }

@@ -75,45 +75,46 @@ fn details(k: &ActionKind) -> String {
     }
 }
 
-pub fn show(c: &Case, role: Role, allowed: &[&str]) {
+pub fn show(c: &Case, role: Role, allowed: &[&str]) -> anyhow::Result<()> {
     let s = &c.state;
-    println!("case {}", c.id);
-    println!("  title     {}", c.title);
-    println!("  category  {}", c.category);
-    println!("  grid      {}", c.grid);
+    crate::outln!("case {}", c.id)?;
+    crate::outln!("  title     {}", c.title)?;
+    crate::outln!("  category  {}", c.category)?;
+    crate::outln!("  grid      {}", c.grid)?;
     if let Some(h) = &c.household {
-        println!("  household {h}");
+        crate::outln!("  household {h}")?;
     }
     if !c.description.is_empty() {
-        println!("  details   {}", c.description);
+        crate::outln!("  details   {}", c.description)?;
     }
-    println!(
+    crate::outln!(
         "  reported  {} by {}",
         output::time(c.reported_at),
         c.reporter
-    );
-    println!("  status    {}", status(s.status));
+    )?;
+    crate::outln!("  status    {}", status(s.status))?;
     if s.class.is_some() {
-        println!(
+        crate::outln!(
             "  class     {}, level {}",
             class(s.class),
             s.level.map_or("-", |l| l.as_str())
-        );
-        println!("  assignee  {}", s.assignee.as_deref().unwrap_or("-"));
+        )?;
+        crate::outln!("  assignee  {}", s.assignee.as_deref().unwrap_or("-"))?;
         let overdue = if s.is_overdue(output::now()) {
             " 超期 overdue"
         } else {
             ""
         };
-        println!("  deadline  {}{overdue}", output::opt_time(s.deadline));
+        crate::outln!("  deadline  {}{overdue}", output::opt_time(s.deadline))?;
     }
     if s.escalations > 0 || s.reopened > 0 {
-        println!(
+        crate::outln!(
             "  escalated {} times, reopened {} times",
-            s.escalations, s.reopened
-        );
+            s.escalations,
+            s.reopened
+        )?;
     }
-    println!("\ntimeline");
+    crate::outln!("\ntimeline")?;
     let mut t = Table::new(&["  WHEN", "WHO", "ROLE", "ACTION", "DETAILS"]);
     for e in &c.timeline {
         let a = &e.action;
@@ -133,17 +134,19 @@ pub fn show(c: &Case, role: Role, allowed: &[&str]) {
         .filter_map(|e| e.problem.as_ref().map(|p| (e, p)))
         .collect();
     if !problems.is_empty() {
-        println!("\n⚠ actions that did not apply after offline edits merged (kept for review):");
+        crate::outln!(
+            "\n⚠ actions that did not apply after offline edits merged (kept for review):"
+        )?;
         for (e, p) in problems {
-            println!(
+            crate::outln!(
                 "  {} {} by {}: {p}",
                 output::time(e.action.at),
                 e.action.kind.name(),
                 e.action.actor
-            );
+            )?;
         }
     }
-    println!(
+    crate::outln!(
         "\nas {} you may now: {}",
         output::role(role),
         if allowed.is_empty() {
@@ -151,5 +154,6 @@ pub fn show(c: &Case, role: Role, allowed: &[&str]) {
         } else {
             allowed.join(", ")
         }
-    );
+    )?;
+    Ok(())
 }

@@ -1,11 +1,13 @@
-//! Parsing the household flags that carry structure: members and addresses.
+//! Parsing the household flags that carry structure (members, addresses, field names), in
+//! the forms a Chinese input method types: full-width `／`, `：` and digits too.
 
 use anyhow::{Result, anyhow, bail};
-use gridsync_core::model::{Address, Member};
+use gridsync_core::model::{Address, HouseholdField, Member};
 
 /// Parses `NAME:YEAR:RELATION` (full-width colons too).
 pub(super) fn parse_member(s: &str) -> Result<Member, String> {
-    let parts: Vec<&str> = s.split([':', '：']).map(str::trim).collect();
+    let digits = ascii_digits(s);
+    let parts: Vec<&str> = digits.split([':', '：']).map(str::trim).collect();
     let bad = || format!("member {s:?} is not NAME:YEAR:RELATION, e.g. 王小明:2012:孙子");
     let [name, year, relation] = parts.as_slice() else {
         return Err(bad());
@@ -26,7 +28,10 @@ pub(super) fn parse_address(text: Option<&str>, rural: Option<&str>) -> Result<O
         (None, None) => return Ok(None),
         (Some(_), Some(_)) => bail!("give either --address or --rural, not both"),
     };
-    let parts: Vec<String> = s.split('/').map(|p| p.trim().to_string()).collect();
+    let parts: Vec<String> = ascii_digits(s)
+        .split(['/', '／'])
+        .map(|p| p.trim().to_string())
+        .collect();
     let [a, b, c] = <[String; 3]>::try_from(parts).map_err(|_| {
         if is_rural {
             anyhow!("--rural {s:?} is not GROUP/COURTYARD/NUMBER, e.g. 四组/柳树湾/12号")
@@ -47,4 +52,32 @@ pub(super) fn parse_address(text: Option<&str>, rural: Option<&str>) -> Result<O
             room: c,
         }
     }))
+}
+
+/// Full-width digits (`１０１`, as Chinese input methods type them) as ASCII digits.
+pub(super) fn ascii_digits(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '０'..='９' => char::from_digit(c as u32 - '０' as u32, 10).unwrap_or(c),
+            _ => c,
+        })
+        .collect()
+}
+
+/// Parses the field `household resolve` settles, by its English or Chinese name.
+pub(super) fn parse_field(s: &str) -> Result<HouseholdField> {
+    let t = s.trim().to_lowercase();
+    HouseholdField::parse(&t)
+        .or(match t.as_str() {
+            "户主" | "姓名" | "户主姓名" | "名字" => Some(HouseholdField::Head),
+            "电话" | "手机" | "联系电话" | "电话号码" => Some(HouseholdField::Phone),
+            "地址" | "住址" | "门牌" => Some(HouseholdField::Address),
+            "成员" | "家庭成员" | "人员" => Some(HouseholdField::Members),
+            _ => None,
+        })
+        .ok_or_else(|| {
+            anyhow!(
+                "unknown field {s:?}: use head (户主), phone (电话), address (地址) or members (成员)"
+            )
+        })
 }
