@@ -2,19 +2,25 @@
 //! relay address, token and how to trust the relay) next to the sled store in `DIR/store`,
 //! and `gridsync init`, which writes them.
 
+use std::io::IsTerminal;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use clap::Args;
 use gridsync_core::model::Role;
-use gridsync_core::net::tls::{client_config, parse_fingerprint};
 use gridsync_core::net::{RelayTarget, Trust};
 use gridsync_core::{GridPath, Replica};
 use serde::{Deserialize, Serialize};
 
-use crate::{Ctx, parse_grid, parse_role};
+use crate::{parse_grid, parse_role};
+
+mod cmd;
+mod init;
+
+pub use cmd::{ConfigCmd, run as config_cmd};
+pub use init::{InitArgs, init};
 
 /// The settings file's name inside the handset directory.
 pub const CONFIG_FILE: &str = "gridsync-cli.toml";
@@ -75,7 +81,8 @@ pub struct Handset {
     pub replica: Arc<Replica>,
 }
 
-fn read_config(dir: &Path) -> Result<Option<HandsetConfig>> {
+/// Reads `DIR/gridsync-cli.toml` (`None`: no handset set up there).
+pub fn read_config(dir: &Path) -> Result<Option<HandsetConfig>> {
     let path = dir.join(CONFIG_FILE);
     match std::fs::read_to_string(&path) {
         Ok(text) => Ok(Some(toml::from_str(&text).map_err(|e| {
@@ -104,19 +111,59 @@ pub fn write_config(dir: &Path, config: &HandsetConfig) -> Result<()> {
         .with_context(|| format!("saving {}", dir.join(CONFIG_FILE).display()))
 }
 
-/// Opens the sled replica of a handset directory.
-pub fn open_replica(dir: &Path, device: &str) -> Result<Replica> {
-    Replica::open(&dir.join("store"), device).map_err(|e| match e {
-        gridsync_core::Error::StoreInUse { .. } => {
-            anyhow!("{e} (is another gridsync, such as `sync --watch`, using this handset?)")
+/// How long a command waits for a handset another gridsync holds (a `sync --watch` round).
+pub const IN_USE_WAIT: Duration = Duration::from_secs(30);
+
+/// Opens the sled replica of a handset directory. A store another process holds (a
+/// `sync --watch` round, which opens it only around each round) is retried for up to
+/// `wait`, with one note on a terminal; after that the error still carries the typed
+/// [`gridsync_core::Error::StoreInUse`] (see [`in_use`]).
+pub fn open_replica(dir: &Path, device: &str, wait: Duration) -> Result<Replica> {
+    let started = Instant::now();
+    let mut told = false;
+    loop {
+        match Replica::open(&dir.join("store"), device) {
+            Err(e @ gridsync_core::Error::StoreInUse { .. }) => {
+                if started.elapsed() >= wait {
+                    let waited = if wait.is_zero() {
+                        String::new()
+                    } else {
+                        format!(" for {} s", wait.as_secs())
+                    };
+                    return Err(anyhow::Error::new(e).context(format!(
+                        "the handset was busy{waited}: another gridsync (such as a long `sync --watch` round) holds it; try again"
+                    )));
+                }
+                if !told && std::io::stderr().is_terminal() {
+                    told = true;
+                    eprintln!(
+                        "gridsync: waiting for the handset (another gridsync, such as `sync --watch`, is syncing it)…"
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            other => return other.map_err(anyhow::Error::from),
         }
-        e => anyhow!(e),
-    })
+    }
+}
+
+/// Whether `e` is a handset held by another process.
+pub fn in_use(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<gridsync_core::Error>(),
+        Some(gridsync_core::Error::StoreInUse { .. })
+    )
 }
 
 impl Handset {
-    /// Opens the handset in `dir`, which `gridsync init` must have set up.
+    /// Opens the handset in `dir`, which `gridsync init` must have set up, waiting up to
+    /// [`IN_USE_WAIT`] if another gridsync holds it.
     pub fn open(dir: &Path) -> Result<Self> {
+        Self::open_waiting(dir, IN_USE_WAIT)
+    }
+
+    /// Opens the handset in `dir`, waiting up to `wait` if another gridsync holds it.
+    pub fn open_waiting(dir: &Path, wait: Duration) -> Result<Self> {
         let config = read_config(dir)?.ok_or_else(|| {
             anyhow!(
                 "no handset in {}: run `gridsync init --store {} --offline` (or with --relay) first",
@@ -124,7 +171,7 @@ impl Handset {
                 dir.display()
             )
         })?;
-        let replica = Arc::new(open_replica(dir, &config.device)?);
+        let replica = Arc::new(open_replica(dir, &config.device, wait)?);
         Ok(Handset {
             dir: dir.to_path_buf(),
             config,
@@ -151,7 +198,9 @@ impl Handset {
             (Some(g), _) => Ok(g.clone()),
             (None, Some(g)) => parse_grid(g).map_err(|e| anyhow!("{CONFIG_FILE}: {e}")),
             (None, None) => {
-                bail!("which grid? pass --grid G (or set a default with `gridsync init --grid G`)")
+                bail!(
+                    "which grid? pass --grid G (or set a default with `gridsync config set grid G`)"
+                )
             }
         }
     }
@@ -181,6 +230,15 @@ impl Handset {
     }
 }
 
+/// A worker id as stored: trimmed, 1-64 characters on one line.
+pub fn check_worker(worker: &str) -> Result<String> {
+    let worker = worker.trim();
+    if worker.is_empty() || worker.chars().count() > 64 || worker.contains(char::is_control) {
+        bail!("invalid worker: a worker id of 1-64 characters on one line is required");
+    }
+    Ok(worker.to_string())
+}
+
 fn host_of(addr: &str) -> String {
     let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
     host.trim_start_matches('[')
@@ -196,171 +254,4 @@ pub fn resolve(addr: &str) -> Result<SocketAddr> {
     found
         .next()
         .ok_or_else(|| anyhow!("relay address {addr:?} resolves to nothing"))
-}
-
-/// `gridsync init`: set up a handset directory.
-#[derive(Debug, Args)]
-pub struct InitArgs {
-    /// The relay's HOST:PORT (UDP).
-    #[arg(long, value_name = "HOST:PORT")]
-    relay: Option<String>,
-    /// The enrollment token from `gridsync-relay device add`.
-    #[arg(long)]
-    token: Option<String>,
-    /// The relay certificate's fingerprint, as the relay printed it (sha256:…).
-    #[arg(long)]
-    fingerprint: Option<String>,
-    /// CA roots (PEM) instead of a fingerprint, for a CA-signed relay.
-    #[arg(long, value_name = "FILE")]
-    ca: Option<PathBuf>,
-    /// No relay yet: work offline; run init again with --relay later.
-    #[arg(long, conflicts_with_all = ["relay", "token", "fingerprint", "ca"])]
-    offline: bool,
-    /// Device name (default: the worker id, or "gridsync-cli").
-    #[arg(long)]
-    device: Option<String>,
-    /// Worker id written as the author of visits, cases and tier changes.
-    #[arg(long)]
-    worker: Option<String>,
-    /// Default role for case actions (grid_worker, grid_leader, community_staff, street_staff, supervisor).
-    #[arg(long, value_parser = parse_role)]
-    role: Option<Role>,
-    /// Default grid path for new records.
-    #[arg(long, value_parser = parse_grid)]
-    grid: Option<GridPath>,
-    /// Replace existing settings.
-    #[arg(long)]
-    force: bool,
-}
-
-fn relay_settings(a: &InitArgs, addr: &str) -> Result<RelaySettings> {
-    resolve(addr)?;
-    let token = a
-        .token
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| anyhow!("--relay needs --token T (from `gridsync-relay device add`)"))?;
-    let (fingerprint, ca_file) = match (&a.fingerprint, &a.ca) {
-        (Some(_), Some(_)) => bail!("give either --fingerprint or --ca, not both"),
-        (Some(fp), None) => (Some(parse_fingerprint(fp)?), None),
-        (None, Some(ca)) => {
-            let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
-            client_config(&Trust::CaPem(pem))?;
-            (None, Some(std::path::absolute(ca)?))
-        }
-        (None, None) => bail!(
-            "--relay needs --fingerprint F (printed by gridsync-relay when it starts) or --ca FILE"
-        ),
-    };
-    Ok(RelaySettings {
-        addr: addr.trim().to_string(),
-        token: token.to_string(),
-        fingerprint,
-        ca_file,
-    })
-}
-
-/// Runs `gridsync init`.
-pub fn init(ctx: &Ctx, a: &InitArgs) -> Result<()> {
-    let dir = ctx.store_dir()?;
-    let existing = read_config(&dir)?;
-    check_init_args(a, &dir, existing.as_ref())?;
-    let config = init_config(a, existing.as_ref())?;
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    open_replica(&dir, &config.device)?;
-    write_config(&dir, &config)?;
-    if ctx.json {
-        return crate::output::json(&config.redacted());
-    }
-    print_ready(&dir, &config);
-    Ok(())
-}
-
-/// Refuses flags that do not go together, and replacing a set-up handset without `--force`.
-fn check_init_args(a: &InitArgs, dir: &Path, existing: Option<&HandsetConfig>) -> Result<()> {
-    if !a.offline && a.relay.is_none() {
-        bail!(
-            "say where the relay is (--relay HOST:PORT --token T --fingerprint F), or pass --offline"
-        );
-    }
-    if a.relay.is_none() && (a.token.is_some() || a.fingerprint.is_some() || a.ca.is_some()) {
-        bail!("--token, --fingerprint and --ca need --relay HOST:PORT");
-    }
-    if let Some(old) = existing {
-        let adding_relay = old.relay.is_none() && a.relay.is_some();
-        if !a.force && !adding_relay {
-            bail!(
-                "{} is already set up (device {}, {}); pass --force to replace its settings",
-                dir.display(),
-                old.device,
-                old.relay
-                    .as_ref()
-                    .map_or("offline".to_string(), |r| format!("relay {}", r.addr))
-            );
-        }
-    }
-    Ok(())
-}
-
-/// The new settings: the flags given, else what the handset had, else the defaults.
-fn init_config(a: &InitArgs, existing: Option<&HandsetConfig>) -> Result<HandsetConfig> {
-    let relay = match &a.relay {
-        Some(addr) => Some(relay_settings(a, addr)?),
-        None => None,
-    };
-    let device = a
-        .device
-        .clone()
-        .or_else(|| existing.map(|c| c.device.clone()))
-        .or_else(|| a.worker.clone())
-        .unwrap_or_else(|| "gridsync-cli".to_string());
-    let worker = a
-        .worker
-        .clone()
-        .or_else(|| existing.map(|c| c.worker.clone()))
-        .unwrap_or_else(|| device.clone());
-    let worker = worker.trim().to_string();
-    if worker.is_empty() || worker.chars().count() > 64 || worker.contains(char::is_control) {
-        bail!("invalid worker: a worker id of 1-64 characters on one line is required");
-    }
-    let role = a
-        .role
-        .map(|r| r.as_str().to_string())
-        .or_else(|| existing.map(|c| c.role.clone()))
-        .unwrap_or_else(|| Role::GridWorker.as_str().to_string());
-    let grid = a
-        .grid
-        .as_ref()
-        .map(|g| g.to_string())
-        .or_else(|| existing.and_then(|c| c.grid.clone()));
-    Ok(HandsetConfig {
-        device: device.trim().to_string(),
-        worker,
-        role,
-        grid,
-        relay,
-    })
-}
-
-fn print_ready(dir: &Path, config: &HandsetConfig) {
-    println!("handset ready in {}", dir.display());
-    println!(
-        "  device {}, worker {} ({})",
-        config.device, config.worker, config.role
-    );
-    if let Some(g) = &config.grid {
-        println!("  default grid {g}");
-    }
-    match &config.relay {
-        Some(r) => println!(
-            "  relay {} trusted by {}",
-            r.addr,
-            r.fingerprint.clone().unwrap_or_else(|| format!(
-                "CA {}",
-                r.ca_file.as_deref().unwrap_or(Path::new("?")).display()
-            ))
-        ),
-        None => println!("  offline: no relay yet (run init again with --relay to add one)"),
-    }
 }

@@ -14,8 +14,10 @@ mod enroll;
 mod household;
 mod out;
 mod output;
+mod progress;
 mod sync;
 mod visit;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,6 +47,9 @@ struct Cli {
 enum Command {
     /// Set up a handset: device, worker, and the relay (or --offline).
     Init(config::InitArgs),
+    /// Show or change the handset's settings (grid, worker, role, relay …).
+    #[command(subcommand)]
+    Config(config::ConfigCmd),
     /// Register, list, show and edit households.
     #[command(subcommand)]
     Household(household::HouseholdCmd),
@@ -173,6 +178,7 @@ fn run(cli: Cli) -> Result<()> {
     };
     match cli.command {
         Command::Init(a) => config::init(&ctx, &a),
+        Command::Config(c) => config::config_cmd(&ctx, &c),
         Command::Household(c) => household::run(&ctx, c),
         Command::Visit(c) => visit::run(&ctx, c),
         Command::Case(c) => case::run(&ctx, c),

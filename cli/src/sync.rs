@@ -1,27 +1,29 @@
-//! `gridsync sync` (once, or `--watch` to stay connected) and `gridsync status`.
+//! `gridsync sync` (once, with progress on a terminal; `--watch` is in [`crate::watch`])
+//! and `gridsync status`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 use clap::Args;
 use gridsync_core::net::{SyncClient, SyncReport, SyncStatus};
-use gridsync_core::replica::{CaseFilter, ChangeObserver, ChangeOrigin};
-use gridsync_core::{DocId, DocKind, Replica};
-use tokio::sync::{Notify, mpsc};
+use gridsync_core::replica::CaseFilter;
 
 use crate::Ctx;
 use crate::output;
+use crate::progress::Progress;
 
 /// `gridsync sync`.
 #[derive(Debug, Args)]
 pub struct SyncArgs {
-    /// Stay connected: push local changes, receive others' live, reconnect when the link drops, until Ctrl-C.
+    /// Stay live until Ctrl-C: a sync round every few seconds (push, pull, show what arrived), other commands still work meanwhile.
     #[arg(long)]
     watch: bool,
     /// With --watch: stop after this many seconds.
     #[arg(long, requires = "watch", value_name = "N")]
     seconds: Option<u64>,
+    /// With --watch: seconds between sync rounds (the handset is free for other commands between them).
+    #[arg(long, requires = "watch", default_value_t = 2, value_name = "N")]
+    every: u64,
     /// Without --watch: give up after this many seconds.
     #[arg(long, default_value_t = 60, value_name = "N")]
     timeout: u64,
@@ -78,16 +80,21 @@ pub fn summary(r: &SyncReport) -> String {
 
 /// Runs `gridsync sync`.
 pub fn sync(ctx: &Ctx, a: &SyncArgs) -> Result<()> {
+    if a.watch {
+        let every = Duration::from_secs(a.every.max(1));
+        return crate::watch::watch(ctx, a.seconds.map(Duration::from_secs), every);
+    }
     let hs = ctx.handset()?;
     let target = hs.target()?;
     let addr = target.addr;
+    let timeout = Duration::from_secs(a.timeout);
     let rt = runtime()?;
-    if a.watch {
-        return rt.block_on(watch(ctx, hs.replica.clone(), target, a.seconds));
-    }
     let report = rt.block_on(async {
         let client = SyncClient::new(hs.replica.clone(), target)?;
-        tokio::time::timeout(Duration::from_secs(a.timeout), client.sync_once())
+        let progress = Progress::new(ctx.json, &addr.to_string(), Some(timeout), true);
+        let round = tokio::time::timeout(timeout, client.sync_once());
+        progress
+            .run(&client, round)
             .await
             .map_err(|_| {
                 anyhow!(
@@ -111,37 +118,8 @@ pub fn sync(ctx: &Ctx, a: &SyncArgs) -> Result<()> {
     Ok(())
 }
 
-struct Forward(mpsc::UnboundedSender<Vec<DocId>>);
-
-impl ChangeObserver for Forward {
-    fn changed(&self, docs: &[DocId], origin: ChangeOrigin) {
-        if origin == ChangeOrigin::Remote {
-            let _ = self.0.send(docs.to_vec());
-        }
-    }
-}
-
-/// One received record in words.
-fn describe(r: &Replica, id: &DocId) -> String {
-    let what = match id.kind() {
-        DocKind::Household => r
-            .household(id)
-            .map(|h| format!("{} ({})", h.head, output::tier(h.tier))),
-        DocKind::Visit => r
-            .visit(id)
-            .map(|v| format!("by {} at {}", v.record.worker, output::time(v.record.at))),
-        DocKind::Case => r
-            .case(id)
-            .map(|c| format!("{} [{}]", c.title, c.state.status.as_str())),
-    };
-    format!(
-        "{} {}",
-        output::short(id),
-        what.unwrap_or_else(|e| e.to_string())
-    )
-}
-
-fn status_line(s: &SyncStatus) -> String {
+/// A watch status line: time, link state, pending count, last sync and last error.
+pub fn status_line(s: &SyncStatus) -> String {
     format!(
         "{} {:?} · pending {} · last sync {}{}",
         output::clock(output::now()),
@@ -152,70 +130,6 @@ fn status_line(s: &SyncStatus) -> String {
             .as_ref()
             .map_or(String::new(), |e| format!(" · last error: {e}"))
     )
-}
-
-async fn watch(
-    ctx: &Ctx,
-    replica: Arc<Replica>,
-    target: gridsync_core::net::RelayTarget,
-    seconds: Option<u64>,
-) -> Result<()> {
-    let client = Arc::new(SyncClient::new(replica.clone(), target)?);
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    replica.observe(Arc::new(Forward(tx)));
-    let stop = Arc::new(Notify::new());
-    let mut task = tokio::spawn({
-        let (client, stop) = (client.clone(), stop.clone());
-        async move { client.run(stop).await }
-    });
-    let until = async {
-        match seconds {
-            Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::pin!(until);
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
-    let mut last: Option<SyncStatus> = None;
-    if !ctx.json {
-        println!("watching; Ctrl-C to stop");
-    }
-    let ended = loop {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => break None,
-            _ = &mut until => break None,
-            ended = &mut task => break Some(ended),
-            Some(docs) = rx.recv() => {
-                if ctx.json {
-                    output::json(&serde_json::json!({ "event": "received", "docs": docs }))?;
-                } else {
-                    for d in &docs {
-                        println!("{} ⇣ {}", output::clock(output::now()), describe(&replica, d));
-                    }
-                }
-            }
-            _ = tick.tick() => {
-                let s = client.status();
-                if last.as_ref() != Some(&s) {
-                    if ctx.json {
-                        output::json(&serde_json::json!({ "event": "status", "status": s }))?;
-                    } else {
-                        println!("{}", status_line(&s));
-                    }
-                    last = Some(s);
-                }
-            }
-        }
-    };
-    let result = match ended {
-        Some(joined) => joined.map_err(|e| anyhow!("the sync task failed: {e}"))?,
-        None => {
-            stop.notify_one();
-            task.await
-                .map_err(|e| anyhow!("the sync task failed: {e}"))?
-        }
-    };
-    result.map_err(anyhow::Error::from)
 }
 
 /// Runs `gridsync status`.

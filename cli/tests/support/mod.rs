@@ -1,0 +1,159 @@
+//! What the CLI test files share: running the `gridsync` binary on a handset directory,
+//! and a real relay on 127.0.0.1 inside the test process (as in cli.rs).
+
+// Each test file uses only some of these.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+
+use gridsync_core::GridPath;
+use gridsync_server::{Limits, tls};
+use serde_json::Value;
+
+/// The grid the handsets work in.
+pub const G1: &str = "ankang/hanbin/laocheng/xinhua/g01";
+
+/// The `gridsync` binary, with no store or log level from the environment.
+pub fn command(store: Option<&Path>) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gridsync"));
+    cmd.env_remove("GRIDSYNC_STORE").env_remove("GRIDSYNC_LOG");
+    if let Some(s) = store {
+        cmd.arg("--store").arg(s);
+    }
+    cmd
+}
+
+/// Runs `gridsync` to its end.
+pub fn gridsync(store: Option<&Path>, args: &[&str]) -> Output {
+    command(store)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run gridsync")
+}
+
+/// Bytes as text.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Runs a command that must succeed; returns its stdout.
+pub fn ok(store: &Path, args: &[&str]) -> String {
+    let out = gridsync(Some(store), args);
+    assert!(
+        out.status.success(),
+        "gridsync {args:?} failed: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// Runs a command with `--json` that must succeed; returns the parsed output.
+pub fn json(store: &Path, args: &[&str]) -> Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let out = ok(store, &all);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?} printed non-JSON {out:?}: {e}"))
+}
+
+/// Runs a command that must fail; returns its stderr.
+pub fn fails(store: &Path, args: &[&str]) -> String {
+    let out = gridsync(Some(store), args);
+    assert!(!out.status.success(), "gridsync {args:?} succeeded");
+    text(&out.stderr)
+}
+
+/// A relay on 127.0.0.1 inside the test process, as `gridsync-relay serve` runs it.
+pub struct Relay {
+    rt: tokio::runtime::Runtime,
+    /// Its UDP address.
+    pub addr: String,
+    /// Its certificate's fingerprint.
+    pub fingerprint: String,
+    /// Its hub, to enroll devices and look at what arrived.
+    pub hub: Arc<gridsync_server::Hub>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Relay {
+    /// Starts a relay keeping its data in `dir`.
+    pub fn start(dir: &Path) -> Relay {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let hub = Arc::new(gridsync_server::open_hub(dir, 16).unwrap());
+        let (identity, _) = tls::self_signed(dir).unwrap();
+        let fingerprint = identity.fingerprint();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let addr = rt.block_on(async {
+            let endpoint = gridsync_server::bind(
+                "127.0.0.1:0".parse().unwrap(),
+                tls::server_config(identity, 30).unwrap(),
+            )
+            .unwrap();
+            let addr = endpoint.local_addr().unwrap();
+            tokio::spawn(gridsync_server::run(
+                endpoint,
+                hub.clone(),
+                Limits::default(),
+                async {
+                    let _ = stopped.await;
+                },
+            ));
+            addr
+        });
+        Relay {
+            rt,
+            addr: addr.to_string(),
+            fingerprint,
+            hub,
+            stop: Some(stop),
+        }
+    }
+
+    /// Enrolls `name` for `scope` and sets up a handset for it in `dir`.
+    pub fn handset(&self, dir: &Path, name: &str, scope: &str, role: &str) {
+        let token = self.token(name, scope);
+        ok(
+            dir,
+            &[
+                "init",
+                "--relay",
+                &self.addr,
+                "--token",
+                &token,
+                "--fingerprint",
+                &self.fingerprint,
+                "--worker",
+                name,
+                "--role",
+                role,
+                "--grid",
+                G1,
+            ],
+        );
+    }
+
+    /// Enrolls `name` for `scope`; returns its token.
+    pub fn token(&self, name: &str, scope: &str) -> String {
+        self.hub
+            .add_device(name, &[GridPath::parse(scope).unwrap()])
+            .unwrap()
+            .token
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        self.rt
+            .block_on(async { tokio::time::sleep(std::time::Duration::from_millis(50)).await });
+    }
+}
