@@ -107,14 +107,14 @@ pub fn sync(ctx: &Ctx, a: &SyncArgs) -> Result<()> {
     if ctx.json {
         return output::json(&report);
     }
-    println!("synced with relay {addr}");
+    crate::outln!("synced with relay {addr}")?;
     print!("{}", summary(&report));
     let pending = hs.replica.pending()?;
-    println!(
+    crate::outln!(
         "  pending   {} change(s), {} waiting",
         pending.changes,
         bytes(pending.bytes)
-    );
+    )?;
     Ok(())
 }
 

@@ -49,10 +49,10 @@ pub fn watch(ctx: &Ctx, seconds: Option<Duration>, every: Duration) -> Result<()
         };
         tokio::pin!(until);
         if !ctx.json {
-            println!(
+            crate::outln!(
                 "watching relay {relay}: a sync round every {} s, the handset stays free for other commands; Ctrl-C to stop",
                 every.as_secs()
-            );
+            )?;
         }
         let mut last: Option<SyncStatus> = None;
         loop {
@@ -119,7 +119,7 @@ async fn round(ctx: &Ctx, dir: &std::path::Path, last: &mut Option<SyncStatus>) 
         if ctx.json {
             output::json(&serde_json::json!({ "event": "status", "status": s }))?;
         } else {
-            println!("{}", status_line(&s));
+            crate::outln!("{}", status_line(&s))?;
         }
         *last = Some(s);
     }
@@ -154,11 +154,11 @@ fn received(ctx: &Ctx, replica: &Replica, docs: &[DocId]) -> Result<()> {
         return output::json(&serde_json::json!({ "event": "received", "docs": docs }));
     }
     for d in docs {
-        println!(
+        crate::outln!(
             "{} ⇣ {}",
             output::clock(output::now()),
             describe(replica, d)
-        );
+        )?;
     }
     Ok(())
 }
@@ -173,12 +173,12 @@ fn pushed(ctx: &Ctx, r: &SyncReport) -> Result<()> {
             "event": "pushed", "acknowledged": r.acknowledged, "refused": r.refused,
         }));
     }
-    println!(
+    crate::outln!(
         "{} ⇡ {} change(s) on the relay, {} refused",
         output::clock(output::now()),
         r.acknowledged,
         r.refused.len()
-    );
+    )?;
     Ok(())
 }
 

@@ -49,7 +49,7 @@ pub fn run(ctx: &Ctx, cmd: &ConfigCmd) -> Result<()> {
             if ctx.json {
                 return crate::output::json(&config.redacted());
             }
-            println!("{said}");
+            crate::outln!("{said}")?;
             Ok(())
         }
     }
@@ -60,21 +60,21 @@ fn show(ctx: &Ctx, dir: &Path, c: &HandsetConfig) -> Result<()> {
     if ctx.json {
         return crate::output::json(&c);
     }
-    println!("settings     {}", dir.join(CONFIG_FILE).display());
-    println!("device       {}", c.device);
-    println!("worker       {}", c.worker);
-    println!("role         {}", c.role);
-    println!("grid         {}", c.grid.as_deref().unwrap_or("(none)"));
+    crate::outln!("settings     {}", dir.join(CONFIG_FILE).display())?;
+    crate::outln!("device       {}", c.device)?;
+    crate::outln!("worker       {}", c.worker)?;
+    crate::outln!("role         {}", c.role)?;
+    crate::outln!("grid         {}", c.grid.as_deref().unwrap_or("(none)"))?;
     match &c.relay {
         None => println!("relay        (none: offline)"),
         Some(r) => {
-            println!("relay        {}", r.addr);
-            println!("token        {}", r.token);
+            crate::outln!("relay        {}", r.addr)?;
+            crate::outln!("token        {}", r.token)?;
             if let Some(f) = &r.fingerprint {
-                println!("fingerprint  {f}");
+                crate::outln!("fingerprint  {f}")?;
             }
             if let Some(ca) = &r.ca_file {
-                println!("ca           {}", ca.display());
+                crate::outln!("ca           {}", ca.display())?;
             }
         }
     }

@@ -110,8 +110,7 @@ pub fn init(ctx: &Ctx, a: &InitArgs) -> Result<()> {
     if ctx.json {
         return crate::output::json(&config.redacted());
     }
-    print_ready(&dir, &config);
-    Ok(())
+    print_ready(&dir, &config)
 }
 
 /// Refuses flags that do not go together, and replacing a set-up handset without `--force`.
@@ -187,17 +186,19 @@ fn init_config(a: &InitArgs, existing: Option<&HandsetConfig>) -> Result<Handset
     })
 }
 
-fn print_ready(dir: &Path, config: &HandsetConfig) {
-    println!("handset ready in {}", dir.display());
-    println!(
+fn print_ready(dir: &Path, config: &HandsetConfig) -> Result<()> {
+    crate::outln!("handset ready in {}", dir.display())?;
+    crate::outln!(
         "  device {}, worker {} ({})",
-        config.device, config.worker, config.role
-    );
+        config.device,
+        config.worker,
+        config.role
+    )?;
     if let Some(g) = &config.grid {
-        println!("  default grid {g}");
+        crate::outln!("  default grid {g}")?;
     }
     match &config.relay {
-        Some(r) => println!(
+        Some(r) => crate::outln!(
             "  relay {} trusted by {}",
             r.addr,
             r.fingerprint.clone().unwrap_or_else(|| format!(
@@ -205,6 +206,6 @@ fn print_ready(dir: &Path, config: &HandsetConfig) {
                 r.ca_file.as_deref().unwrap_or(Path::new("?")).display()
             ))
         ),
-        None => println!("  offline: no relay yet (run init again with --relay to add one)"),
+        None => crate::outln!("  offline: no relay yet (run init again with --relay to add one)"),
     }
 }
