@@ -5,7 +5,8 @@
 #
 #   bash android-demo/test-jvm.sh      prints "N passed, N failed" last; non-zero on failure
 #
-# Installs what is missing (libjna-java from apt, kotlin-compiler@2.4.20 from npm into
+# Installs what is missing (a JDK, libjna-java, nodejs and npm from apt: tests/tools.sh;
+# kotlin-compiler@2.4.20 from npm into
 # target/tools, shared with ffi/test-bindings.sh), builds the debug library, the bindgen and
 # the relay, generates the Kotlin bindings into target/android-demo/, and compiles them and
 # core-logic + its tests with kotlinc, each only when its sources changed (kotlinc has ~17 s

@@ -8,8 +8,9 @@
 #
 #   ffi/test-bindings.sh     exits non-zero if any test fails
 #
-# Installs what is missing: libjna-java (apt), kotlin-compiler@2.4.20 (npm, into
-# target/tools), pytest (pip). The Kotlin bindings are compiled into a jar once and
+# Installs what is missing (tests/tools.sh): a JDK, libjna-java, nodejs and npm (apt),
+# kotlin-compiler@2.4.20 (npm, into target/tools), pytest (pip, into a virtual environment
+# in target/tools/pytest-venv; python3-venv from apt if needed). The Kotlin bindings are compiled into a jar once and
 # reused until they change (kotlinc costs ~17 s of start-up per call).
 set -euo pipefail
 
@@ -18,9 +19,9 @@ cd "$root"
 echo "== tools"
 # shellcheck source=jvm-tools.sh
 source "$root/ffi/jvm-tools.sh"
-if ! python3 -c "import pytest" 2>/dev/null; then
-    python3 -m pip install -q pytest
-fi
+# pytest in a virtual environment under the target directory (PEP 668: Debian's Python
+# takes no `pip install`); sets venv_python.
+ensure_pytest_venv "$tools/pytest-venv"
 
 echo "== build"
 bash ffi/build-bindings.sh --debug
@@ -50,7 +51,7 @@ GRIDSYNC_RELAY="$relay" java -Djna.library.path="$libdir" \
 
 echo "== python"
 GRIDSYNC_RELAY="$relay" PYTHONPATH="$bindings/python" \
-    python3 -m pytest -q -p no:cacheprovider ffi/tests/python || failed=1
+    "$venv_python" -m pytest -q -p no:cacheprovider ffi/tests/python || failed=1
 
 if [ "$failed" -ne 0 ]; then
     echo "test-bindings.sh: some binding tests failed" >&2

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test gridsync has: formatting and lints, the Rust test suites (unit,
 # property, crash, end-to-end over real QUIC, fault and fuzz tests), the FFI bindings'
-# Kotlin and Python tests, and the Android demo's JVM tests. Installs what it needs.
+# Kotlin and Python tests, and the Android demo's JVM tests. Installs what it needs and
+# is missing (tests/tools.sh): on a bare Debian 12 with rustup, as root or with sudo.
 # Usage: bash tests/run-all.sh        (from the repository root or anywhere)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,12 +19,12 @@ if [ -z "$doc_version" ] || [ -z "$code_version" ] || [ "$doc_version" != "$code
 fi
 echo "protocol version $code_version"
 
-step "toolchain"
+step "toolchain (installs what is missing: tests/tools.sh)"
+# shellcheck source=tools.sh
+source tests/tools.sh
 cargo --version
-if ! cargo nextest --version >/dev/null 2>&1; then
-  echo "cargo-nextest missing: installing it"
-  cargo install --locked cargo-nextest
-fi
+ensure_cc
+ensure_rust_tools
 
 step "format"
 cargo fmt --all -- --check

@@ -54,6 +54,42 @@ impl RelayConfig {
     }
 }
 
+/// What a data directory holds, as device administration sees it: `serve` makes the
+/// store (`store/`) and the certificate there, so either marks a relay's directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataDir {
+    /// No such directory (a misspelled `--data-dir`, or the default where no relay ran).
+    Missing,
+    /// An empty directory: made for a relay that has not started yet.
+    Empty,
+    /// A relay's store or certificate is there (the relay may be running or stopped).
+    Relay,
+    /// Something else: files that are not a relay's (or not a directory at all).
+    Foreign,
+}
+
+/// Names of the files `serve` leaves in its data directory that mark it as a relay's.
+pub const RELAY_MARKERS: [&str; 3] = ["store", "relay-cert.der", "admin.sock"];
+
+impl DataDir {
+    /// Looks at `dir` without creating or changing anything.
+    pub fn inspect(dir: &Path) -> DataDir {
+        if !dir.exists() {
+            return DataDir::Missing;
+        }
+        let Ok(mut entries) = std::fs::read_dir(dir) else {
+            return DataDir::Foreign;
+        };
+        if RELAY_MARKERS.iter().any(|m| dir.join(m).exists()) {
+            DataDir::Relay
+        } else if entries.next().is_none() {
+            DataDir::Empty
+        } else {
+            DataDir::Foreign
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,5 +106,20 @@ mod tests {
         std::fs::write(&p, "max_conections = 5\n").unwrap();
         let e = RelayConfig::from_file(&p).unwrap_err().to_string();
         assert!(e.contains("max_conections"), "{e}");
+    }
+
+    #[test]
+    fn a_data_dir_is_missing_empty_a_relays_or_foreign() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("relay");
+        assert_eq!(DataDir::inspect(&d), DataDir::Missing);
+        assert!(!d.exists(), "inspecting created the directory");
+        std::fs::create_dir(&d).unwrap();
+        assert_eq!(DataDir::inspect(&d), DataDir::Empty);
+        std::fs::write(d.join("notes.txt"), "x").unwrap();
+        assert_eq!(DataDir::inspect(&d), DataDir::Foreign);
+        std::fs::create_dir(d.join("store")).unwrap();
+        assert_eq!(DataDir::inspect(&d), DataDir::Relay);
+        assert_eq!(DataDir::inspect(&d.join("notes.txt")), DataDir::Foreign);
     }
 }

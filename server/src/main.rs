@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use gridsync_core::ids::GridPath;
 use gridsync_server::admin::{self, AdminRequest, AdminResponse};
+use gridsync_server::config::DataDir;
 use gridsync_server::hub::Device;
 use gridsync_server::{Limits, RelayConfig, tls};
 
@@ -19,7 +20,8 @@ struct Cli {
     /// TOML configuration file (values there override the defaults; flags and environment override it).
     #[arg(long, global = true, env = "GRIDSYNC_RELAY_CONFIG")]
     config: Option<PathBuf>,
-    /// Data directory: store, certificate, admin socket.
+    /// Data directory: store, certificate, admin socket (`serve` makes it; the other
+    /// commands need a relay's existing one).
     #[arg(long, global = true, env = "GRIDSYNC_RELAY_DATA")]
     data_dir: Option<PathBuf>,
     /// Print machine-readable JSON instead of text.
@@ -130,9 +132,13 @@ fn real_main(cli: Cli) -> Result<()> {
             }
             serve(config, cli.json)
         }
-        Command::Device(cmd) => device(&config, cmd, cli.json),
+        Command::Device(cmd) => {
+            let enrolling = matches!(cmd, DeviceCommand::Add { .. });
+            check_data_dir(&config, enrolling)?;
+            device(&config, cmd, cli.json)
+        }
         Command::Fingerprint => {
-            std::fs::create_dir_all(&config.data_dir)?;
+            check_data_dir(&config, true)?;
             let (identity, _) = tls::self_signed(&config.data_dir)?;
             if cli.json {
                 println!(
@@ -144,6 +150,32 @@ fn real_main(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+/// Administration works only on a relay's data directory, so that a missing or misspelled
+/// `--data-dir` is an error and not a new, empty store the running relay never sees.
+/// `first_start` (enrolling, the fingerprint) also takes an existing empty directory: a
+/// relay's, made ready before its first `serve`. Creates nothing.
+fn check_data_dir(config: &RelayConfig, first_start: bool) -> Result<()> {
+    let dir = config.data_dir.display();
+    let default = if config.data_dir == RelayConfig::default().data_dir {
+        " (the default, as no --data-dir was given)"
+    } else {
+        ""
+    };
+    let fix = format!(
+        "pass --data-dir with the directory the relay serves from, or start the relay there \
+         first with `gridsync-relay --data-dir {dir} serve`"
+    );
+    match DataDir::inspect(&config.data_dir) {
+        DataDir::Relay => Ok(()),
+        DataDir::Empty if first_start => Ok(()),
+        DataDir::Missing => bail!("no relay data directory {dir}{default}: {fix}"),
+        DataDir::Empty => bail!("{dir}{default} holds no relay yet (it is empty): {fix}"),
+        DataDir::Foreign => bail!(
+            "{dir}{default} holds no relay (no store or certificate of gridsync-relay): {fix}"
+        ),
     }
 }
 
@@ -226,7 +258,6 @@ fn device(config: &RelayConfig, cmd: DeviceCommand, json: bool) -> Result<()> {
     let resp = match admin::request(&socket, &req)? {
         Some(r) => r,
         None => {
-            std::fs::create_dir_all(&config.data_dir)?;
             let hub = gridsync_server::open_hub(&config.data_dir, 8).with_context(|| {
                 format!("opening the store in {} (a relay is running but its admin socket did not answer?)", config.data_dir.display())
             })?;
