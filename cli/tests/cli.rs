@@ -5,53 +5,16 @@
 // A failed unwrap is a failed test, with its location: that is what tests want.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::sync::Arc;
+use std::process::{Command, Stdio};
 
-use gridsync_core::GridPath;
-use gridsync_server::{Limits, tls};
 use serde_json::Value;
+use support::{G1, Relay, gridsync, json, ok, text};
 
-const G1: &str = "ankang/hanbin/laocheng/xinhua/g01";
 const COMMUNITY: &str = "ankang/hanbin/laocheng/xinhua";
 const DAY_MS: i64 = 86_400_000;
-
-fn gridsync(store: Option<&Path>, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gridsync"));
-    cmd.env_remove("GRIDSYNC_STORE").env_remove("GRIDSYNC_LOG");
-    if let Some(s) = store {
-        cmd.arg("--store").arg(s);
-    }
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run gridsync")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// Runs a command that must succeed; returns its stdout.
-fn ok(store: &Path, args: &[&str]) -> String {
-    let out = gridsync(Some(store), args);
-    assert!(
-        out.status.success(),
-        "gridsync {args:?} failed: {}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-/// Runs a command with `--json` that must succeed; returns the parsed output.
-fn json(store: &Path, args: &[&str]) -> Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let out = ok(store, &all);
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?} printed non-JSON {out:?}: {e}"))
-}
 
 /// Runs a command that must fail with one `gridsync: …` line on stderr; returns that line.
 fn fails(store: Option<&Path>, args: &[&str]) -> String {
@@ -517,89 +480,6 @@ fn bad_input_gives_one_clear_line() {
         1,
         "nothing was written"
     );
-}
-
-/// A relay on 127.0.0.1 inside the test process, as `gridsync-relay serve` runs it.
-struct Relay {
-    rt: tokio::runtime::Runtime,
-    addr: String,
-    fingerprint: String,
-    hub: Arc<gridsync_server::Hub>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Relay {
-    fn start(dir: &Path) -> Relay {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let hub = Arc::new(gridsync_server::open_hub(dir, 16).unwrap());
-        let (identity, _) = tls::self_signed(dir).unwrap();
-        let fingerprint = identity.fingerprint();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let addr = rt.block_on(async {
-            let endpoint = gridsync_server::bind(
-                "127.0.0.1:0".parse().unwrap(),
-                tls::server_config(identity, 30).unwrap(),
-            )
-            .unwrap();
-            let addr = endpoint.local_addr().unwrap();
-            tokio::spawn(gridsync_server::run(
-                endpoint,
-                hub.clone(),
-                Limits::default(),
-                async {
-                    let _ = stopped.await;
-                },
-            ));
-            addr
-        });
-        Relay {
-            rt,
-            addr: addr.to_string(),
-            fingerprint,
-            hub,
-            stop: Some(stop),
-        }
-    }
-
-    fn handset(&self, dir: &Path, name: &str, scope: &str, role: &str) {
-        let token = self
-            .hub
-            .add_device(name, &[GridPath::parse(scope).unwrap()])
-            .unwrap()
-            .token;
-        ok(
-            dir,
-            &[
-                "init",
-                "--relay",
-                &self.addr,
-                "--token",
-                &token,
-                "--fingerprint",
-                &self.fingerprint,
-                "--worker",
-                name,
-                "--role",
-                role,
-                "--grid",
-                G1,
-            ],
-        );
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        self.rt
-            .block_on(async { tokio::time::sleep(std::time::Duration::from_millis(50)).await });
-    }
 }
 
 #[test]

@@ -6,53 +6,21 @@
 // A failed unwrap is a failed test, with its location: that is what tests want.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::Arc;
 
-use gridsync_core::GridPath;
-use gridsync_server::{Limits, tls};
-use serde_json::Value;
-
-const G1: &str = "ankang/hanbin/laocheng/xinhua/g01";
+use support::{G1, Relay, json, ok, text};
 
 fn cmd(store: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_gridsync"));
-    c.env_remove("GRIDSYNC_STORE")
-        .env_remove("GRIDSYNC_LOG")
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .stdin(Stdio::null());
+    let mut c = support::command(Some(store));
+    c.args(args).stdin(Stdio::null());
     c
 }
 
 fn run(store: &Path, args: &[&str]) -> Output {
-    cmd(store, args).output().expect("run gridsync")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// Runs a command that must succeed; returns its stdout.
-fn ok(store: &Path, args: &[&str]) -> String {
-    let out = run(store, args);
-    assert!(
-        out.status.success(),
-        "gridsync {args:?} failed: {}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-/// Runs a command with `--json` that must succeed; returns the parsed output.
-fn json(store: &Path, args: &[&str]) -> Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let out = ok(store, &all);
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?} printed non-JSON {out:?}: {e}"))
+    support::gridsync(Some(store), args)
 }
 
 /// Runs a command that must fail with one `gridsync: …` line on stderr; returns that line.
@@ -249,90 +217,10 @@ fn chinese_forms_are_accepted() {
     assert!(e.contains("unknown field") && e.contains("电话"), "{e}");
 }
 
-/// A relay on 127.0.0.1 inside the test process, as `gridsync-relay serve` runs it.
-struct Relay {
-    rt: tokio::runtime::Runtime,
-    addr: String,
-    fingerprint: String,
-    hub: Arc<gridsync_server::Hub>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Relay {
-    fn start(dir: &Path) -> Relay {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let hub = Arc::new(gridsync_server::open_hub(dir, 16).unwrap());
-        let (identity, _) = tls::self_signed(dir).unwrap();
-        let fingerprint = identity.fingerprint();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let addr = rt.block_on(async {
-            let endpoint = gridsync_server::bind(
-                "127.0.0.1:0".parse().unwrap(),
-                tls::server_config(identity, 30).unwrap(),
-            )
-            .unwrap();
-            let addr = endpoint.local_addr().unwrap();
-            tokio::spawn(gridsync_server::run(
-                endpoint,
-                hub.clone(),
-                Limits::default(),
-                async {
-                    let _ = stopped.await;
-                },
-            ));
-            addr
-        });
-        Relay {
-            rt,
-            addr: addr.to_string(),
-            fingerprint,
-            hub,
-            stop: Some(stop),
-        }
-    }
-
-    /// Sets up a handset enrolled with `token` (a new device's when `None`).
-    fn handset(&self, dir: &Path, name: &str, token: Option<&str>) {
-        let token = token.map_or_else(
-            || {
-                self.hub
-                    .add_device(name, &[GridPath::parse(G1).unwrap()])
-                    .unwrap()
-                    .token
-            },
-            str::to_string,
-        );
-        ok(
-            dir,
-            &[
-                "init",
-                "--relay",
-                &self.addr,
-                "--token",
-                &token,
-                "--fingerprint",
-                &self.fingerprint,
-                "--worker",
-                name,
-                "--grid",
-                G1,
-            ],
-        );
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        self.rt
-            .block_on(async { tokio::time::sleep(std::time::Duration::from_millis(50)).await });
-    }
+/// Sets up a handset in `dir` enrolled with `token` (a new device's when `None`).
+fn handset(relay: &Relay, dir: &Path, name: &str, token: Option<&str>) {
+    let token = token.map_or_else(|| relay.token(name, G1), str::to_string);
+    relay.init_with_token(dir, name, &token, None);
 }
 
 #[test]
@@ -340,7 +228,7 @@ fn an_unknown_token_is_explained_once_with_the_fix() {
     let tmp = tempfile::tempdir().unwrap();
     let relay = Relay::start(&tmp.path().join("relay"));
     let d = tmp.path().join("h");
-    relay.handset(&d, "wangfang", Some("not-a-token-the-relay-knows"));
+    handset(&relay, &d, "wangfang", Some("not-a-token-the-relay-knows"));
     // The relay's refusal must arrive as the denial every time (it once raced the relay
     // dropping the stream's receiving side and showed up as a network error).
     let e = fails(&d, &["sync"]);
@@ -356,8 +244,8 @@ fn conflicts_and_pending_records_are_marked_in_list_and_status() {
     let tmp = tempfile::tempdir().unwrap();
     let relay = Relay::start(&tmp.path().join("relay"));
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    relay.handset(&a, "wangfang", None);
-    relay.handset(&b, "zhangmin", None);
+    handset(&relay, &a, "wangfang", None);
+    handset(&relay, &b, "zhangmin", None);
     let id = add(&a, "王秀英", "1栋/1单元/101");
     let listed = json(&a, &["household", "list"]);
     assert_eq!(listed[0]["pending"], true, "{listed}");

@@ -119,24 +119,28 @@ impl Relay {
     /// Enrolls `name` for `scope` and sets up a handset for it in `dir`.
     pub fn handset(&self, dir: &Path, name: &str, scope: &str, role: &str) {
         let token = self.token(name, scope);
-        ok(
-            dir,
-            &[
-                "init",
-                "--relay",
-                &self.addr,
-                "--token",
-                &token,
-                "--fingerprint",
-                &self.fingerprint,
-                "--worker",
-                name,
-                "--role",
-                role,
-                "--grid",
-                G1,
-            ],
-        );
+        self.init_with_token(dir, name, &token, Some(role));
+    }
+
+    /// Sets up a handset in `dir` for worker `name` with `token` (known to the relay or
+    /// not), in `role` (the CLI's default role when `None`), working in [`G1`].
+    pub fn init_with_token(&self, dir: &Path, name: &str, token: &str, role: Option<&str>) {
+        let mut args = vec![
+            "init",
+            "--relay",
+            &self.addr,
+            "--token",
+            token,
+            "--fingerprint",
+            &self.fingerprint,
+            "--worker",
+            name,
+        ];
+        if let Some(role) = role {
+            args.extend(["--role", role]);
+        }
+        args.extend(["--grid", G1]);
+        ok(dir, &args);
     }
 
     /// Enrolls `name` for `scope`; returns its token.
