@@ -172,6 +172,12 @@ impl Handset {
             )
         })?;
         let replica = Arc::new(open_replica(dir, &config.device, wait)?);
+        if let Some(grid) = &config.grid {
+            // Who this handset writes as until the relay sends its grants.
+            let grid = GridPath::parse(grid).map_err(|e| anyhow!("{CONFIG_FILE}: grid: {e}"))?;
+            let role = parse_role(&config.role).map_err(|e| anyhow!("{CONFIG_FILE}: {e}"))?;
+            replica.set_setup_identity(&config.worker, &config.worker, role, &grid)?;
+        }
         Ok(Handset {
             dir: dir.to_path_buf(),
             config,
@@ -181,10 +187,17 @@ impl Handset {
 
     /// The role to act in: `given`, else the configured default.
     pub fn role(&self, given: Option<Role>) -> Result<Role> {
-        match given {
-            Some(r) => Ok(r),
-            None => parse_role(&self.config.role).map_err(|e| anyhow!("{CONFIG_FILE}: {e}")),
+        if let Some(r) = given {
+            return Ok(r);
         }
+        let configured =
+            parse_role(&self.config.role).map_err(|e| anyhow!("{CONFIG_FILE}: {e}"))?;
+        // The relay's grants decide: the configured role if the worker holds it, else the
+        // grants' default role.
+        Ok(match self.replica.grants()? {
+            Some(g) if !g.holds(configured) => g.role(None)?,
+            _ => configured,
+        })
     }
 
     /// The worker to write as: `given`, else the configured one.

@@ -169,7 +169,13 @@ impl Demo {
         who: (&'static str, &'static str, Role, &str),
     ) -> Result<Phone> {
         let (name, worker, role, scope) = who;
-        let token = hub.add_device(worker, &[g(scope)])?.token;
+        let grants = gridsync_core::model::Grants {
+            worker: worker.into(),
+            display_name: name.into(),
+            roles: vec![role],
+            scopes: vec![g(scope)],
+        };
+        let token = hub.add_device(worker, &grants)?.token;
         let hdir = dir.join("handsets").join(worker);
         std::fs::create_dir_all(&hdir)?;
         let config = HandsetConfig {

@@ -105,21 +105,7 @@ impl std::error::Error for Reported {}
 
 /// Parses a role: `grid_worker`, `grid-worker` or its Chinese name (网格员 …).
 pub fn parse_role(s: &str) -> Result<Role, String> {
-    let t = s.trim().replace('-', "_");
-    Role::parse(&t)
-        .or(match t.as_str() {
-            "网格员" | "worker" => Some(Role::GridWorker),
-            "网格长" | "leader" => Some(Role::GridLeader),
-            "社区" | "社区工作人员" | "staff" => Some(Role::CommunityStaff),
-            "街道" | "街道工作人员" => Some(Role::StreetStaff),
-            "监督员" | "民主监督员" => Some(Role::Supervisor),
-            _ => None,
-        })
-        .ok_or_else(|| {
-            format!(
-                "unknown role {s:?}: use grid_worker, grid_leader, community_staff, street_staff or supervisor"
-            )
-        })
+    Role::from_user(s)
 }
 
 /// Parses a grid path.

@@ -143,10 +143,16 @@ pub fn status(ctx: &Ctx) -> Result<()> {
     let open = cases.iter().filter(|c| c.status.is_open()).count();
     let review = r.cases_for_review()?.len();
     let marks = crate::household::counts(r)?;
+    let grants = r.grants()?;
     let c = &hs.config;
     if ctx.json {
         return output::json(&serde_json::json!({
             "store": hs.dir, "device": c.device, "worker": c.worker, "role": c.role,
+            "grants": grants.as_ref().map(|g| serde_json::json!({
+                "worker": g.worker, "display_name": g.display_name,
+                "roles": g.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                "scopes": g.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            })),
             "grid": c.grid, "relay": c.relay.as_ref().map(|r| &r.addr),
             "pending": pending, "last_sync": last, "households": households,
             "cases": cases.len(), "open_cases": open, "cases_to_review": review,
@@ -156,6 +162,18 @@ pub fn status(ctx: &Ctx) -> Result<()> {
     }
     crate::outln!("handset   {}", hs.dir.display())?;
     crate::outln!("  device  {}, worker {} ({})", c.device, c.worker, c.role)?;
+    match &grants {
+        Some(g) => crate::outln!(
+            "  grants  worker {} ({}), roles {}, grids {}",
+            g.worker,
+            g.display_name,
+            g.role_names(),
+            g.scope_names()
+        )?,
+        None => crate::outln!(
+            "  grants  not received yet (they come at the first sync); writing as set up"
+        )?,
+    }
     if let Some(g) = &c.grid {
         crate::outln!("  grid    {g}")?;
     }

@@ -148,7 +148,7 @@ fn offline_households_visits_and_cases() {
             "--finding",
             "楼道堆放杂物",
             "--follow-up",
-            "联系四点半课堂@2030-03-10",
+            "联系四点半课堂@2027-03-10",
             "--at",
             "2026-03-01 09:30",
         ],

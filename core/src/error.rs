@@ -34,6 +34,16 @@ pub enum Error {
         /// The id that was looked up.
         id: String,
     },
+    /// The handset's grants do not allow this write: a grid outside its scopes, a role its
+    /// worker does not hold. Nothing was written.
+    #[error("not permitted: {0}")]
+    NotPermitted(String),
+    /// The handset has no identity to write as: it has neither met its relay (which sends
+    /// the grants) nor been given a worker and grid at setup.
+    #[error(
+        "this handset has no identity yet: sync with the relay once, or set it up with a worker and a grid"
+    )]
+    NoIdentity,
     /// A case action that the workflow does not allow now, or not for this role.
     #[error("case action refused: {0}")]
     Workflow(String),

@@ -259,7 +259,7 @@ pub struct TimelineEntry {
 
 mod rules;
 
-pub use rules::{allowed, check};
+pub use rules::{allowed, check, role_may};
 
 /// Folds a timeline into the case's state; every action is kept, invalid ones marked.
 ///

@@ -29,8 +29,10 @@ pub enum GridsyncError {
         /// The id that was looked up.
         id: String,
     },
-    /// The case workflow refuses the step now or for this role; nothing was written.
-    /// Show `reason`; refresh the case (another device may have moved it on).
+    /// The case workflow refuses the step now or for this role, or the device's grants do
+    /// not allow it (a grid outside its scopes, a role its worker lacks, no identity yet);
+    /// nothing was written. Show `reason`; refresh the case (another device may have
+    /// moved it on).
     #[error("not allowed: {reason}")]
     NotAllowed {
         /// Why, in words a worker understands.
@@ -84,6 +86,9 @@ impl From<CoreError> for GridsyncError {
                 id,
             },
             CoreError::Workflow(reason) => GridsyncError::NotAllowed { reason },
+            e @ (CoreError::NotPermitted(_) | CoreError::NoIdentity) => GridsyncError::NotAllowed {
+                reason: e.to_string(),
+            },
             CoreError::Corrupt { what, detail } => GridsyncError::Corrupt {
                 reason: format!("{what}: {detail}"),
             },

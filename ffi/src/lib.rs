@@ -14,6 +14,7 @@
 mod cases;
 mod convert;
 mod error;
+mod identity;
 mod listener;
 mod records;
 mod replica;
@@ -21,6 +22,7 @@ mod sync;
 
 pub use cases::*;
 pub use error::GridsyncError;
+pub use identity::Grants;
 pub use listener::ChangeListener;
 pub use records::*;
 pub use replica::GridsyncReplica;

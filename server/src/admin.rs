@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use gridsync_core::ids::GridPath;
+use gridsync_core::model::Grants;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use tokio::sync::watch;
@@ -26,7 +27,14 @@ pub enum AdminRequest {
     Add {
         /// Device name.
         name: String,
-        /// Granted grid subtrees.
+        /// Worker, roles and grid subtrees.
+        grants: Grants,
+    },
+    /// Change a device's grid subtrees, by id or name.
+    Rescope {
+        /// Id or name.
+        device: String,
+        /// The new grid subtrees.
         scopes: Vec<GridPath>,
     },
     /// List devices.
@@ -59,6 +67,11 @@ pub enum AdminResponse {
         /// The device.
         device: Device,
     },
+    /// The device's grid subtrees changed.
+    Rescoped {
+        /// The device.
+        device: Device,
+    },
     /// The request failed.
     Error {
         /// Why.
@@ -69,12 +82,15 @@ pub enum AdminResponse {
 /// Carries out a request on a hub.
 pub fn execute(hub: &Hub, req: AdminRequest) -> AdminResponse {
     let result = match req {
-        AdminRequest::Add { name, scopes } => hub
-            .add_device(&name, &scopes)
+        AdminRequest::Add { name, grants } => hub
+            .add_device(&name, &grants)
             .map(|Enrollment { device, token }| AdminResponse::Enrolled { device, token }),
         AdminRequest::List => hub
             .list_devices()
             .map(|devices| AdminResponse::Devices { devices }),
+        AdminRequest::Rescope { device, scopes } => hub
+            .rescope_device(&device, &scopes)
+            .map(|device| AdminResponse::Rescoped { device }),
         AdminRequest::Revoke { device } => hub
             .revoke_device(&device)
             .map(|device| AdminResponse::Revoked { device }),

@@ -8,9 +8,9 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use gridsync_core::ids::GridPath;
+use gridsync_core::model::{Grants, Role};
 use gridsync_server::admin::{self, AdminRequest, AdminResponse};
 use gridsync_server::config::DataDir;
-use gridsync_server::hub::Device;
 use gridsync_server::{Limits, RelayConfig, tls};
 
 /// The gridsync relay: handsets sync their grids' households, visits and cases through it.
@@ -66,12 +66,32 @@ struct ServeArgs {
 
 #[derive(Debug, Subcommand)]
 enum DeviceCommand {
-    /// Enroll a handset and print its one-time token.
+    /// Enroll a handset for one worker and print its one-time token.
     Add {
         /// A name for the device (`wang-fang-phone`).
         #[arg(long)]
         name: String,
+        /// The worker id the device writes as (author of its visits and case actions).
+        #[arg(long)]
+        worker: String,
+        /// The worker's name as shown (default: the worker id).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// A role the worker acts in, the first being the default (repeat for several):
+        /// grid_worker, grid_leader, community_staff, street_staff, supervisor (or 网格员,
+        /// 网格长, 社区工作人员, 街道工作人员, 民主监督员).
+        #[arg(long = "role", required = true, value_parser = Role::from_user)]
+        roles: Vec<Role>,
         /// A grid subtree it may read and write (repeat for several).
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+    },
+    /// Change the grid subtrees of a device (by id or name); the handset learns at its
+    /// next contact, fetches the new grids and retires the ones it lost.
+    Rescope {
+        /// Device id or name.
+        device: String,
+        /// A grid subtree it may read and write from now on (repeat for several).
         #[arg(long = "scope", required = true)]
         scopes: Vec<String>,
     },
@@ -244,13 +264,25 @@ async fn shutdown_signal() {
 
 fn device(config: &RelayConfig, cmd: DeviceCommand, json: bool) -> Result<()> {
     let req = match cmd {
-        DeviceCommand::Add { name, scopes } => {
-            let scopes = scopes
-                .iter()
-                .map(|s| GridPath::parse(s))
-                .collect::<Result<Vec<_>, _>>()?;
-            AdminRequest::Add { name, scopes }
-        }
+        DeviceCommand::Add {
+            name,
+            worker,
+            display_name,
+            roles,
+            scopes,
+        } => AdminRequest::Add {
+            name,
+            grants: Grants {
+                display_name: display_name.unwrap_or_else(|| worker.clone()),
+                worker,
+                roles,
+                scopes: parse_scopes(&scopes)?,
+            },
+        },
+        DeviceCommand::Rescope { device, scopes } => AdminRequest::Rescope {
+            device,
+            scopes: parse_scopes(&scopes)?,
+        },
         DeviceCommand::List => AdminRequest::List,
         DeviceCommand::Revoke { device } => AdminRequest::Revoke { device },
     };
@@ -274,10 +306,13 @@ fn device(config: &RelayConfig, cmd: DeviceCommand, json: bool) -> Result<()> {
     match resp {
         AdminResponse::Enrolled { device, token } => {
             println!(
-                "enrolled {} ({}) for {}",
+                "enrolled {} ({}) for worker {} ({}) as {} in {}",
                 device.name,
                 device.id,
-                scopes_text(&device)
+                device.grants.worker,
+                device.grants.display_name,
+                device.grants.role_names(),
+                device.grants.scope_names()
             );
             println!("token {token}");
             println!("(shown once; the relay keeps only its hash)");
@@ -292,19 +327,32 @@ fn device(config: &RelayConfig, cmd: DeviceCommand, json: bool) -> Result<()> {
                 } else {
                     "active"
                 };
-                println!("{}  {:<24} {:<8} {}", d.id, d.name, state, scopes_text(&d));
+                println!(
+                    "{}  {:<24} {:<8} {:<12} {:<16} {}",
+                    d.id,
+                    d.name,
+                    state,
+                    d.grants.worker,
+                    d.grants.role_names(),
+                    d.grants.scope_names()
+                );
             }
         }
         AdminResponse::Revoked { device } => println!("revoked {} ({})", device.name, device.id),
+        AdminResponse::Rescoped { device } => println!(
+            "rescoped {} ({}) to {}; the handset learns at its next contact",
+            device.name,
+            device.id,
+            device.grants.scope_names()
+        ),
         AdminResponse::Error { message } => bail!(message),
     }
     Ok(())
 }
 
-fn scopes_text(d: &Device) -> String {
-    d.scopes
+fn parse_scopes(scopes: &[String]) -> Result<Vec<GridPath>> {
+    Ok(scopes
         .iter()
-        .map(|s| s.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
+        .map(|s| GridPath::parse(s))
+        .collect::<Result<Vec<_>, _>>()?)
 }

@@ -29,9 +29,11 @@ fn main() -> anyhow::Result<()> {
         "seeder",
         ReplicaConfig::default(),
     )?;
+    let grants = gridsync_tests::relay::all_roles("w-seed", &[grid.as_str()])?;
+    seeder.store_grants(&grants)?;
     let (_, end) = w.period();
     gridsync_tests::load::load(&seeder, &w, end, "w-seed")?;
-    let e = hub.add_device("seeder", std::slice::from_ref(&grid))?;
+    let e = hub.add_device("seeder", &grants)?;
     let grant = hub.authenticate(&e.token)?;
     let items = seeder.outbox_after(None, usize::MAX)?;
     let changes: Vec<_> = items.into_iter().map(|i| i.change).collect();
@@ -48,7 +50,7 @@ fn main() -> anyhow::Result<()> {
         &gridsync_tests::bench::records::stored_records(&seeder)?,
         19,
     );
-    let e = hub.add_device("fresh", std::slice::from_ref(&grid))?;
+    let e = hub.add_device("fresh", &grants)?;
     let grant = hub.authenticate(&e.token)?;
     let mut cursor = Cursor::Fresh;
     let enc = FrameEncoder::default();
@@ -56,7 +58,7 @@ fn main() -> anyhow::Result<()> {
     let mut all: Vec<Entry> = Vec::new();
     let mut batches: Vec<Vec<u8>> = Vec::new();
     loop {
-        let b = hub.pull(&grant, &cursor, 256 * 1024)?;
+        let b = hub.pull(grant.scopes(), &cursor, 256 * 1024)?;
         let msg = RelayMsg::Batch {
             from: cursor.clone(),
             next: b.next.clone(),

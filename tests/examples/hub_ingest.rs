@@ -27,13 +27,15 @@ fn main() -> anyhow::Result<()> {
     let mut pushes = Vec::new();
     for i in 0..handsets {
         let grid = gridsync_core::GridPath::parse(&format!("loadtest/street/community/g{i:03}"))?;
-        let e = hub.add_device(&format!("load-{i}"), std::slice::from_ref(&grid))?;
+        let grants = gridsync_tests::relay::all_roles("w", &[grid.as_str()])?;
+        let e = hub.add_device(&format!("load-{i}"), &grants)?;
         let grant = hub.authenticate(&e.token)?;
         let r = Replica::open_with(
             Arc::new(MemoryStore::new()),
             &format!("load-{i}"),
             ReplicaConfig::default(),
         )?;
+        r.store_grants(&grant.grants)?;
         let mut h = w.households[i].clone();
         h.grid = grid;
         let hid = r.register_household(&h, "w")?;

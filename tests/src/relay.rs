@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use gridsync_core::GridPath;
 use gridsync_core::Replica;
+use gridsync_core::model::{Grants, Role};
 use gridsync_core::net::{RelayTarget, SyncClient, Trust};
 use gridsync_server::{Hub, Limits, tls};
 use tokio::sync::oneshot;
@@ -117,19 +118,28 @@ impl TestRelay {
         })
     }
 
-    /// Enrolls a device for `scopes` and returns its token.
+    /// Enrolls a device for `scopes` as worker `name` holding every role, and returns its
+    /// token.
     pub fn enroll(&self, name: &str, scopes: &[&str]) -> Result<String> {
-        let scopes = scopes
-            .iter()
-            .map(|s| GridPath::parse(s))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(self.hub.add_device(name, &scopes)?.token)
+        self.enroll_as(name, &all_roles(name, scopes)?)
     }
 
-    /// Enrolls `name` for `scopes` and opens its handset store in `dir/name`.
+    /// Enrolls a device with exactly these grants and returns its token.
+    pub fn enroll_as(&self, name: &str, grants: &Grants) -> Result<String> {
+        let token = self.hub.add_device(name, grants)?.token;
+        remember_grants(&token, grants);
+        Ok(token)
+    }
+
+    /// Enrolls `name` for `scopes` (worker `name`, every role) and opens its handset store
+    /// in `dir/name`, holding the grants the relay sends at the first contact already (so
+    /// it can write offline before it).
     pub fn handset(&self, dir: &Path, name: &str, scopes: &[&str]) -> Result<Handset> {
-        let token = self.enroll(name, scopes)?;
-        Handset::open(&dir.join(name), name, self.target(&token))
+        let grants = all_roles(name, scopes)?;
+        let token = self.enroll_as(name, &grants)?;
+        let h = Handset::open(&dir.join(name), name, self.target(&token))?;
+        h.replica.store_grants(&grants)?;
+        Ok(h)
     }
 
     /// The target a handset uses to reach this relay directly with `token`.
@@ -212,4 +222,43 @@ impl Handset {
         let client = SyncClient::new(replica.clone(), target)?;
         Ok(Handset { replica, client })
     }
+}
+
+/// Grants for worker `worker` in every role, in `scopes` (what most tests need: one
+/// handset that can take every case step).
+pub fn all_roles(worker: &str, scopes: &[&str]) -> Result<Grants> {
+    Ok(Grants {
+        worker: worker.to_string(),
+        display_name: worker.to_string(),
+        roles: vec![
+            Role::GridWorker,
+            Role::GridLeader,
+            Role::CommunityStaff,
+            Role::StreetStaff,
+            Role::Supervisor,
+        ],
+        scopes: scopes
+            .iter()
+            .map(|s| GridPath::parse(s))
+            .collect::<Result<Vec<_>, _>>()?,
+    })
+}
+
+/// The grants of every device the test harnesses enrolled, by token: what the relay sends
+/// that device in its first `Welcome`.
+static ENROLLED: std::sync::Mutex<Vec<(String, Grants)>> = std::sync::Mutex::new(Vec::new());
+
+/// Records what a test enrolled `token` with.
+pub fn remember_grants(token: &str, grants: &Grants) {
+    if let Ok(mut e) = ENROLLED.lock() {
+        e.push((token.to_string(), grants.clone()));
+    }
+}
+
+/// The grants a test harness enrolled `token` with, if it did. Harness handsets store
+/// them at open, as if they had met the relay once: tests write offline before any
+/// contact, as the worker the relay knows.
+pub fn enrolled_grants(token: &str) -> Option<Grants> {
+    let e = ENROLLED.lock().ok()?;
+    e.iter().find(|(t, _)| t == token).map(|(_, g)| g.clone())
 }

@@ -134,7 +134,16 @@ impl RelayProcess {
         let mut cmd = Command::new(exe);
         cmd.arg("--data-dir")
             .arg(data_dir)
-            .args(["--json", "device", "add", "--name", name]);
+            .args(["--json", "device", "add", "--name", name, "--worker", name]);
+        for role in [
+            "grid_worker",
+            "grid_leader",
+            "community_staff",
+            "street_staff",
+            "supervisor",
+        ] {
+            cmd.args(["--role", role]);
+        }
         for s in scopes {
             cmd.args(["--scope", s]);
         }
@@ -148,10 +157,12 @@ impl RelayProcess {
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).with_context(|| {
             format!("device add said {:?}", String::from_utf8_lossy(&out.stdout))
         })?;
-        Ok(v["token"]
+        let token = v["token"]
             .as_str()
             .context("no token in the answer")?
-            .to_string())
+            .to_string();
+        crate::relay::remember_grants(&token, &crate::relay::all_roles(name, scopes)?);
+        Ok(token)
     }
 
     /// Enrolls a device on this relay (running or not); returns the token.

@@ -12,6 +12,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+use gridsync_core::model::{Grants, Role};
 use gridsync_core::sync::frame::{
     FLAG_ZSTD, FLAG_ZSTD_STREAM, FrameDecoder, FrameEncoder, HEADER_LEN,
 };
@@ -86,8 +87,13 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
             )
         )
             .prop_map(|(id, changes)| ClientMsg::Push { id, changes }),
-        (cursor(), any::<u32>())
-            .prop_map(|(cursor, max_bytes)| ClientMsg::Pull { cursor, max_bytes }),
+        (cursor(), any::<u32>(), prop::collection::vec(grid(), 0..3)).prop_map(
+            |(cursor, max_bytes, scopes)| ClientMsg::Pull {
+                cursor,
+                max_bytes,
+                scopes
+            }
+        ),
     ]
 }
 
@@ -110,13 +116,23 @@ fn relay_msg() -> impl Strategy<Value = RelayMsg> {
         Just(ErrorCode::Internal),
     ];
     prop_oneof![
-        (".{0,20}", prop::collection::vec(grid(), 0..3), any::<u64>()).prop_map(
-            |(device, scopes, head)| RelayMsg::Welcome {
-                device,
-                scopes,
-                head
-            }
-        ),
+        (
+            ".{0,20}",
+            (".{0,20}", ".{0,20}", prop::collection::vec(grid(), 0..3)),
+            any::<u64>()
+        )
+            .prop_map(|(device, (worker, display_name, scopes), head)| {
+                RelayMsg::Welcome {
+                    device,
+                    grants: Grants {
+                        worker,
+                        display_name,
+                        roles: vec![Role::GridWorker],
+                        scopes,
+                    },
+                    head,
+                }
+            }),
         (
             any::<u64>(),
             prop::collection::vec(
@@ -341,6 +357,7 @@ fn hand_picked_frames_are_errors() {
             after_doc: Some(DocId::new(DocKind::Visit)),
         },
         max_bytes: 1,
+        scopes: vec![],
     })
     .unwrap();
     if let Some(p) = bad_id.iter().position(|b| *b == b'v') {

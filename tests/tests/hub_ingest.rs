@@ -14,6 +14,7 @@ use gridsync_core::sync::backend::{DeviceGrant, RelayBackend};
 use gridsync_core::sync::wire::{Cursor, Payload, PushedChange};
 use gridsync_core::{DocId, GridPath};
 use gridsync_server::Hub;
+use gridsync_tests::relay::all_roles;
 use gridsync_tests::workload::{Workload, WorkloadConfig};
 
 const GRID: &str = "ankang/ziyang/haoping/dongmu/g02";
@@ -42,10 +43,11 @@ fn fixture() -> Fixture {
     let hub = gridsync_server::open_hub(dir.path(), 8).unwrap();
     let grid = GridPath::parse(GRID).unwrap();
     let e = hub
-        .add_device("phone", std::slice::from_ref(&grid))
+        .add_device("phone", &all_roles("w", &[GRID]).unwrap())
         .unwrap();
     let grant = hub.authenticate(&e.token).unwrap();
     let replica = phone_replica();
+    replica.store_grants(&grant.grants).unwrap();
     let mut cfg = WorkloadConfig::bootstrap();
     cfg.households_per_grid = 2;
     cfg.visits = 10;
@@ -95,7 +97,7 @@ impl Fixture {
     fn snapshot(&self) -> Vec<(DocId, Payload)> {
         let b = self
             .hub
-            .pull(&self.grant, &Cursor::Fresh, usize::MAX)
+            .pull(self.grant.scopes(), &Cursor::Fresh, usize::MAX)
             .unwrap();
         b.entries.into_iter().map(|e| (e.doc, e.payload)).collect()
     }
@@ -185,14 +187,15 @@ fn a_repeated_push_logs_nothing_new() {
 fn a_resumed_snapshot_reaches_every_scope_whatever_their_key_order() {
     let dir = tempfile::tempdir().unwrap();
     let hub = gridsync_server::open_hub(dir.path(), 8).unwrap();
-    let scopes = [
-        GridPath::parse("a/b").unwrap(),
-        GridPath::parse("a/b-x").unwrap(),
-    ];
     let grant = hub
-        .authenticate(&hub.add_device("phone", &scopes).unwrap().token)
+        .authenticate(
+            &hub.add_device("phone", &all_roles("w", &["a/b", "a/b-x"]).unwrap())
+                .unwrap()
+                .token,
+        )
         .unwrap();
     let replica = phone_replica();
+    replica.store_grants(&grant.grants).unwrap();
     let mut cfg = WorkloadConfig::bootstrap();
     cfg.households_per_grid = 4;
     let workload = Workload::generate(&cfg);
@@ -212,7 +215,7 @@ fn a_resumed_snapshot_reaches_every_scope_whatever_their_key_order() {
     let (mut cursor, mut received) = (Cursor::Fresh, std::collections::BTreeSet::new());
     for _ in 0..20 {
         // One byte per batch: every batch holds one document and resumes after it.
-        let batch = hub.pull(&grant, &cursor, 1).unwrap();
+        let batch = hub.pull(grant.scopes(), &cursor, 1).unwrap();
         received.extend(batch.entries.iter().map(|e| e.doc.clone()));
         cursor = batch.next;
         if !batch.more && matches!(cursor, Cursor::Log { .. }) {

@@ -37,7 +37,18 @@ fn assert_refused(out: &Output, dir: &str) {
     );
 }
 
-const ADD: [&str; 6] = ["device", "add", "--name", "p", "--scope", "ankang/g03"];
+const ADD: [&str; 10] = [
+    "device",
+    "add",
+    "--name",
+    "p",
+    "--worker",
+    "w-p",
+    "--role",
+    "grid_worker",
+    "--scope",
+    "ankang/g03",
+];
 
 #[test]
 fn administering_a_missing_data_dir_is_an_error_and_creates_nothing() {

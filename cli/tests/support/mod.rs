@@ -143,12 +143,22 @@ impl Relay {
         ok(dir, &args);
     }
 
-    /// Enrolls `name` for `scope`; returns its token.
+    /// Enrolls `name` for `scope` as worker `name` holding every role; returns its token.
     pub fn token(&self, name: &str, scope: &str) -> String {
-        self.hub
-            .add_device(name, &[GridPath::parse(scope).unwrap()])
-            .unwrap()
-            .token
+        use gridsync_core::model::{Grants, Role};
+        let grants = Grants {
+            worker: name.to_string(),
+            display_name: name.to_string(),
+            roles: vec![
+                Role::GridWorker,
+                Role::GridLeader,
+                Role::CommunityStaff,
+                Role::StreetStaff,
+                Role::Supervisor,
+            ],
+            scopes: vec![GridPath::parse(scope).unwrap()],
+        };
+        self.hub.add_device(name, &grants).unwrap().token
     }
 }
 

@@ -63,6 +63,14 @@ pub(crate) fn validate_new(c: &NewCase) -> Result<()> {
     Ok(())
 }
 
+/// The header checks of [`validate_new`], on a case as read back.
+pub(crate) fn validate_header(c: &Case) -> Result<()> {
+    validate::short_text("reporter", &c.reporter, 64)?;
+    validate::short_text("title", &c.title, 100)?;
+    validate::text("description", &c.description, 0, 5000)?;
+    validate::short_text("category", &c.category, 32)
+}
+
 /// Checks an action's free-text parameters.
 pub(crate) fn validate_action(a: &CaseAction) -> Result<()> {
     validate::short_text("actor", &a.actor, 64)?;

@@ -130,6 +130,26 @@ pub(crate) fn validate_new(h: &NewHousehold) -> Result<()> {
     Ok(())
 }
 
+/// The input checks, on a household as read back (a received document holds whatever its
+/// writer put there).
+pub(crate) fn validate_read(h: &Household) -> Result<()> {
+    validate::name("head", &h.head)?;
+    validate::phone(&h.phone)?;
+    validate::address(&h.address)?;
+    validate::members(&h.members)?;
+    for t in &h.tags {
+        validate::short_text("tags", t, 32)?;
+    }
+    for c in &h.contacts {
+        validate::short_text("contacts", c, 64)?;
+    }
+    for t in &h.tier_history {
+        validate::short_text("by", &t.by, 64)?;
+        validate::text("reason", &t.reason, 0, 500)?;
+    }
+    Ok(())
+}
+
 /// Writes a freshly registered household into an empty document.
 pub(crate) fn create(
     tx: &mut impl Transactable,

@@ -2,14 +2,17 @@
 //! the only code that knows paths inside a document: one document per record
 //! (`docs/adr/0001-document-per-record.md`).
 
+pub mod admit;
 pub mod case;
 mod doc;
+pub mod grants;
 pub mod household;
 pub mod types;
 mod validate;
 pub mod visit;
 
 pub use case::Case;
+pub use grants::Grants;
 pub use household::{FieldConflict, FieldValue, HouseholdField};
 pub use types::*;
 

@@ -208,7 +208,7 @@ pub struct GeoPoint {
 pub struct NewVisit {
     /// The household visited.
     pub household: DocId,
-    /// Who visited (worker id).
+    /// Who visited (worker id). On write the handset's worker replaces what is given.
     pub worker: String,
     /// When.
     pub at: Timestamp,
@@ -346,6 +346,26 @@ impl Role {
             _ => None,
         }
     }
+
+    /// Parses a role as a person types it: [`Role::as_str`] (with `-` for `_`), a short
+    /// English form or the Chinese title (网格员, 网格长, 社区工作人员, 街道工作人员, 民主监督员).
+    pub fn from_user(s: &str) -> std::result::Result<Self, String> {
+        let t = s.trim().replace('-', "_");
+        Role::parse(&t)
+            .or(match t.as_str() {
+                "网格员" | "worker" => Some(Role::GridWorker),
+                "网格长" | "leader" => Some(Role::GridLeader),
+                "社区" | "社区工作人员" | "staff" => Some(Role::CommunityStaff),
+                "街道" | "街道工作人员" => Some(Role::StreetStaff),
+                "监督员" | "民主监督员" => Some(Role::Supervisor),
+                _ => None,
+            })
+            .ok_or_else(|| {
+                format!(
+                    "unknown role {s:?}: use grid_worker, grid_leader, community_staff, street_staff or supervisor"
+                )
+            })
+    }
 }
 
 /// What the app supplies to report a case.
@@ -353,9 +373,9 @@ impl Role {
 pub struct NewCase {
     /// The grid the case belongs to.
     pub grid: GridPath,
-    /// Who reports it (worker id).
+    /// Who reports it (worker id). On write the handset's worker replaces what is given.
     pub reporter: String,
-    /// The reporter's role.
+    /// The reporter's role: one the handset's worker holds.
     pub role: Role,
     /// The household concerned, if any.
     pub household: Option<DocId>,

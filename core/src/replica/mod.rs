@@ -5,6 +5,7 @@
 
 #[cfg(any(test, feature = "testing"))]
 mod doc_sync;
+mod identity;
 mod inbound;
 mod outbox;
 mod queries;
@@ -13,6 +14,7 @@ mod retention;
 mod schema;
 mod sync_state;
 
+pub use identity::IdentitySource;
 pub use queries::CaseFilter;
 pub use records::CaseActionInput;
 
@@ -245,9 +247,11 @@ impl Replica {
         out
     }
 
-    /// Runs `f` in a transaction on document `id` (a new empty document when `create`), then
-    /// commits the document, its index entries and its outbox entry in one durable write.
-    /// On any error nothing is written and the in-memory document is unchanged.
+    /// Runs `f` in a transaction on document `id` (a new empty document when `create`),
+    /// holds the result to the handset's identity ([`Replica::admit_local`]: its grids, and
+    /// the checks the relay makes), then commits the document, its index entries and its
+    /// outbox entry in one durable write. On any error nothing is written and the in-memory
+    /// document is unchanged.
     pub(crate) fn write_doc<T>(
         &self,
         id: &DocId,
@@ -261,6 +265,7 @@ impl Replica {
         } else {
             self.load(&mut inner, id)?
         };
+        let before = doc.clone();
         let result = match doc.transact_with(|_| CommitOptions::default().with_time(at), f) {
             Ok(ok) => ok,
             Err(failure) => {
@@ -270,6 +275,12 @@ impl Replica {
                 return Err(failure.error);
             }
         };
+        if let Err(e) = self.admit_local(id, &before, &doc) {
+            if !create {
+                inner.cache.put(id.clone(), before);
+            }
+            return Err(e);
+        }
         let mut batch = Batch::new();
         let grid = self.stage_doc(&mut batch, id, &doc)?;
         let mut staged = None;

@@ -16,9 +16,9 @@ use crate::workflow::{self, ActionKind, CaseAction};
 /// A case action as the app asks for it; the replica stamps the id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseActionInput {
-    /// Who acts (worker id).
+    /// Replaced by the handset's worker ([`Replica::acting_as`]) unless the store has no identity.
     pub actor: String,
-    /// In which role.
+    /// In which role: one the handset's worker holds, or the call fails.
     pub role: Role,
     /// When; `None` takes the replica's clock.
     pub at: Option<Timestamp>,
@@ -46,15 +46,23 @@ impl Replica {
         GridPath::parse(&String::from_utf8_lossy(&grid))
     }
 
-    /// Registers a household; `by` is the worker registering it.
-    pub fn register_household(&self, h: &NewHousehold, by: &str) -> Result<DocId> {
+    /// Registers a household. The registering worker is the handset's
+    /// ([`Replica::acting_as`]); `_by` is used only by a store with no identity at all.
+    pub fn register_household(&self, h: &NewHousehold, _by: &str) -> Result<DocId> {
         let _span = tracing::debug_span!("register_household", grid = %h.grid).entered();
         household::validate_new(h)?;
-        model::validate_device(by)
+        let by = match self.bound_identity()? {
+            Some(me) => {
+                me.check_grid(&h.grid)?;
+                me.worker
+            }
+            None => _by.trim().to_string(),
+        };
+        model::validate_device(&by)
             .map_err(|_| Error::invalid("by", "the registering worker is empty"))?;
         let id = DocId::new(DocKind::Household);
         let at = self.now();
-        self.write_doc(&id, true, at, |tx| household::create(tx, &id, h, by, at))?;
+        self.write_doc(&id, true, at, |tx| household::create(tx, &id, h, &by, at))?;
         Ok(id)
     }
 
@@ -65,13 +73,18 @@ impl Replica {
         self.write_doc(id, false, self.now(), |tx| household::update(tx, update))
     }
 
-    /// Changes a household's tier; the change, who made it and why are kept forever.
-    pub fn change_tier(&self, id: &DocId, tier: Tier, by: &str, reason: &str) -> Result<()> {
+    /// Changes a household's tier; the change, who made it (the handset's worker; `_by`
+    /// only in a store with no identity at all) and why are kept forever.
+    pub fn change_tier(&self, id: &DocId, tier: Tier, _by: &str, reason: &str) -> Result<()> {
         self.household_grid(id)?;
+        let by = match self.bound_identity()? {
+            Some(me) => me.worker,
+            None => _by.trim().to_string(),
+        };
         let at = self.now();
         let change = TierChange {
             tier,
-            by: by.trim().into(),
+            by,
             at,
             reason: reason.trim().into(),
         };
@@ -98,13 +111,18 @@ impl Replica {
         })
     }
 
-    /// Logs a visit to a registered household.
+    /// Logs a visit to a registered household, by the handset's worker (`v.worker` is
+    /// replaced by [`Replica::acting_as`]'s).
     pub fn log_visit(&self, v: &NewVisit) -> Result<DocId> {
         let _span = tracing::debug_span!("log_visit").entered();
-        visit::validate_new(v)?;
+        let mut v = v.clone();
+        if let Some(me) = self.bound_identity()? {
+            v.worker = me.worker;
+        }
+        visit::validate_new(&v)?;
         let grid = self.household_grid(&v.household)?;
         let id = DocId::new(DocKind::Visit);
-        self.write_doc(&id, true, v.at, |tx| visit::create(tx, &id, &grid, v))?;
+        self.write_doc(&id, true, v.at, |tx| visit::create(tx, &id, &grid, &v))?;
         Ok(id)
     }
 
@@ -121,9 +139,16 @@ impl Replica {
         })
     }
 
-    /// Reports a case.
+    /// Reports a case, by the handset's worker (`c.reporter` is replaced by
+    /// [`Replica::acting_as`]'s) in `c.role`, which the worker must hold.
     pub fn report_case(&self, c: &NewCase) -> Result<DocId> {
         let _span = tracing::debug_span!("report_case", grid = %c.grid).entered();
+        let mut c = c.clone();
+        if let Some(me) = self.bound_identity()? {
+            c.role = me.role(Some(c.role))?;
+            c.reporter = me.worker;
+        }
+        let c = &c;
         model::case::validate_new(c)?;
         if let Some(h) = &c.household {
             let hg = self.household_grid(h)?;
@@ -156,10 +181,14 @@ impl Replica {
                 "a case is reported with report_case",
             ));
         }
+        let (actor, role) = match self.bound_identity()? {
+            Some(me) => (me.worker.clone(), me.role(Some(input.role))?),
+            None => (input.actor.trim().to_string(), input.role),
+        };
         let action = CaseAction {
             id: new_action_id(),
-            actor: input.actor.trim().to_string(),
-            role: input.role,
+            role,
+            actor,
             at: input.at.unwrap_or_else(|| self.now()),
             kind: input.kind.clone(),
         };

@@ -86,4 +86,8 @@ impl HandsetBackend for &Replica {
     fn cursor(&self) -> Result<Cursor> {
         Replica::cursor(self)
     }
+
+    fn set_grants(&mut self, grants: &crate::model::Grants) -> Result<()> {
+        Replica::store_grants(self, grants)
+    }
 }

@@ -5,6 +5,7 @@
 
 use crate::error::{Denial, Error, Result};
 use crate::ids::{DocId, GridPath};
+use crate::model::Grants;
 
 use super::checked::CheckedChange;
 use super::wire::{Cursor, Entry, PushedChange};
@@ -34,24 +35,35 @@ pub trait HandsetBackend {
 
     /// The persisted cursor ([`Cursor::Fresh`] on a new handset).
     fn cursor(&self) -> Result<Cursor>;
+
+    /// Stores the grants the relay sent in `Welcome` (they replace any earlier ones).
+    fn set_grants(&mut self, grants: &Grants) -> Result<()>;
 }
 
-/// What an enrollment token grants: who the device is and which grid subtrees it may
-/// read and write.
+/// What an enrollment token grants: which device it is, who it writes as, in which roles
+/// and grid subtrees.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceGrant {
     /// Stable id of the device (the relay's key for it; logged, never shown as a secret).
     pub device_id: String,
     /// Human name given at enrollment (`Wang Fang's phone`).
     pub name: String,
-    /// Grid subtrees the device may read and write.
-    pub scopes: Vec<GridPath>,
+    /// The worker, roles and scopes of the enrollment.
+    pub grants: Grants,
+    /// Grids the device lost in a rescope not long ago: it may still push the work it did
+    /// there before it learned (never read them). See `docs/adr/0007-rescope.md`.
+    pub retired: Vec<GridPath>,
 }
 
 impl DeviceGrant {
     /// True when `grid` lies within one of the granted scopes.
     pub fn covers(&self, grid: &GridPath) -> bool {
-        self.scopes.iter().any(|scope| grid.is_within(scope))
+        self.grants.covers(grid)
+    }
+
+    /// The granted grid subtrees.
+    pub fn scopes(&self) -> &[GridPath] {
+        &self.grants.scopes
     }
 
     /// Whether the device may write `change`: its document id and grid path must be valid
@@ -72,15 +84,38 @@ impl DeviceGrant {
                 ));
             }
         }
-        if self.covers(&change.grid) {
+        if self.covers(&change.grid) || self.retired.iter().any(|r| change.grid.is_within(r)) {
             return Ok(());
         }
-        let scopes: Vec<&str> = self.scopes.iter().map(GridPath::as_str).collect();
         Err(format!(
             "grid {} is outside this device's scopes ({}); the change was stored nowhere",
             change.grid,
-            scopes.join(", ")
+            self.grants.scope_names()
         ))
+    }
+}
+
+#[cfg(any(test, feature = "testing"))]
+impl DeviceGrant {
+    /// A grant for tests: worker `w-<id>` in every role, in `scopes`.
+    pub fn for_tests(device_id: &str, scopes: Vec<GridPath>) -> Self {
+        DeviceGrant {
+            device_id: device_id.into(),
+            name: format!("{device_id}'s phone"),
+            grants: Grants {
+                worker: format!("w-{device_id}"),
+                display_name: format!("worker {device_id}"),
+                roles: vec![
+                    crate::model::Role::GridWorker,
+                    crate::model::Role::GridLeader,
+                    crate::model::Role::CommunityStaff,
+                    crate::model::Role::StreetStaff,
+                    crate::model::Role::Supervisor,
+                ],
+                scopes,
+            },
+            retired: Vec::new(),
+        }
     }
 }
 
@@ -115,12 +150,13 @@ pub trait RelayBackend {
         changes: &[CheckedChange],
     ) -> Result<Vec<std::result::Result<(), String>>>;
 
-    /// The next batch after `cursor` restricted to `scopes` ([`Cursor::Fresh`] starts a
+    /// The next batch after `cursor` restricted to `scopes` (the device's granted scopes,
+    /// or some of them; [`Cursor::Fresh`] starts a
     /// snapshot at the current head), of about `max_bytes` of payload (always at least one
     /// entry if any is due). A cursor that cannot be valid is an [`Error::Invalid`].
     /// Every entry in the scopes is included, the device's own as well: echoes are left
     /// out by the session, which knows what its connection pushed.
-    fn pull(&self, grant: &DeviceGrant, cursor: &Cursor, max_bytes: usize) -> Result<PullBatch>;
+    fn pull(&self, scopes: &[GridPath], cursor: &Cursor, max_bytes: usize) -> Result<PullBatch>;
 
     /// Current log head sequence.
     fn head(&self) -> Result<u64>;
@@ -151,14 +187,13 @@ mod tests {
 
     #[test]
     fn grants_cover_subtrees_only() {
-        let grant = DeviceGrant {
-            device_id: "d1".into(),
-            name: "phone".into(),
-            scopes: vec![
+        let grant = DeviceGrant::for_tests(
+            "d1",
+            vec![
                 GridPath::parse("a/b").unwrap(),
                 GridPath::parse("x").unwrap(),
             ],
-        };
+        );
         assert!(grant.covers(&GridPath::parse("a/b/c").unwrap()));
         assert!(grant.covers(&GridPath::parse("x/y").unwrap()));
         assert!(!grant.covers(&GridPath::parse("a/bc").unwrap()));

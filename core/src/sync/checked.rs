@@ -74,11 +74,7 @@ mod tests {
     use crate::ids::{DocId, DocKind, GridPath};
 
     fn grant() -> DeviceGrant {
-        DeviceGrant {
-            device_id: "d1".into(),
-            name: "phone".into(),
-            scopes: vec![GridPath::parse("a/b").unwrap()],
-        }
+        DeviceGrant::for_tests("d1", vec![GridPath::parse("a/b").unwrap()])
     }
 
     fn pushed(grid: &str, bytes: Vec<u8>) -> PushedChange {

@@ -17,7 +17,8 @@ use super::backend::HandsetBackend;
 use super::wire::{ClientMsg, Cursor, Entry, ErrorCode, PROTOCOL_VERSION, Refusal, RelayMsg};
 use super::{BULK_THRESHOLD, Lane, SessionStats, Transmit, relay_msg_kind};
 use crate::error::{Denial, Error, Result};
-use crate::ids::{DocId, GridPath, Timestamp};
+use crate::ids::{DocId, Timestamp};
+use crate::model::Grants;
 
 /// Smallest push chunk a session builds.
 const MIN_PUSH_BYTES: usize = 1024;
@@ -56,8 +57,8 @@ pub enum ClientEvent {
     Connected {
         /// The device's enrolled name.
         device: String,
-        /// The grid subtrees the device may read and write.
-        scopes: Vec<GridPath>,
+        /// Who the device writes as, in which roles and grids (now stored by the backend).
+        grants: Grants,
     },
     /// A batch changed these documents; `cursor` is now persisted.
     Applied {
@@ -181,14 +182,15 @@ impl ClientSession {
         let result = match msg {
             RelayMsg::Welcome {
                 device,
-                scopes,
+                grants,
                 head,
             } => {
                 if self.phase == Phase::AwaitWelcome {
-                    info!(%device, head, "connected");
+                    info!(%device, worker = %grants.worker, head, "connected");
                     self.phase = Phase::Connected;
+                    backend.set_grants(&grants)?;
                     self.events
-                        .push_back(ClientEvent::Connected { device, scopes });
+                        .push_back(ClientEvent::Connected { device, grants });
                     Ok(())
                 } else {
                     Err(Error::Protocol("second Welcome on one connection".into()))
@@ -360,6 +362,7 @@ impl ClientSession {
         let msg = ClientMsg::Pull {
             cursor: self.cursor.clone(),
             max_bytes: self.config.max_pull_bytes,
+            scopes: Vec::new(),
         };
         self.queue(msg, Lane::Control);
     }

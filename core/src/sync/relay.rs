@@ -20,7 +20,7 @@ use super::wire::{
 };
 use super::{BULK_THRESHOLD, Lane, SessionStats, Transmit, client_msg_kind, entries_bytes};
 use crate::error::{Denial, Error};
-use crate::ids::Timestamp;
+use crate::ids::{GridPath, Timestamp};
 
 /// Smallest batch size a handset may ask for.
 pub const MIN_PULL_BYTES: u32 = 4 * 1024;
@@ -48,6 +48,9 @@ pub struct RelaySession {
     client_cursor: Option<Cursor>,
     /// The last batch sent had `more == false`.
     caught_up: bool,
+    /// The scopes the handset's last pull narrowed itself to, if it did (a bootstrap of
+    /// newly granted grids); `None` for every granted scope.
+    narrowed: Option<Vec<GridPath>>,
     live_bytes: u32,
     /// SHA-256 of every change this handset got accepted on this connection: it has
     /// them, so batches do not echo them back.
@@ -67,6 +70,7 @@ impl RelaySession {
             out: VecDeque::new(),
             client_cursor: None,
             caught_up: false,
+            narrowed: None,
             live_bytes: DEFAULT_LIVE_BYTES,
             pushed: HashSet::new(),
             close_reason: None,
@@ -114,8 +118,13 @@ impl RelaySession {
         };
         match msg {
             ClientMsg::Push { id, changes } => self.push(&grant, id, changes, backend),
-            ClientMsg::Pull { cursor, max_bytes } => {
+            ClientMsg::Pull {
+                cursor,
+                max_bytes,
+                scopes,
+            } => {
                 self.live_bytes = max_bytes.clamp(MIN_PULL_BYTES, MAX_PULL_BYTES);
+                self.narrowed = narrow(&grant, scopes);
                 self.pull(&grant, cursor, false, backend);
             }
             ClientMsg::Hello { .. } => {}
@@ -140,6 +149,9 @@ impl RelaySession {
         let Some(cursor) = self.client_cursor.clone() else {
             return;
         };
+        if self.narrowed.is_some() {
+            return; // live batches follow only a cursor over every granted scope
+        }
         let Some(grant) = self.active_grant(backend) else {
             return;
         };
@@ -205,12 +217,12 @@ impl RelaySession {
             Err(e) => return self.fail(e),
         };
         self.span.record("device", grant.device_id.as_str());
-        info!(agent, name = %grant.name, scopes = grant.scopes.len(), "handset connected");
+        info!(agent, name = %grant.name, worker = %grant.grants.worker, scopes = grant.scopes().len(), "handset connected");
         self.state = State::Active;
         self.send(
             RelayMsg::Welcome {
                 device: grant.name.clone(),
-                scopes: grant.scopes.clone(),
+                grants: grant.grants.clone(),
                 head,
             },
             Lane::Control,
@@ -291,7 +303,8 @@ impl RelaySession {
     }
 
     fn pull(&mut self, grant: &DeviceGrant, from: Cursor, live: bool, backend: &dyn RelayBackend) {
-        let batch = match backend.pull(grant, &from, self.live_bytes as usize) {
+        let scopes = self.narrowed.as_deref().unwrap_or(grant.scopes());
+        let batch = match backend.pull(scopes, &from, self.live_bytes as usize) {
             Ok(batch) => batch,
             Err(e) => return self.fail(e),
         };
@@ -299,7 +312,7 @@ impl RelaySession {
         let mut entries: Vec<_> = batch
             .entries
             .into_iter()
-            .filter(|e| grant.covers(&e.grid))
+            .filter(|e| scopes.iter().any(|s| e.grid.is_within(s)))
             .collect();
         if entries.len() < total {
             warn!(
@@ -388,4 +401,21 @@ impl RelaySession {
         );
         self.close_reason = Some((code, message));
     }
+}
+
+/// The scopes a pull asks for, kept to those inside the grant (`None`: every granted
+/// scope). A scope the device was not granted is dropped, not answered.
+fn narrow(grant: &DeviceGrant, asked: Vec<GridPath>) -> Option<Vec<GridPath>> {
+    if asked.is_empty() {
+        return None;
+    }
+    let total = asked.len();
+    let kept: Vec<GridPath> = asked.into_iter().filter(|s| grant.covers(s)).collect();
+    if kept.len() < total {
+        warn!(
+            dropped = total - kept.len(),
+            "pull asked for scopes outside the grant"
+        );
+    }
+    Some(kept)
 }

@@ -4,12 +4,15 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{DocId, GridPath};
+use crate::model::Grants;
 
 /// Version of this protocol, sent in the first message of every connection.
 /// Version 2: pushes and acknowledgements carry no change hashes (version 1 was
 /// pre-release). Version 3: a bulk stream carries a run of frames sharing one zstd context
-/// (frame flag bit 1) instead of one frame per stream.
-pub const PROTOCOL_VERSION: u16 = 3;
+/// (frame flag bit 1) instead of one frame per stream. Version 4: `Welcome` carries the
+/// device's [`Grants`] (worker, display name, roles, scopes) and a `Pull` may narrow
+/// itself to some of the granted scopes (a bootstrap of newly granted grids).
+pub const PROTOCOL_VERSION: u16 = 4;
 
 /// An automerge change hash (SHA-256 of the change), the content address of a change.
 pub type ChangeHash = [u8; 32];
@@ -118,6 +121,9 @@ pub enum ClientMsg {
         cursor: Cursor,
         /// Upper bound on the batch's encoded size.
         max_bytes: u32,
+        /// The scopes this cursor covers: empty for every granted scope, else each inside
+        /// a granted scope (a handset bootstrapping grids it was newly granted).
+        scopes: Vec<GridPath>,
     },
 }
 
@@ -128,8 +134,9 @@ pub enum RelayMsg {
     Welcome {
         /// The device's name as enrolled.
         device: String,
-        /// The grid subtrees the device may read and write.
-        scopes: Vec<GridPath>,
+        /// Who the device writes as and where: the handset stores these and writes only
+        /// within them; the relay checks every pushed change against them.
+        grants: Grants,
         /// The relay's current log head.
         head: u64,
     },

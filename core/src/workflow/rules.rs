@@ -43,6 +43,11 @@ fn statuses_for(kind: &ActionKind) -> &'static [CaseStatus] {
     }
 }
 
+/// Whether the workflow lets `role` take actions of this kind at all (in some status).
+pub fn role_may(role: Role, kind: &ActionKind) -> bool {
+    roles_for(kind).contains(&role)
+}
+
 /// Whether `action` may be taken on a case in `state`; `Err` says why not, in words a
 /// worker understands.
 pub fn check(state: &CaseState, action: &CaseAction, _policy: &TriagePolicy) -> Result<(), String> {

@@ -3,28 +3,100 @@
 
 use gridsync_core::error::{Error, Result};
 use gridsync_core::ids::{GridPath, now as now_ms};
-use gridsync_core::store::{Batch, Scan};
+use gridsync_core::model::{Grants, Role};
+use gridsync_core::store::{Batch, Scan, Store};
 use gridsync_core::sync::backend::{DeviceGrant, denied_revoked, denied_unknown_token};
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 
-use super::{DEVICES, Hub, TOKENS, decode, encode};
+use super::{DEVICES, Hub, LEGACY_DEVICES, TOKENS, decode};
 
-/// An enrolled device, as the relay keeps it (the token itself is never stored).
+/// How long after a rescope a device may still push work to a grid it lost.
+pub const RETIRED_GRACE_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// A grid a device lost in a rescope, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetiredScope {
+    /// The grid subtree.
+    pub grid: GridPath,
+    /// When it was taken away (ms since epoch).
+    pub at: i64,
+}
+
+/// An enrolled device, as the relay keeps it (the token itself is never stored). Stored
+/// as JSON, so fields added later read back with their defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Device {
     /// Stable id (`dev-` and 12 hex digits).
     pub id: String,
     /// Name given at enrollment.
     pub name: String,
-    /// Granted grid subtrees.
-    pub scopes: Vec<GridPath>,
+    /// Who the device writes as, in which roles and grid subtrees.
+    pub grants: Grants,
+    /// Grids taken away by a rescope, still writable for [`RETIRED_GRACE_MS`].
+    #[serde(default)]
+    pub retired: Vec<RetiredScope>,
     /// Enrolled at (ms since epoch).
     pub created_at: i64,
     /// Revoked at, if revoked.
     pub revoked_at: Option<i64>,
     /// SHA-256 of the token, hex.
     pub token_sha256: String,
+}
+
+/// A device record as builds before grants kept it (postcard, no worker or roles).
+#[derive(Deserialize)]
+struct LegacyDevice {
+    id: String,
+    name: String,
+    scopes: Vec<GridPath>,
+    created_at: i64,
+    revoked_at: Option<i64>,
+    token_sha256: String,
+}
+
+impl From<LegacyDevice> for Device {
+    /// A device enrolled before grants: its name stands for the worker, a grid worker.
+    fn from(d: LegacyDevice) -> Self {
+        Device {
+            grants: Grants {
+                worker: d.name.clone(),
+                display_name: d.name.clone(),
+                roles: vec![Role::GridWorker],
+                scopes: d.scopes,
+            },
+            id: d.id,
+            name: d.name,
+            retired: Vec::new(),
+            created_at: d.created_at,
+            revoked_at: d.revoked_at,
+            token_sha256: d.token_sha256,
+        }
+    }
+}
+
+fn encode_device(d: &Device) -> Result<Vec<u8>> {
+    serde_json::to_vec(d).map_err(|e| Error::Storage(format!("encode device: {e}")))
+}
+
+fn decode_device(b: &[u8]) -> Result<Device> {
+    serde_json::from_slice(b).map_err(|e| Error::corrupt("device", e))
+}
+
+/// Moves device records from the legacy tree into [`DEVICES`], once, at open.
+pub(super) fn migrate_legacy_devices(store: &dyn Store) -> Result<()> {
+    let legacy = store.scan(LEGACY_DEVICES, Scan::prefix(b""))?;
+    if legacy.is_empty() {
+        return Ok(());
+    }
+    let mut b = Batch::new();
+    for (k, v) in legacy {
+        let d: Device = decode::<LegacyDevice>("legacy device", &v)?.into();
+        b.put(DEVICES, k.clone(), encode_device(&d)?);
+        b.delete(LEGACY_DEVICES, k);
+    }
+    store.commit(b)?;
+    store.flush()
 }
 
 /// What `device add` returns: the device and its token, shown this once.
@@ -53,8 +125,9 @@ pub(crate) fn token_hash(token: &str) -> String {
 }
 
 impl Hub {
-    /// Enrolls a device for the given grid subtrees and returns its one-time token.
-    pub fn add_device(&self, name: &str, scopes: &[GridPath]) -> Result<Enrollment> {
+    /// Enrolls a device with its grants (worker, roles, grid subtrees) and returns its
+    /// one-time token.
+    pub fn add_device(&self, name: &str, grants: &Grants) -> Result<Enrollment> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 64 {
             return Err(Error::invalid(
@@ -62,12 +135,7 @@ impl Hub {
                 "a device name of 1-64 characters is required",
             ));
         }
-        if scopes.is_empty() {
-            return Err(Error::invalid(
-                "scope",
-                "at least one grid path (--scope) is required",
-            ));
-        }
+        grants.validate()?;
         let _guard = self.lock()?;
         if self
             .list_devices()?
@@ -83,13 +151,18 @@ impl Hub {
         let device = Device {
             id: format!("dev-{}", random_hex(6)?),
             name: name.to_string(),
-            scopes: scopes.to_vec(),
+            grants: grants.clone(),
+            retired: Vec::new(),
             created_at: now_ms(),
             revoked_at: None,
             token_sha256: token_hash(&token),
         };
         let mut b = Batch::new();
-        b.put(DEVICES, device.id.as_bytes().to_vec(), encode(&device)?);
+        b.put(
+            DEVICES,
+            device.id.as_bytes().to_vec(),
+            encode_device(&device)?,
+        );
         b.put(
             TOKENS,
             device.token_sha256.as_bytes().to_vec(),
@@ -105,7 +178,7 @@ impl Hub {
         self.store
             .scan(DEVICES, Scan::prefix(b""))?
             .iter()
-            .map(|(_, v)| decode("device", v))
+            .map(|(_, v)| decode_device(v))
             .collect()
     }
 
@@ -113,8 +186,60 @@ impl Hub {
     pub fn device(&self, id: &str) -> Result<Option<Device>> {
         self.store
             .get(DEVICES, id.as_bytes())?
-            .map(|v| decode("device", &v))
+            .map(|v| decode_device(&v))
             .transpose()
+    }
+
+    /// Changes the grid subtrees of an active device (by id or name). Grids it loses stay
+    /// writable, never readable, for [`RETIRED_GRACE_MS`] so the work it did there before
+    /// it learned arrives; the handset learns at its next contact.
+    pub fn rescope_device(&self, id_or_name: &str, scopes: &[GridPath]) -> Result<Device> {
+        let _guard = self.lock()?;
+        let mut device = self.active_device(id_or_name)?;
+        let mut next = device.grants.clone();
+        next.scopes = scopes.to_vec();
+        next.validate()?;
+        let now = now_ms();
+        let lost: Vec<RetiredScope> = device
+            .grants
+            .scopes
+            .iter()
+            .filter(|old| !next.covers(old))
+            .map(|grid| RetiredScope {
+                grid: grid.clone(),
+                at: now,
+            })
+            .collect();
+        device.retired.retain(|r| !next.covers(&r.grid));
+        device.retired.extend(lost);
+        device.grants = next;
+        let mut b = Batch::new();
+        b.put(
+            DEVICES,
+            device.id.as_bytes().to_vec(),
+            encode_device(&device)?,
+        );
+        self.commit_durable(b)?;
+        tracing::warn!(device = %device.id, scopes = %device.grants.scope_names(), "device rescoped");
+        Ok(device)
+    }
+
+    /// An active device by id or by name.
+    fn active_device(&self, id_or_name: &str) -> Result<Device> {
+        if let Some(d) = self.device(id_or_name)?
+            && d.revoked_at.is_none()
+        {
+            return Ok(d);
+        }
+        self.list_devices()?
+            .into_iter()
+            .find(|d| d.name == id_or_name && d.revoked_at.is_none())
+            .ok_or_else(|| {
+                Error::invalid(
+                    "device",
+                    format!("no active device with id or name {id_or_name:?}"),
+                )
+            })
     }
 
     /// Revokes a device, by id or by name. Its connections are refused from their next message.
@@ -136,7 +261,11 @@ impl Hub {
         if device.revoked_at.is_none() {
             device.revoked_at = Some(now_ms());
             let mut b = Batch::new();
-            b.put(DEVICES, device.id.as_bytes().to_vec(), encode(&device)?);
+            b.put(
+                DEVICES,
+                device.id.as_bytes().to_vec(),
+                encode_device(&device)?,
+            );
             self.commit_durable(b)?;
             tracing::warn!(device = %device.id, name = %device.name, "device revoked");
             self.revoked();
@@ -154,10 +283,17 @@ impl Hub {
         if device.revoked_at.is_some() {
             return Err(denied_revoked(&device.name));
         }
+        let since = now_ms() - RETIRED_GRACE_MS;
         Ok(DeviceGrant {
+            retired: device
+                .retired
+                .iter()
+                .filter(|r| r.at >= since)
+                .map(|r| r.grid.clone())
+                .collect(),
             device_id: device.id,
             name: device.name,
-            scopes: device.scopes,
+            grants: device.grants,
         })
     }
 }

@@ -13,8 +13,9 @@ use std::collections::{HashMap, HashSet};
 
 use automerge::{Automerge, Change};
 use gridsync_core::error::{Error, Result};
-use gridsync_core::ids::{DocId, GridPath};
-use gridsync_core::model::{doc_id_of, grid_of};
+use gridsync_core::ids::{DocId, GridPath, now as now_ms};
+use gridsync_core::model::admit::{Admission, GridOf, admit};
+use gridsync_core::model::{Grants, doc_id_of, grid_of};
 use gridsync_core::store::Batch;
 use gridsync_core::sync::CheckedChange;
 use gridsync_core::sync::backend::DeviceGrant;
@@ -57,7 +58,12 @@ impl Hub {
         let _span =
             tracing::debug_span!("ingest", device = %grant.device_id, changes = changes.len())
                 .entered();
-        let prepared: Vec<Prepared> = changes.iter().map(prepare).collect();
+        let now = now_ms();
+        let stored = |id: &DocId| self.stored_grid(id);
+        let prepared: Vec<Prepared> = changes
+            .iter()
+            .map(|c| prepare(c, &grant.grants, now, &stored))
+            .collect();
         let guard = self.lock()?;
         let start = read_head(self.store.as_ref())?;
         let mut head = start;
@@ -74,8 +80,12 @@ impl Hub {
                     Prepared::Refused(reason) => return Ok(Err(reason)),
                     // Repeated within this push.
                     _ if accepted_now.contains(&pc.hash) => return Ok(Ok(())),
-                    Prepared::Parsed(change) => self.accept(pc, change, &mut touched)?,
-                    Prepared::Fresh(change) => self.accept_fresh(pc, change, &mut touched)?,
+                    Prepared::Parsed(change) => {
+                        self.accept(pc, change, grant, now, &mut touched)?
+                    }
+                    Prepared::Fresh(change) => {
+                        self.accept_fresh(pc, change, grant, now, &mut touched)?
+                    }
                 };
                 if accepted == Ok(true) {
                     head += 1;
@@ -143,13 +153,15 @@ impl Hub {
         &self,
         pc: &PushedChange,
         change: Change,
+        grant: &DeviceGrant,
+        now: i64,
         touched: &mut TouchedDocs,
     ) -> Result<std::result::Result<bool, String>> {
         let known = touched.contains_key(&pc.doc)
             || self.store.get(RDOCS, pc.doc.as_str().as_bytes())?.is_some();
         if known {
             // `accept` checks for a repeat itself.
-            return self.accept(pc, change, touched);
+            return self.accept(pc, change, grant, now, touched);
         }
         if self.logged(&pc.hash)? {
             return Ok(Ok(false));
@@ -167,6 +179,8 @@ impl Hub {
         &self,
         pc: &PushedChange,
         change: Change,
+        grant: &DeviceGrant,
+        now: i64,
         touched: &mut TouchedDocs,
     ) -> Result<std::result::Result<bool, String>> {
         if self.logged(&pc.hash)? {
@@ -180,7 +194,17 @@ impl Hub {
                 None => (Automerge::new(), pc.grid.clone(), false),
             },
         };
-        Ok(match apply_checked(&doc, &grid, pc, change) {
+        let grid_of = |id: &DocId| match touched.get(id) {
+            Some(Touched::Fresh(_, g) | Touched::Doc(_, g)) => Some(g.clone()),
+            None => self.stored_grid(id),
+        };
+        let admission = Admission {
+            grants: &grant.grants,
+            now,
+            grid_of: &grid_of,
+        };
+        let checked = apply_checked(&doc, &grid, pc, change, &admission);
+        Ok(match checked {
             Ok(next) => {
                 touched.insert(pc.doc.clone(), Touched::Doc(Box::new(next), grid));
                 Ok(true)
@@ -197,19 +221,32 @@ impl Hub {
     }
 }
 
+impl Hub {
+    /// The grid of a document the relay holds (for references), `None` when it holds none
+    /// or cannot read it.
+    fn stored_grid(&self, id: &DocId) -> Option<GridPath> {
+        self.doc_grid(id).ok().flatten()
+    }
+}
+
 fn load_change(id: &DocId, bytes: &[u8]) -> Result<Automerge> {
     let what = format!("relay document {id}");
     Automerge::load(bytes).map_err(|e| Error::corrupt(what, e))
 }
 
 /// Everything that can be checked without the relay's state.
-fn prepare(checked: &CheckedChange) -> Prepared {
+fn prepare(checked: &CheckedChange, grants: &Grants, now: i64, grid_of: GridOf<'_>) -> Prepared {
     let (pc, change) = (checked.pushed(), checked.change());
     if !change.deps().is_empty() {
         return Prepared::Parsed(change.clone());
     }
+    let admission = Admission {
+        grants,
+        now,
+        grid_of,
+    };
     let fresh = contain(format!("change for {}", pc.doc), || {
-        Ok(apply_checked(&Automerge::new(), &pc.grid, pc, change.clone()).is_ok())
+        Ok(apply_checked(&Automerge::new(), &pc.grid, pc, change.clone(), &admission).is_ok())
     });
     match fresh {
         Ok(true) => Prepared::Fresh(change.clone()),
@@ -220,12 +257,14 @@ fn prepare(checked: &CheckedChange) -> Prepared {
 }
 
 /// Applies `change` to a fork of `doc` (which belongs to `grid`) and checks the result: its
-/// dependencies were there, it stays in its grid, it calls itself by its id.
+/// dependencies were there, it stays in its grid, it calls itself by its id, and its
+/// content passes [`admit`] for the pushing device's grants.
 fn apply_checked(
     doc: &Automerge,
     grid: &GridPath,
     pc: &PushedChange,
     change: Change,
+    admission: &Admission<'_>,
 ) -> std::result::Result<Automerge, String> {
     if *grid != pc.grid {
         return Err(format!(
@@ -256,6 +295,7 @@ fn apply_checked(
     if doc_id_of(&next).as_deref() != Some(pc.doc.as_str()) {
         return Err(format!("the document does not call itself {}", pc.doc));
     }
+    admit(&pc.doc, doc, &next, admission)?;
     Ok(next)
 }
 

@@ -4,7 +4,7 @@
 //! [`RelayBackend`], so the sans-IO [`gridsync_core::sync::RelaySession`] drives it.
 //!
 //! ```text
-//! devices   device id              → Device
+//! device_records  device id        → Device (JSON; `devices` held older postcard records)
 //! tokens    sha256(token) hex      → device id
 //! log       seq (u64 BE)           → LogRecord { doc, grid, hash, bytes, origin }
 //! grid_log  grid \0 seq            → ()            (a grid's entries in log order)
@@ -30,9 +30,11 @@ use gridsync_core::sync::wire::{ChangeHash, Cursor};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-pub use devices::{Device, Enrollment};
+pub use devices::{Device, Enrollment, RETIRED_GRACE_MS, RetiredScope};
 
-pub(crate) const DEVICES: &str = "devices";
+pub(crate) const DEVICES: &str = "device_records";
+/// Where builds before grants kept device records (migrated at open).
+pub(crate) const LEGACY_DEVICES: &str = "devices";
 pub(crate) const TOKENS: &str = "tokens";
 pub(crate) const LOG: &str = "log";
 pub(crate) const GRID_LOG: &str = "grid_log";
@@ -102,6 +104,7 @@ pub(crate) fn grid_key(grid: &GridPath, rest: &[u8]) -> Vec<u8> {
 impl Hub {
     /// Opens the hub over a store (creating nothing until the first write).
     pub fn open(store: Arc<dyn Store>) -> Result<Self> {
+        devices::migrate_legacy_devices(store.as_ref())?;
         let head = read_head(store.as_ref())?;
         let (head_tx, _) = watch::channel(head);
         let (revoked_tx, _) = watch::channel(0);
@@ -220,8 +223,8 @@ impl RelayBackend for Hub {
         self.ingest_changes(grant, changes)
     }
 
-    fn pull(&self, grant: &DeviceGrant, cursor: &Cursor, max_bytes: usize) -> Result<PullBatch> {
-        self.pull_batch(&grant.scopes, cursor, max_bytes)
+    fn pull(&self, scopes: &[GridPath], cursor: &Cursor, max_bytes: usize) -> Result<PullBatch> {
+        self.pull_batch(scopes, cursor, max_bytes)
     }
 
     fn head(&self) -> Result<u64> {

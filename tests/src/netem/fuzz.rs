@@ -200,7 +200,12 @@ pub fn valid_client(m: &ClientMsg) {
                 );
             }
         }
-        ClientMsg::Pull { cursor, .. } => valid_cursor(cursor),
+        ClientMsg::Pull { cursor, scopes, .. } => {
+            valid_cursor(cursor);
+            for s in scopes {
+                assert!(GridPath::parse(s.as_str()).is_ok(), "invalid grid decoded");
+            }
+        }
         _ => {}
     }
 }
@@ -208,8 +213,8 @@ pub fn valid_client(m: &ClientMsg) {
 /// Panics if a decoded relay message holds an invalid id, grid or cursor.
 pub fn valid_relay(m: &RelayMsg) {
     match m {
-        RelayMsg::Welcome { scopes, .. } => {
-            for s in scopes {
+        RelayMsg::Welcome { grants, .. } => {
+            for s in &grants.scopes {
                 assert!(GridPath::parse(s.as_str()).is_ok(), "invalid grid decoded");
             }
         }

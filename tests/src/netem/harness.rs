@@ -81,6 +81,9 @@ impl Phone {
         target: RelayTarget,
         opts: PhoneOptions,
     ) -> Result<Self> {
+        if let Some(grants) = crate::relay::enrolled_grants(&target.token) {
+            replica.store_grants(&grants)?;
+        }
         let received = Arc::new(AtomicU64::new(0));
         replica.observe(Arc::new(CountRemote(received.clone())));
         let mut client = SyncClient::new(replica.clone(), target)?;

@@ -35,6 +35,7 @@ fn small_bodies_stay_raw_and_big_ones_shrink() {
     let small = ClientMsg::Pull {
         cursor: crate::sync::Cursor::Fresh,
         max_bytes: 4096,
+        scopes: vec![],
     };
     assert_eq!(encode_client(&small).unwrap()[4], 0);
     let big = ClientMsg::Hello {

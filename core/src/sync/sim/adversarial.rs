@@ -28,13 +28,9 @@ impl RelayBackend for Leaky {
     ) -> Result<Vec<std::result::Result<(), String>>> {
         self.0.ingest(g, c)
     }
-    fn pull(&self, g: &DeviceGrant, cursor: &Cursor, max_bytes: usize) -> Result<PullBatch> {
+    fn pull(&self, _scopes: &[GridPath], cursor: &Cursor, max_bytes: usize) -> Result<PullBatch> {
         // Leaks: answers as if the device could read everything under "a".
-        let wider = DeviceGrant {
-            scopes: vec![grid("a")],
-            ..g.clone()
-        };
-        self.0.pull(&wider, cursor, max_bytes)
+        self.0.pull(&[grid("a")], cursor, max_bytes)
     }
     fn head(&self) -> Result<u64> {
         self.0.head()
@@ -60,6 +56,7 @@ fn entries_outside_the_scopes_never_leave_the_relay() {
         ClientMsg::Pull {
             cursor: Cursor::Fresh,
             max_bytes: u32::MAX,
+            scopes: vec![],
         },
         0,
         &leaky,
@@ -88,6 +85,7 @@ fn messages_out_of_order_close_with_malformed() {
     let pull = ClientMsg::Pull {
         cursor: Cursor::Fresh,
         max_bytes: 0,
+        scopes: vec![],
     };
     for script in [
         vec![pull.clone()],
@@ -130,7 +128,7 @@ fn messages_out_of_order_close_with_malformed() {
     let mut handset = SimHandset::new();
     let welcome = RelayMsg::Welcome {
         device: "d".into(),
-        scopes: vec![],
+        grants: DeviceGrant::for_tests("d", vec![]).grants,
         head: 0,
     };
     let mut c = ClientSession::new(config("good"));

@@ -46,6 +46,8 @@ pub(crate) struct SimHandset {
     outbox: BTreeMap<u64, PushedChange>,
     next_seq: u64,
     cursor: Option<Cursor>,
+    /// The grants the relay sent last.
+    pub grants: Option<crate::model::Grants>,
     /// Snapshot entries applied, per document (across connections).
     pub snapshots_received: HashMap<DocId, usize>,
     /// Change entries applied (across connections).
@@ -158,6 +160,11 @@ impl HandsetBackend for SimHandset {
     fn cursor(&self) -> Result<Cursor> {
         Ok(self.cursor.clone().unwrap_or(Cursor::Fresh))
     }
+
+    fn set_grants(&mut self, grants: &crate::model::Grants) -> Result<()> {
+        self.grants = Some(grants.clone());
+        Ok(())
+    }
 }
 
 #[derive(Debug, Default)]
@@ -180,11 +187,8 @@ impl SimRelay {
     /// Enrolls a device with `token`; its device id is `dev-<token>`.
     pub fn enroll(&self, token: &str, scopes: &[&str]) -> String {
         let id = format!("dev-{token}");
-        let grant = DeviceGrant {
-            device_id: id.clone(),
-            name: format!("phone {token}"),
-            scopes: scopes.iter().map(|s| grid(s)).collect(),
-        };
+        let mut grant = DeviceGrant::for_tests(&id, scopes.iter().map(|s| grid(s)).collect());
+        grant.name = format!("phone {token}");
         let mut st = self.state.borrow_mut();
         st.tokens.insert(token.to_string(), id.clone());
         st.devices.insert(id.clone(), (grant, false));
@@ -338,8 +342,7 @@ impl RelayBackend for SimRelay {
         Ok(out)
     }
 
-    fn pull(&self, grant: &DeviceGrant, cursor: &Cursor, max_bytes: usize) -> Result<PullBatch> {
-        let scopes = &grant.scopes[..];
+    fn pull(&self, scopes: &[GridPath], cursor: &Cursor, max_bytes: usize) -> Result<PullBatch> {
         let head = self.head()?;
         let bad = || Error::invalid("cursor", format!("{cursor:?} is past the log head {head}"));
         let after = match cursor {

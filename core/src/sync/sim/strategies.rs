@@ -74,8 +74,16 @@ pub fn client_msg() -> impl Strategy<Value = ClientMsg> {
             }),
         (any::<u64>(), proptest::collection::vec(pushed(), 0..4))
             .prop_map(|(id, changes)| ClientMsg::Push { id, changes }),
-        (cursor(), any::<u32>())
-            .prop_map(|(cursor, max_bytes)| ClientMsg::Pull { cursor, max_bytes }),
+        (
+            cursor(),
+            any::<u32>(),
+            proptest::collection::vec(grid_path(), 0..3)
+        )
+            .prop_map(|(cursor, max_bytes, scopes)| ClientMsg::Pull {
+                cursor,
+                max_bytes,
+                scopes
+            }),
     ]
 }
 
@@ -89,16 +97,13 @@ pub fn relay_msg() -> impl Strategy<Value = RelayMsg> {
     ];
     let refusal = (any::<[u8; 32]>(), ".{0,8}").prop_map(|(hash, reason)| Refusal { hash, reason });
     prop_oneof![
-        (
-            ".{0,8}",
-            proptest::collection::vec(grid_path(), 0..3),
-            any::<u64>()
-        )
-            .prop_map(|(device, scopes, head)| RelayMsg::Welcome {
+        (".{0,8}", grants(), any::<u64>()).prop_map(|(device, grants, head)| {
+            RelayMsg::Welcome {
                 device,
-                scopes,
-                head
-            }),
+                grants,
+                head,
+            }
+        }),
         (0u64..4, proptest::collection::vec(refusal, 0..2))
             .prop_map(|(id, refused)| RelayMsg::PushAck { id, refused }),
         (
@@ -117,4 +122,29 @@ pub fn relay_msg() -> impl Strategy<Value = RelayMsg> {
             }),
         (code, ".{0,8}").prop_map(|(code, message)| RelayMsg::Error { code, message }),
     ]
+}
+
+/// Any grants (not necessarily valid ones: a relay could send anything).
+pub fn grants() -> impl Strategy<Value = crate::model::Grants> {
+    let role = prop_oneof![
+        Just(crate::model::Role::GridWorker),
+        Just(crate::model::Role::GridLeader),
+        Just(crate::model::Role::CommunityStaff),
+        Just(crate::model::Role::StreetStaff),
+        Just(crate::model::Role::Supervisor),
+    ];
+    (
+        ".{0,8}",
+        ".{0,8}",
+        proptest::collection::vec(role, 0..3),
+        proptest::collection::vec(grid_path(), 0..3),
+    )
+        .prop_map(
+            |(worker, display_name, roles, scopes)| crate::model::Grants {
+                worker,
+                display_name,
+                roles,
+                scopes,
+            },
+        )
 }
