@@ -4,7 +4,7 @@
 
 use gridsync_core::model::{Address, NewHousehold, NewVisit, Tier, VisitMode};
 use gridsync_core::{GridPath, Replica};
-use gridsync_tests::relay::TestRelay;
+use gridsync_tests::relay::{Handset, TestRelay};
 
 const G1: &str = "ankang/hanbin/laocheng/xinhua/g01";
 const G2: &str = "ankang/hanbin/laocheng/xinhua/g02";
@@ -152,12 +152,25 @@ async fn out_of_scope_write_is_refused_and_stored_nowhere() {
         .replica
         .register_household(&household(G1, "甲"), "w1")
         .unwrap();
-    let outside = h1
+    // The handset knows its grants: a write outside them fails at the call.
+    let e = h1
         .replica
         .register_household(&household(G2, "越界"), "w1")
+        .unwrap_err();
+    assert!(matches!(e, gridsync_core::Error::NotPermitted(_)), "{e}");
+    assert_eq!(h1.replica.pending().unwrap().changes, 1);
+    // A store that does not hold the grants (no identity at all) writes it anyway: the
+    // relay refuses it over the wire and stores it nowhere.
+    let token = relay.enroll("w-g1-loose", &[G1]).unwrap();
+    let loose = Handset::open(&tmp.path().join("loose"), "loose", relay.target(&token)).unwrap();
+    let outside = loose
+        .replica
+        .register_household(&household(G2, "越界"), "w-g1-loose")
         .unwrap();
     let r = h1.client.sync_once().await.unwrap();
-    assert_eq!(r.acknowledged, 1);
+    assert_eq!((r.acknowledged, r.refused.len()), (1, 0));
+    let r = loose.client.sync_once().await.unwrap();
+    assert_eq!(r.acknowledged, 0);
     assert_eq!(r.refused.len(), 1);
     assert!(
         r.refused[0].reason.contains("outside"),
@@ -182,7 +195,7 @@ async fn out_of_scope_write_is_refused_and_stored_nowhere() {
             .is_some()
     );
     // The refused change stays in the outbox: nothing the worker typed is lost.
-    assert_eq!(h1.replica.pending().unwrap().changes, 1);
+    assert_eq!(loose.replica.pending().unwrap().changes, 1);
     relay.stop().await;
 }
 
