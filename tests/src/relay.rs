@@ -230,13 +230,7 @@ pub fn all_roles(worker: &str, scopes: &[&str]) -> Result<Grants> {
     Ok(Grants {
         worker: worker.to_string(),
         display_name: worker.to_string(),
-        roles: vec![
-            Role::GridWorker,
-            Role::GridLeader,
-            Role::CommunityStaff,
-            Role::StreetStaff,
-            Role::Supervisor,
-        ],
+        roles: Role::ALL.to_vec(),
         scopes: scopes
             .iter()
             .map(|s| GridPath::parse(s))

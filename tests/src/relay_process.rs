@@ -135,14 +135,8 @@ impl RelayProcess {
         cmd.arg("--data-dir")
             .arg(data_dir)
             .args(["--json", "device", "add", "--name", name, "--worker", name]);
-        for role in [
-            "grid_worker",
-            "grid_leader",
-            "community_staff",
-            "street_staff",
-            "supervisor",
-        ] {
-            cmd.args(["--role", role]);
+        for role in gridsync_core::model::Role::ALL {
+            cmd.args(["--role", role.as_str()]);
         }
         for s in scopes {
             cmd.args(["--scope", s]);

@@ -149,13 +149,7 @@ impl Relay {
         let grants = Grants {
             worker: name.to_string(),
             display_name: name.to_string(),
-            roles: vec![
-                Role::GridWorker,
-                Role::GridLeader,
-                Role::CommunityStaff,
-                Role::StreetStaff,
-                Role::Supervisor,
-            ],
+            roles: Role::ALL.to_vec(),
             scopes: vec![GridPath::parse(scope).unwrap()],
         };
         self.hub.add_device(name, &grants).unwrap().token

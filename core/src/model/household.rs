@@ -117,14 +117,33 @@ fn put_value(tx: &mut impl Transactable, field: HouseholdField, v: &FieldValue) 
 
 /// Checks a new household before anything is written.
 pub(crate) fn validate_new(h: &NewHousehold) -> Result<()> {
-    validate::name("head", &h.head)?;
-    validate::phone(&h.phone)?;
-    validate::address(&h.address)?;
-    validate::members(&h.members)?;
-    for t in &h.tags {
+    validate_fields(
+        &h.head,
+        &h.phone,
+        &h.address,
+        &h.members,
+        &h.tags,
+        &h.contacts,
+    )
+}
+
+/// The checks every household's fields pass, new or read back.
+fn validate_fields(
+    head: &str,
+    phone: &str,
+    address: &Address,
+    members: &[Member],
+    tags: &[String],
+    contacts: &[String],
+) -> Result<()> {
+    validate::name("head", head)?;
+    validate::phone(phone)?;
+    validate::address(address)?;
+    validate::members(members)?;
+    for t in tags {
         validate::short_text("tags", t, 32)?;
     }
-    for c in &h.contacts {
+    for c in contacts {
         validate::short_text("contacts", c, 64)?;
     }
     Ok(())
@@ -133,16 +152,14 @@ pub(crate) fn validate_new(h: &NewHousehold) -> Result<()> {
 /// The input checks, on a household as read back (a received document holds whatever its
 /// writer put there).
 pub(crate) fn validate_read(h: &Household) -> Result<()> {
-    validate::name("head", &h.head)?;
-    validate::phone(&h.phone)?;
-    validate::address(&h.address)?;
-    validate::members(&h.members)?;
-    for t in &h.tags {
-        validate::short_text("tags", t, 32)?;
-    }
-    for c in &h.contacts {
-        validate::short_text("contacts", c, 64)?;
-    }
+    validate_fields(
+        &h.head,
+        &h.phone,
+        &h.address,
+        &h.members,
+        &h.tags,
+        &h.contacts,
+    )?;
     for t in &h.tier_history {
         validate::short_text("by", &t.by, 64)?;
         validate::text("reason", &t.reason, 0, 500)?;

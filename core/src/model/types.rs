@@ -347,6 +347,15 @@ impl Role {
         }
     }
 
+    /// Every role.
+    pub const ALL: [Role; 5] = [
+        Role::GridWorker,
+        Role::GridLeader,
+        Role::CommunityStaff,
+        Role::StreetStaff,
+        Role::Supervisor,
+    ];
+
     /// Parses a role as a person types it: [`Role::as_str`] (with `-` for `_`), a short
     /// English form or the Chinese title (网格员, 网格长, 社区工作人员, 街道工作人员, 民主监督员).
     pub fn from_user(s: &str) -> std::result::Result<Self, String> {

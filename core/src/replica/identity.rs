@@ -19,6 +19,9 @@ const GRANTS_KEY: &[u8] = b"grants";
 /// Meta key of the identity given at setup, used until the relay sends grants.
 const SETUP_KEY: &[u8] = b"setup_identity";
 
+/// The identity writes use, as cached: `None` for a store with none.
+pub(super) type Acting = Option<(Grants, IdentitySource)>;
+
 /// Where the identity a write uses came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdentitySource {
@@ -45,6 +48,7 @@ impl Replica {
         let mut b = Batch::new();
         b.put(trees::META, GRANTS_KEY.to_vec(), encode(grants)?);
         self.store.commit(b)?;
+        self.forget_acting();
         tracing::info!(worker = %grants.worker, scopes = grants.scopes.len(), "grants stored");
         Ok(())
     }
@@ -72,18 +76,40 @@ impl Replica {
         }
         let mut b = Batch::new();
         b.put(trees::META, SETUP_KEY.to_vec(), encode(&setup)?);
-        self.store.commit(b)
+        self.store.commit(b)?;
+        self.forget_acting();
+        Ok(())
     }
 
     /// The identity writes use and where it came from: the relay's grants, else the setup
     /// identity; [`Error::NoIdentity`] when there is neither.
     pub fn acting_as(&self) -> Result<(Grants, IdentitySource)> {
-        if let Some(g) = self.grants()? {
-            return Ok((g, IdentitySource::Relay));
+        self.cached_acting()?.ok_or(Error::NoIdentity)
+    }
+
+    /// The identity from the cache, read from the store the first time.
+    fn cached_acting(&self) -> Result<Acting> {
+        let mut cached = self
+            .acting
+            .lock()
+            .map_err(|_| Error::Storage("replica identity lock poisoned".into()))?;
+        if let Some(acting) = cached.as_ref() {
+            return Ok(acting.clone());
         }
-        match self.store.get(trees::META, SETUP_KEY)? {
-            Some(v) => Ok((decode(&v)?, IdentitySource::Setup)),
-            None => Err(Error::NoIdentity),
+        let acting = match self.grants()? {
+            Some(g) => Some((g, IdentitySource::Relay)),
+            None => match self.store.get(trees::META, SETUP_KEY)? {
+                Some(v) => Some((decode(&v)?, IdentitySource::Setup)),
+                None => None,
+            },
+        };
+        *cached = Some(acting.clone());
+        Ok(acting)
+    }
+
+    fn forget_acting(&self) {
+        if let Ok(mut cached) = self.acting.lock() {
+            *cached = None;
         }
     }
 
@@ -91,11 +117,7 @@ impl Replica {
     /// that never set one, before any contact): such a store writes the authors and
     /// roles the app gives, unchecked here; the relay still checks every change.
     pub(crate) fn bound_identity(&self) -> Result<Option<Grants>> {
-        match self.acting_as() {
-            Ok((g, _)) => Ok(Some(g)),
-            Err(Error::NoIdentity) => Ok(None),
-            Err(e) => Err(e),
-        }
+        Ok(self.cached_acting()?.map(|(g, _)| g))
     }
 
     /// Holds a local change (`before` → `after` of document `id`) to the identity: its grid

@@ -117,6 +117,8 @@ pub struct Replica {
     clock: Clock,
     inner: Mutex<Inner>,
     observers: Mutex<Vec<Arc<dyn ChangeObserver>>>,
+    /// Who writes: read from the store once, dropped when it changes (`identity.rs`).
+    acting: Mutex<Option<identity::Acting>>,
 }
 
 impl std::fmt::Debug for Replica {
@@ -153,6 +155,7 @@ impl Replica {
             store,
             clock: system_clock(),
             observers: Mutex::new(Vec::new()),
+            acting: Mutex::new(None),
         })
     }
 

@@ -105,13 +105,7 @@ impl DeviceGrant {
             grants: Grants {
                 worker: format!("w-{device_id}"),
                 display_name: format!("worker {device_id}"),
-                roles: vec![
-                    crate::model::Role::GridWorker,
-                    crate::model::Role::GridLeader,
-                    crate::model::Role::CommunityStaff,
-                    crate::model::Role::StreetStaff,
-                    crate::model::Role::Supervisor,
-                ],
+                roles: crate::model::Role::ALL.to_vec(),
                 scopes,
             },
             retired: Vec::new(),

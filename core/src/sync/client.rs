@@ -6,6 +6,7 @@
 //! even on bulk streams); each acknowledgement releases the next chunk. Pulls follow the
 //! persisted cursor: every batch is applied together with its `next` cursor.
 
+mod pull;
 mod push;
 
 use std::collections::VecDeque;
@@ -14,7 +15,7 @@ use tracing::{debug, info, warn};
 
 use self::push::Pushes;
 use super::backend::HandsetBackend;
-use super::wire::{ClientMsg, Cursor, Entry, ErrorCode, PROTOCOL_VERSION, Refusal, RelayMsg};
+use super::wire::{ClientMsg, Cursor, ErrorCode, PROTOCOL_VERSION, Refusal, RelayMsg};
 use super::{BULK_THRESHOLD, Lane, SessionStats, Transmit, relay_msg_kind};
 use crate::error::{Denial, Error, Result};
 use crate::ids::{DocId, Timestamp};
@@ -294,46 +295,6 @@ impl ClientSession {
         self.push_next(backend)
     }
 
-    fn on_batch(
-        &mut self,
-        from: Cursor,
-        next: Cursor,
-        entries: &[Entry],
-        more: bool,
-        live: bool,
-        backend: &mut dyn HandsetBackend,
-    ) -> Result<()> {
-        if !live && self.pulling.as_ref() == Some(&from) {
-            self.pulling = None;
-        }
-        if from == self.cursor {
-            let docs = backend.apply_batch(entries, &next)?;
-            self.stats.entries += entries.len() as u64;
-            self.stats.entry_bytes += super::entries_bytes(entries) as u64;
-            debug!(
-                live,
-                entries = entries.len(),
-                docs = docs.len(),
-                more,
-                "batch applied"
-            );
-            self.cursor = next;
-            self.synced = !more;
-            self.repull |= more;
-            if !docs.is_empty() {
-                let cursor = self.cursor.clone();
-                self.events.push_back(ClientEvent::Applied { docs, cursor });
-            }
-        } else {
-            debug!(?from, cursor = ?self.cursor, live, "batch for another cursor ignored");
-            self.repull = true;
-        }
-        if self.pulling.is_none() && self.repull {
-            self.send_pull();
-        }
-        Ok(())
-    }
-
     /// Sends the next outbox chunk unless a push is in flight.
     fn push_next(&mut self, backend: &dyn HandsetBackend) -> Result<()> {
         let max = self
@@ -354,17 +315,6 @@ impl ClientSession {
         debug!(id, changes = changes.len(), bytes, "push");
         self.queue(ClientMsg::Push { id, changes }, lane);
         Ok(())
-    }
-
-    fn send_pull(&mut self) {
-        self.repull = false;
-        self.pulling = Some(self.cursor.clone());
-        let msg = ClientMsg::Pull {
-            cursor: self.cursor.clone(),
-            max_bytes: self.config.max_pull_bytes,
-            scopes: Vec::new(),
-        };
-        self.queue(msg, Lane::Control);
     }
 
     fn queue(&mut self, msg: ClientMsg, lane: Lane) {

@@ -2,7 +2,7 @@
 //!
 //! States: `AwaitHello` → (Hello accepted) → `Active` → (error, revocation) → `Closed`.
 //! The session checks the protocol order, authenticates, re-checks revocation on every
-//! message, checks every pushed change ([`CheckedChange::check`]: parsed, in the grant's
+//! message, checks every pushed change ([`CheckedChange::check`](super::CheckedChange::check): parsed, in the grant's
 //! scopes) before the backend sees it, holds every batch to the scopes, and answers pulls.
 //! While the handset is caught up it sends new log entries unasked ([`RelaySession::log_advanced`]).
 //!
@@ -14,11 +14,12 @@ use std::collections::{HashSet, VecDeque};
 use tracing::{debug, info, warn};
 
 use super::backend::{DeviceGrant, RelayBackend};
-use super::checked::{CheckedChange, sha256};
-use super::wire::{
-    ClientMsg, Cursor, ErrorCode, PROTOCOL_VERSION, Payload, PushedChange, Refusal, RelayMsg,
-};
-use super::{BULK_THRESHOLD, Lane, SessionStats, Transmit, client_msg_kind, entries_bytes};
+
+use super::wire::{ClientMsg, Cursor, ErrorCode, PROTOCOL_VERSION, RelayMsg};
+mod traffic;
+
+use self::traffic::narrow;
+use super::{Lane, SessionStats, Transmit, client_msg_kind};
 use crate::error::{Denial, Error};
 use crate::ids::{GridPath, Timestamp};
 
@@ -247,117 +248,6 @@ impl RelaySession {
         }
     }
 
-    fn push(
-        &mut self,
-        grant: &DeviceGrant,
-        id: u64,
-        changes: Vec<PushedChange>,
-        backend: &dyn RelayBackend,
-    ) {
-        self.stats.changes += changes.len() as u64;
-        let mut refused = Vec::new();
-        let mut inside = Vec::with_capacity(changes.len());
-        for change in changes {
-            match CheckedChange::check(grant, change) {
-                Ok(checked) => inside.push(checked),
-                Err(refusal) => refused.push(refusal),
-            }
-        }
-        let outcomes = if inside.is_empty() {
-            Vec::new()
-        } else {
-            match backend.ingest(grant, &inside) {
-                Ok(outcomes) if outcomes.len() == inside.len() => outcomes,
-                Ok(outcomes) => {
-                    let detail =
-                        format!("{} outcomes for {} changes", outcomes.len(), inside.len());
-                    return self.fail(Error::Storage(format!(
-                        "ingest broke its contract: {detail}"
-                    )));
-                }
-                Err(e) => return self.fail(e),
-            }
-        };
-        let mut accepted = 0usize;
-        for (checked, outcome) in inside.iter().zip(outcomes) {
-            let change = checked.pushed();
-            match outcome {
-                Ok(()) => {
-                    if self.pushed.len() < MAX_ECHO_MEMORY {
-                        self.pushed.insert(sha256(&change.bytes));
-                    }
-                    accepted += 1;
-                }
-                Err(reason) => {
-                    warn!(doc = %change.doc, %reason, "ingest refused a change");
-                    refused.push(Refusal {
-                        hash: change.hash,
-                        reason,
-                    });
-                }
-            }
-        }
-        self.stats.changes_accepted += accepted as u64;
-        debug!(id, accepted, refused = refused.len(), "push handled");
-        self.send(RelayMsg::PushAck { id, refused }, Lane::Control);
-    }
-
-    fn pull(&mut self, grant: &DeviceGrant, from: Cursor, live: bool, backend: &dyn RelayBackend) {
-        let scopes = self.narrowed.as_deref().unwrap_or(grant.scopes());
-        let batch = match backend.pull(scopes, &from, self.live_bytes as usize) {
-            Ok(batch) => batch,
-            Err(e) => return self.fail(e),
-        };
-        let total = batch.entries.len();
-        let mut entries: Vec<_> = batch
-            .entries
-            .into_iter()
-            .filter(|e| scopes.iter().any(|s| e.grid.is_within(s)))
-            .collect();
-        if entries.len() < total {
-            warn!(
-                dropped = total - entries.len(),
-                "backend returned entries outside the scopes"
-            );
-        }
-        let in_scopes = entries.len();
-        if !self.pushed.is_empty() {
-            entries.retain(
-                |e| !matches!(&e.payload, Payload::Change(b) if self.pushed.contains(&sha256(b))),
-            );
-        }
-        if live && in_scopes == 0 && !batch.more {
-            return; // nothing in the handset's scopes: the log moved elsewhere
-        }
-        // A live batch left empty by echo suppression still goes out: it moves the
-        // handset's cursor past its own changes, so a reconnect does not pull them again.
-        let bytes = entries_bytes(&entries);
-        self.stats.entries += entries.len() as u64;
-        self.stats.entry_bytes += bytes as u64;
-        self.caught_up = !batch.more;
-        self.client_cursor = Some(batch.next.clone());
-        debug!(
-            live,
-            entries = entries.len(),
-            bytes,
-            more = batch.more,
-            "batch"
-        );
-        let lane = if bytes > BULK_THRESHOLD {
-            Lane::Bulk
-        } else {
-            Lane::Control
-        };
-        let msg = RelayMsg::Batch {
-            from,
-            next: batch.next,
-            entries,
-            more: batch.more,
-            live,
-        };
-        self.send(msg, lane);
-    }
-
     fn send(&mut self, msg: RelayMsg, lane: Lane) {
         self.out.push_back(Transmit { msg, lane });
     }
@@ -401,21 +291,4 @@ impl RelaySession {
         );
         self.close_reason = Some((code, message));
     }
-}
-
-/// The scopes a pull asks for, kept to those inside the grant (`None`: every granted
-/// scope). A scope the device was not granted is dropped, not answered.
-fn narrow(grant: &DeviceGrant, asked: Vec<GridPath>) -> Option<Vec<GridPath>> {
-    if asked.is_empty() {
-        return None;
-    }
-    let total = asked.len();
-    let kept: Vec<GridPath> = asked.into_iter().filter(|s| grant.covers(s)).collect();
-    if kept.len() < total {
-        warn!(
-            dropped = total - kept.len(),
-            "pull asked for scopes outside the grant"
-        );
-    }
-    Some(kept)
 }

@@ -11,13 +11,7 @@ const HANDLERS: &[Role] = &[GridWorker, GridLeader, CommunityStaff, StreetStaff]
 
 fn roles_for(kind: &ActionKind) -> &'static [Role] {
     match kind {
-        ActionKind::Report | ActionKind::Comment { .. } => &[
-            GridWorker,
-            GridLeader,
-            CommunityStaff,
-            StreetStaff,
-            Supervisor,
-        ],
+        ActionKind::Report | ActionKind::Comment { .. } => &Role::ALL,
         ActionKind::Accept | ActionKind::Assign { .. } => STAFF,
         ActionKind::Triage { .. } => STAFF,
         ActionKind::Start | ActionKind::Resolve { .. } => HANDLERS,
@@ -52,7 +46,7 @@ pub fn role_may(role: Role, kind: &ActionKind) -> bool {
 /// worker understands.
 pub fn check(state: &CaseState, action: &CaseAction, _policy: &TriagePolicy) -> Result<(), String> {
     let kind = &action.kind;
-    if !roles_for(kind).contains(&action.role) {
+    if !role_may(action.role, kind) {
         return Err(format!(
             "a {} may not {} a case",
             action.role.as_str(),
