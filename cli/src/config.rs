@@ -176,7 +176,7 @@ impl Handset {
             // Who this handset writes as until the relay sends its grants.
             let grid = GridPath::parse(grid).map_err(|e| anyhow!("{CONFIG_FILE}: grid: {e}"))?;
             let role = parse_role(&config.role).map_err(|e| anyhow!("{CONFIG_FILE}: {e}"))?;
-            replica.set_setup_identity(&config.worker, &config.worker, role, &grid)?;
+            replica.set_setup_identity(&config.worker, &config.worker, &[role], &grid)?;
         }
         Ok(Handset {
             dir: dir.to_path_buf(),

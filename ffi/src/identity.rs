@@ -44,18 +44,20 @@ impl GridsyncReplica {
         Ok(self.core().grants()?.map(Grants::from))
     }
 
-    /// Who this handset writes as until the relay has sent its grants: one worker, in one
-    /// role, in one grid (what a worker is told at setup). Writes outside that grid fail.
+    /// Who this handset writes as until the relay has sent its grants: one worker, in
+    /// `roles` (the first the default), in one grid (what a worker is told at setup).
+    /// Writes outside that grid, or in another role, fail.
     pub fn set_setup_identity(
         &self,
         worker: String,
         display_name: String,
-        role: Role,
+        roles: Vec<Role>,
         grid: String,
     ) -> Result<()> {
         let grid = convert::grid("grid", &grid)?;
+        let roles: Vec<cm::Role> = roles.into_iter().map(Into::into).collect();
         Ok(self
             .core()
-            .set_setup_identity(&worker, &display_name, role.into(), &grid)?)
+            .set_setup_identity(&worker, &display_name, &roles, &grid)?)
     }
 }

@@ -53,19 +53,20 @@ impl Replica {
         Ok(())
     }
 
-    /// Sets who this handset writes as before it has met the relay: one worker, in one
-    /// role, in one grid. Ignored for writing once the relay's grants are stored.
+    /// Sets who this handset writes as before it has met the relay: one worker, in the
+    /// roles given (the first the default), in one grid. Ignored for writing once the
+    /// relay's grants are stored.
     pub fn set_setup_identity(
         &self,
         worker: &str,
         display_name: &str,
-        role: Role,
+        roles: &[Role],
         grid: &GridPath,
     ) -> Result<()> {
         let setup = Grants {
             worker: worker.trim().to_string(),
             display_name: display_name.trim().to_string(),
-            roles: vec![role],
+            roles: roles.to_vec(),
             scopes: vec![grid.clone()],
         };
         setup.validate()?;
@@ -171,7 +172,7 @@ mod tests {
         let r = Replica::open_with(store, "dev-1", ReplicaConfig::default()).unwrap();
         assert_eq!(r.acting_as().unwrap_err(), Error::NoIdentity);
         let g1 = GridPath::parse("c1/g1").unwrap();
-        r.set_setup_identity("w-1", "王芳", Role::GridWorker, &g1)
+        r.set_setup_identity("w-1", "王芳", &[Role::GridWorker], &g1)
             .unwrap();
         let (setup, source) = r.acting_as().unwrap();
         assert_eq!(source, IdentitySource::Setup);

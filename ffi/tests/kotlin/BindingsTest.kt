@@ -56,7 +56,8 @@ class Relay(private val exe: String) : AutoCloseable {
     fun enroll(name: String): String {
         val p = ProcessBuilder(
             exe, "--data-dir", dataDir.path, "device", "add", "--name", name,
-            "--scope", GRID, "--json"
+            "--worker", "wang", "--scope", GRID, "--json",
+            "--role", "grid_worker", "--role", "grid_leader", "--role", "community_staff", "--role", "street_staff", "--role", "supervisor"
         ).start()
         val out = p.inputStream.bufferedReader().readText()
         check(p.waitFor() == 0) { "device add failed: $out" }
@@ -112,7 +113,12 @@ fun visit(household: String, at: Long) = NewVisit(
 fun staff(kind: ActionKind) =
     CaseActionInput(actor = "zhao", role = Role.COMMUNITY_STAFF, kind = kind)
 
-fun openStore(root: File, name: String) = GridsyncReplica.open(File(root, name).path, name)
+/** A store that writes as worker wang in every role in [GRID] until the relay says otherwise. */
+fun openStore(root: File, name: String): GridsyncReplica {
+    val r = GridsyncReplica.open(File(root, name).path, name)
+    r.setSetupIdentity("wang", "王芳", Role.values().toList(), GRID)
+    return r
+}
 
 /** `bench [N]`: the Kotlin side of the FFI call-cost benchmark (see ffi/bench/). */
 fun bench(n: Int) {

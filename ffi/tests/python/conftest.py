@@ -29,7 +29,8 @@ class Relay:
         """Enrolls a device with `gridsync-relay device add --json`; returns its token."""
         out = subprocess.run(
             [self.exe, "--data-dir", str(self.data_dir), "device", "add",
-             "--name", name, "--scope", scope, "--json"],
+             "--name", name, "--worker", "wang", "--scope", scope, "--json",
+             "--role", "grid_worker", "--role", "grid_leader", "--role", "community_staff", "--role", "street_staff", "--role", "supervisor"],
             check=True, capture_output=True, text=True, timeout=30,
         )
         answer = json.loads(out.stdout)

@@ -69,7 +69,10 @@ def relay_config(relay, token):
 
 
 def open_store(tmp_path, name):
-    return GridsyncReplica.open(str(tmp_path / name), name)
+    """A store that writes as worker wang in every role in GRID until the relay says otherwise."""
+    r = GridsyncReplica.open(str(tmp_path / name), name)
+    r.set_setup_identity("wang", "王芳", list(Role), GRID)
+    return r
 
 
 def test_households_visits_cases_and_callbacks(tmp_path):

@@ -89,7 +89,7 @@ class Relay(private val exe: String, val dataDir: File) : AutoCloseable {
 
     /** Enrolls a device (`device add --json`) for `scope`; returns its token. */
     fun enroll(name: String, scope: String): String {
-        val p = ProcessBuilder(exe, "--json", "--data-dir", dataDir.path, "device", "add", "--name", name, "--scope", scope)
+        val p = ProcessBuilder(exe, "--json", "--data-dir", dataDir.path, "device", "add", "--name", name, "--worker", "wang", "--scope", scope, "--role", "grid_worker", "--role", "grid_leader", "--role", "community_staff", "--role", "street_staff", "--role", "supervisor")
             .redirectErrorStream(true).start()
         val out = p.inputStream.bufferedReader().readText()
         check(p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0) { "device add failed: $out" }
