@@ -16,6 +16,7 @@ mod convert;
 mod error;
 mod listener;
 mod records;
+mod refused;
 mod replica;
 mod sync;
 
@@ -23,6 +24,7 @@ pub use cases::*;
 pub use error::GridsyncError;
 pub use listener::ChangeListener;
 pub use records::*;
+pub use refused::{Discarded, RecordKind, RefusedRecord};
 pub use replica::GridsyncReplica;
 pub use sync::{
     LinkState, PendingSummary, RecordSyncState, Refusal, RelayConfig, RelayTrust, SyncReport,
