@@ -230,6 +230,9 @@ fn list(ctx: &Ctx, r: &Replica, grid: Option<&GridPath>) -> Result<()> {
     if marked.iter().any(|m| m.marks.pending) {
         crate::outln!("↑ changes not yet on the relay: `gridsync sync`")?;
     }
+    if marked.iter().any(|m| m.marks.refused) {
+        crate::outln!("✗ changes the relay refused: `gridsync refused list`")?;
+    }
     Ok(())
 }
 

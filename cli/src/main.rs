@@ -15,6 +15,7 @@ mod household;
 mod out;
 mod output;
 mod progress;
+mod refused;
 mod sync;
 mod visit;
 mod watch;
@@ -63,8 +64,11 @@ enum Command {
     Due(visit::DueArgs),
     /// Sync with the relay once (push, then pull until caught up), or stay connected.
     Sync(sync::SyncArgs),
-    /// Pending changes, last sync, relay settings and record counts.
+    /// Pending and refused changes, last sync, relay settings and record counts.
     Status,
+    /// Records whose changes the relay refused: list them, or discard them from this handset.
+    #[command(subcommand)]
+    Refused(refused::RefusedCmd),
     /// Run a relay and three handsets in-process and show them converge.
     Demo(demo::DemoArgs),
 }
@@ -171,6 +175,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Due(a) => visit::due(&ctx, &a),
         Command::Sync(a) => sync::sync(&ctx, &a),
         Command::Status => sync::status(&ctx),
+        Command::Refused(c) => refused::run(&ctx, c),
         Command::Demo(a) => demo::run(&ctx, &a),
     }
 }

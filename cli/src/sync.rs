@@ -1,12 +1,13 @@
 //! `gridsync sync` (once, with progress on a terminal; `--watch` is in [`crate::watch`])
-//! and `gridsync status`.
+//! and `gridsync status`. A sync that leaves any record refused by the relay (in this sync
+//! or an earlier one) exits non-zero and names each record.
 
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 use clap::Args;
 use gridsync_core::net::{SyncClient, SyncReport, SyncStatus};
-use gridsync_core::replica::CaseFilter;
+use gridsync_core::replica::{CaseFilter, RefusedRecord};
 
 use crate::Ctx;
 use crate::output;
@@ -49,15 +50,11 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
-/// Short hex of a change hash.
-fn hash(h: &[u8]) -> String {
-    h.iter().take(6).map(|b| format!("{b:02x}")).collect()
-}
-
 /// A sync report as a few readable lines.
 pub fn summary(r: &SyncReport) -> String {
     let mut s = format!(
-        "  pushed    {} change(s) acknowledged, {} refused\n  pulled    {} record(s) changed ({} entries)\n  traffic   {} up, {} down, {} round trip(s), {:.2} s{}\n",
+        "  pushed    {} change(s): {} acknowledged, {} refused\n  pulled    {} record(s) changed ({} entries)\n  traffic   {} up, {} down, {} round trip(s), {:.2} s{}\n",
+        r.pushed,
         r.acknowledged,
         r.refused.len(),
         r.documents_changed,
@@ -70,12 +67,26 @@ pub fn summary(r: &SyncReport) -> String {
     );
     for f in &r.refused {
         s.push_str(&format!(
-            "  refused   change {}…: {}\n",
-            hash(&f.hash),
+            "  refused   {}: {}\n",
+            crate::refused::name(&f.doc),
             f.reason
         ));
     }
     s
+}
+
+/// The error a sync ends with when records hold refused changes, naming each.
+fn refused_error(refused: &[RefusedRecord]) -> String {
+    let names: Vec<String> = refused
+        .iter()
+        .map(|f| crate::refused::name(&f.doc))
+        .collect();
+    format!(
+        "the relay refused changes of {} record(s), kept here and not sent again: {}; {}",
+        refused.len(),
+        names.join(", "),
+        crate::refused::HINT
+    )
 }
 
 /// Runs `gridsync sync`.
@@ -104,8 +115,16 @@ pub fn sync(ctx: &Ctx, a: &SyncArgs) -> Result<()> {
             })?
             .map_err(anyhow::Error::from)
     })?;
+    let refused = hs.replica.refused()?;
+    let failed = (!refused.is_empty()).then(|| refused_error(&refused));
     if ctx.json {
-        return output::json(&report);
+        let mut v = serde_json::to_value(&report)?;
+        v["refused_records"] = serde_json::to_value(&refused)?;
+        if let Some(e) = &failed {
+            v["error"] = e.clone().into();
+        }
+        output::json(&v)?;
+        return failed.map_or(Ok(()), |e| Err(crate::Reported(e).into()));
     }
     crate::outln!("synced with relay {addr}")?;
     print!("{}", summary(&report));
@@ -115,7 +134,15 @@ pub fn sync(ctx: &Ctx, a: &SyncArgs) -> Result<()> {
         pending.changes,
         bytes(pending.bytes)
     )?;
-    Ok(())
+    for f in &refused {
+        crate::outln!(
+            "  kept      {} (grid {}), refused: {}",
+            crate::refused::name(&f.doc),
+            f.grid,
+            f.reason
+        )?;
+    }
+    failed.map_or(Ok(()), |e| Err(anyhow!(e)))
 }
 
 /// A watch status line: time, link state, pending count, last sync and last error.
@@ -142,6 +169,7 @@ pub fn status(ctx: &Ctx) -> Result<()> {
     let cases = r.list_cases(&CaseFilter::default())?;
     let open = cases.iter().filter(|c| c.status.is_open()).count();
     let review = r.cases_for_review()?.len();
+    let refused = r.refused()?;
     let marks = crate::household::counts(r)?;
     let grants = r.grants()?;
     let c = &hs.config;
@@ -158,6 +186,7 @@ pub fn status(ctx: &Ctx) -> Result<()> {
             "cases": cases.len(), "open_cases": open, "cases_to_review": review,
             "households_with_conflicts": marks.with_conflicts,
             "households_pending": marks.pending,
+            "refused_records": refused.len(),
         }));
     }
     crate::outln!("handset   {}", hs.dir.display())?;
@@ -198,6 +227,16 @@ pub fn status(ctx: &Ctx) -> Result<()> {
         "pending   {} change(s), {} not yet on the relay",
         pending.changes,
         bytes(pending.bytes)
+    )?;
+    crate::outln!(
+        "refused   {} change(s) in {} record(s), kept here and not sent again{}",
+        pending.refused,
+        refused.len(),
+        if refused.is_empty() {
+            ""
+        } else {
+            ": `gridsync refused list`"
+        }
     )?;
     crate::outln!(
         "attention {} household(s) with fields to settle (`household list` marks them ⚠), {} with changes not yet on the relay (↑)",

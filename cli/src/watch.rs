@@ -169,8 +169,11 @@ fn pushed(ctx: &Ctx, r: &SyncReport) -> Result<()> {
         return Ok(());
     }
     if ctx.json {
+        let refused: Vec<_> = (r.refused.iter())
+            .map(|f| serde_json::json!({ "doc": f.doc, "reason": f.reason }))
+            .collect();
         return output::json(&serde_json::json!({
-            "event": "pushed", "acknowledged": r.acknowledged, "refused": r.refused,
+            "event": "pushed", "acknowledged": r.acknowledged, "refused": refused,
         }));
     }
     crate::outln!(
@@ -179,6 +182,14 @@ fn pushed(ctx: &Ctx, r: &SyncReport) -> Result<()> {
         r.acknowledged,
         r.refused.len()
     )?;
+    for f in &r.refused {
+        crate::outln!(
+            "{} ✗ {} refused: {} (`gridsync refused list`)",
+            output::clock(output::now()),
+            crate::refused::name(&f.doc),
+            f.reason
+        )?;
+    }
     Ok(())
 }
 

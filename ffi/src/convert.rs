@@ -12,7 +12,7 @@ use gridsync_core::{DocId, GridPath};
 use crate::cases::{CaseStatus, Level, Role, TriageClass};
 use crate::error::{GridsyncError, Result};
 use crate::records::*;
-use crate::sync::{LinkState, RecordSyncState};
+use crate::sync::LinkState;
 
 /// Parses a record id that arrived as `field`.
 pub(crate) fn id(field: &str, s: &str) -> Result<DocId> {
@@ -90,11 +90,6 @@ both_ways!(
     LinkState,
     cn::LinkState,
     [Offline, Connecting, Syncing, Live]
-);
-both_ways!(
-    RecordSyncState,
-    gridsync_core::replica::RecordSyncState,
-    [Pending, Acknowledged]
 );
 
 impl From<cm::Address> for Address {
@@ -348,4 +343,5 @@ impl From<cs::DueVisit> for DueVisit {
 }
 
 mod cases;
+mod refused;
 pub(crate) use cases::action_name;

@@ -17,6 +17,7 @@ mod error;
 mod identity;
 mod listener;
 mod records;
+mod refused;
 mod replica;
 mod sync;
 
@@ -25,6 +26,7 @@ pub use error::GridsyncError;
 pub use identity::Grants;
 pub use listener::ChangeListener;
 pub use records::*;
+pub use refused::{Discarded, RecordKind, RefusedRecord};
 pub use replica::GridsyncReplica;
 pub use sync::{
     LinkState, PendingSummary, RecordSyncState, Refusal, RelayConfig, RelayTrust, SyncReport,

@@ -16,6 +16,7 @@ use crate::convert;
 use crate::error::Result;
 use crate::listener::{ChangeListener, Forward, Listeners};
 use crate::records::*;
+use crate::refused::{Discarded, RefusedRecord};
 use crate::sync::{PendingSummary, RecordSyncState};
 
 /// One device's store of its grids' households, visits and cases. Open it once per
@@ -194,12 +195,27 @@ impl GridsyncReplica {
         Ok(all(self.inner.cases_for_review()?))
     }
 
-    /// Local changes not yet acknowledged by the relay.
+    /// Local changes not yet acknowledged by the relay, and the count of those it refused.
     pub fn pending(&self) -> Result<PendingSummary> {
         Ok(self.inner.pending()?.into())
     }
 
-    /// Whether a record's local changes have all reached the relay.
+    /// Records holding changes the relay refused, in the order they were refused. Their
+    /// changes are kept and never sent again; show them and offer `discardRefused`.
+    pub fn refused(&self) -> Result<Vec<RefusedRecord>> {
+        Ok(all(self.inner.refused()?))
+    }
+
+    /// Removes a record's refused changes, and every change built on them, from this
+    /// device, after the user confirmed. A record a refused change created is deleted;
+    /// any other keeps what the relay accepted. `InvalidInput` when the record holds no
+    /// refused change; nothing else changes.
+    pub fn discard_refused(&self, id: String) -> Result<Discarded> {
+        Ok(self.inner.discard_refused(&convert::id("id", &id)?)?.into())
+    }
+
+    /// Whether a record's local changes have all reached the relay, wait for it, or were
+    /// refused by it.
     pub fn record_sync_state(&self, id: String) -> Result<RecordSyncState> {
         Ok(self
             .inner

@@ -46,15 +46,21 @@ pub struct SyncStatus {
     pub pending_changes: u64,
     /// Their bytes.
     pub pending_bytes: u64,
+    /// Local changes the relay refused: kept, never sent again (`refused()` lists their
+    /// records).
+    pub refused_changes: u64,
     /// When the relay last acknowledged or delivered something (ms).
     pub last_sync: Option<i64>,
     /// The last error, if the last attempt failed.
     pub last_error: Option<String>,
 }
 
-/// A local change the relay refused (for example outside the device's grids).
+/// A local change the relay refused (for example outside the device's grids). It is kept
+/// on the device, marked refused, and not sent again.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Refusal {
+    /// The id of the record the change belongs to.
+    pub record: String,
     /// The change hash (hex).
     pub change: String,
     /// What the relay has against it.
@@ -66,9 +72,11 @@ pub struct Refusal {
 pub struct SyncReport {
     /// The connection resumed with 0-RTT.
     pub zero_rtt: bool,
+    /// Local changes sent to the relay.
+    pub pushed: u64,
     /// Local changes now durable on the relay.
     pub acknowledged: u64,
-    /// Local changes refused.
+    /// Local changes refused in this sync (recorded as refused, not sent again).
     pub refused: Vec<Refusal>,
     /// Records changed by what was received.
     pub documents_changed: u64,
@@ -89,19 +97,27 @@ pub struct SyncReport {
 /// The outbox at a glance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct PendingSummary {
-    /// Local changes waiting for the relay.
+    /// Local changes waiting for the relay (refused ones not included).
     pub changes: u64,
     /// Their bytes.
     pub bytes: u64,
+    /// Local changes the relay refused: kept, never sent again, until discarded.
+    pub refused: u64,
 }
 
 /// Where one record stands with the relay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum RecordSyncState {
     /// Has local changes the relay has not acknowledged.
     Pending,
     /// Everything written here is durable on the relay.
     Acknowledged,
+    /// The relay refused a change of the record: it stays on the device and is not sent
+    /// again until the user discards it (`discardRefused`).
+    Refused {
+        /// What the relay has against the record's first refused change.
+        reason: String,
+    },
 }
 
 /// How the handset trusts the relay's certificate.

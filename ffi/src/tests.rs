@@ -221,3 +221,51 @@ fn a_sync_session_fails_cleanly_when_no_relay_answers_and_drops_cleanly() {
     r.register_household(household("李秀英"), "wang".into())
         .unwrap();
 }
+
+#[test]
+fn a_refused_record_shows_its_reason_is_listed_and_is_discarded_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = open(&dir);
+    let kept = r
+        .register_household(household("王秀英"), "wang".into())
+        .unwrap();
+    let h = r
+        .register_household(household("李秀英"), "wang".into())
+        .unwrap();
+    let e = r.discard_refused(h.clone()).unwrap_err();
+    assert!(matches!(&e, GridsyncError::InvalidInput { field, .. } if field == "id"));
+    // As a sync session records the relay's refusal of the second registration.
+    let item = (r.core().outbox_after(None, usize::MAX).unwrap().into_iter())
+        .find(|i| i.change.doc.as_str() == h)
+        .unwrap();
+    let refusal = gridsync_core::sync::RefusedChange {
+        seq: item.seq,
+        doc: item.change.doc,
+        hash: item.change.hash,
+        reason: "outside this device's scopes".into(),
+    };
+    r.core().refuse(&[refusal]).unwrap();
+    assert_eq!(
+        r.record_sync_state(h.clone()).unwrap(),
+        RecordSyncState::Refused {
+            reason: "outside this device's scopes".into()
+        }
+    );
+    let p = r.pending().unwrap();
+    assert_eq!((p.changes, p.refused), (1, 1));
+    let listed = r.refused().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (&listed[0].id, listed[0].kind, listed[0].whole_record),
+        (&h, RecordKind::Household, true)
+    );
+    let gone = r.discard_refused(h.clone()).unwrap();
+    assert!(gone.deleted);
+    assert!(matches!(
+        r.get_household(h).unwrap_err(),
+        GridsyncError::NotFound { .. }
+    ));
+    assert_eq!(r.list_households(None).unwrap().len(), 1);
+    assert_eq!(r.get_household(kept).unwrap().head, "王秀英");
+    assert!(r.refused().unwrap().is_empty());
+}

@@ -194,8 +194,18 @@ async fn out_of_scope_write_is_refused_and_stored_nowhere() {
             .unwrap()
             .is_some()
     );
-    // The refused change stays in the outbox: nothing the worker typed is lost.
-    assert_eq!(loose.replica.pending().unwrap().changes, 1);
+    // The refused change is kept, marked refused, and not sent again: nothing the worker
+    // typed is lost, and nothing is re-pushed forever.
+    assert_eq!(r.refused[0].doc, outside);
+    let pending = loose.replica.pending().unwrap();
+    assert_eq!((pending.changes, pending.refused), (0, 1));
+    assert!(matches!(
+        loose.replica.record_sync_state(&outside).unwrap(),
+        gridsync_core::replica::RecordSyncState::Refused { .. }
+    ));
+    let again = loose.client.sync_once().await.unwrap();
+    assert_eq!((again.pushed, again.refused.len()), (0, 0));
+    assert_eq!(loose.replica.refused().unwrap().len(), 1);
     relay.stop().await;
 }
 

@@ -1,6 +1,7 @@
 //! What needs a worker's attention on a household: fields two handsets edited at once
-//! (the conflicts `household show` lists) and local changes the relay has not yet
-//! acknowledged. Shown as a column of `household list`, counted by `gridsync status`.
+//! (the conflicts `household show` lists), local changes the relay has not yet
+//! acknowledged, and changes it refused. Shown as a column of `household list`, counted by
+//! `gridsync status`.
 
 use anyhow::Result;
 use gridsync_core::index::HouseholdSummary;
@@ -15,22 +16,27 @@ pub struct Marks {
     pub conflicts: Vec<&'static str>,
     /// Local changes the relay has not acknowledged yet.
     pub pending: bool,
+    /// The relay refused a change of the household (`gridsync refused`).
+    pub refused: bool,
 }
 
 impl Marks {
     /// Reads the marks of one household.
     pub fn of(r: &Replica, id: &DocId) -> Result<Self> {
+        let state = r.record_sync_state(id)?;
         Ok(Marks {
             conflicts: r
                 .household_conflicts(id)?
                 .iter()
                 .map(|c| c.field.key())
                 .collect(),
-            pending: r.record_sync_state(id)? == RecordSyncState::Pending,
+            pending: state == RecordSyncState::Pending,
+            refused: matches!(state, RecordSyncState::Refused { .. }),
         })
     }
 
-    /// The marks as a table cell: `⚠ head,phone` for conflicts, `↑` for pending.
+    /// The marks as a table cell: `⚠ head,phone` for conflicts, `↑` for pending, `✗` for
+    /// refused.
     pub fn cell(&self) -> String {
         let mut out = Vec::new();
         if !self.conflicts.is_empty() {
@@ -38,6 +44,9 @@ impl Marks {
         }
         if self.pending {
             out.push("↑".to_string());
+        }
+        if self.refused {
+            out.push("✗".to_string());
         }
         out.join(" ")
     }

@@ -125,6 +125,20 @@ impl Relay {
     /// Sets up a handset in `dir` for worker `name` with `token` (known to the relay or
     /// not), in `role` (the CLI's default role when `None`), working in [`G1`].
     pub fn init_with_token(&self, dir: &Path, name: &str, token: &str, role: Option<&str>) {
+        self.init_in_grid(dir, name, token, role, G1);
+    }
+
+    /// Sets up a handset as [`Relay::init_with_token`] does, working in `grid` (which the
+    /// enrollment behind `token` need not cover: the relay's grants replace the setup
+    /// identity at the first sync).
+    pub fn init_in_grid(
+        &self,
+        dir: &Path,
+        name: &str,
+        token: &str,
+        role: Option<&str>,
+        grid: &str,
+    ) {
         let mut args = vec![
             "init",
             "--relay",
@@ -139,7 +153,7 @@ impl Relay {
         if let Some(role) = role {
             args.extend(["--role", role]);
         }
-        args.extend(["--grid", G1]);
+        args.extend(["--grid", grid]);
         ok(dir, &args);
     }
 

@@ -132,6 +132,7 @@ impl SyncClient {
         if let Ok(p) = self.replica.pending() {
             s.pending_changes = p.changes;
             s.pending_bytes = p.bytes;
+            s.refused_changes = p.refused;
         }
         s.last_sync = self.replica.last_sync().ok().flatten().or(s.last_sync);
         s
@@ -302,6 +303,7 @@ impl SyncClient {
         let outcome = drive(conn, &mut streams, DEFAULT_BULK_LEVEL, &mut peer).await;
         let mut report = std::mem::take(&mut peer.report);
         report.entries = peer.session.stats().entries;
+        report.pushed = peer.session.stats().changes;
         outcome.map(|()| report)
     }
 }

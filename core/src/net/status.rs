@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::Timestamp;
-use crate::sync::wire::Refusal;
+use crate::sync::RefusedChange;
 
 /// The state of the link to the relay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -31,6 +31,9 @@ pub struct SyncStatus {
     pub pending_changes: u64,
     /// Their bytes.
     pub pending_bytes: u64,
+    /// Local changes the relay refused, kept apart and never re-sent
+    /// ([`crate::Replica::refused`] lists their records).
+    pub refused_changes: u64,
     /// When the relay last acknowledged or delivered something.
     pub last_sync: Option<Timestamp>,
     /// The last error, if the last attempt failed.
@@ -50,10 +53,13 @@ pub struct SyncStatus {
 pub struct SyncReport {
     /// The connection used 0-RTT resumption.
     pub zero_rtt: bool,
+    /// Local changes sent to the relay (each at most once per session).
+    pub pushed: u64,
     /// Local changes now durable on the relay.
     pub acknowledged: u64,
-    /// Local changes refused.
-    pub refused: Vec<Refusal>,
+    /// Local changes the relay refused in this session, each with its record and reason;
+    /// they are recorded as refused and not sent again.
+    pub refused: Vec<RefusedChange>,
     /// Documents changed by pulled entries.
     pub documents_changed: u64,
     /// Entries applied.

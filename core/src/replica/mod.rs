@@ -10,6 +10,9 @@ mod inbound;
 mod outbox;
 mod queries;
 mod records;
+mod refused;
+#[cfg(test)]
+mod refused_tests;
 mod retention;
 mod schema;
 mod sync_state;
@@ -44,6 +47,7 @@ pub mod testing {
     pub use super::schema::{downgrade_to_version_1, forget_version_and_index};
 }
 pub use outbox::PendingSummary;
+pub use refused::{Discarded, RefusedRecord};
 pub use sync_state::RecordSyncState;
 
 /// Policies and limits of a replica.
@@ -298,6 +302,7 @@ impl Replica {
             let after = PendingSummary {
                 changes: inner.pending.changes + 1,
                 bytes: inner.pending.bytes + pushed.bytes.len() as u64,
+                ..inner.pending
             };
             outbox::stage_pending(&mut batch, &after)?;
             staged = Some(after);

@@ -2,9 +2,10 @@
 //! as the change itself, read page by page for a push and dropped on acknowledgement.
 //!
 //! Outbox tree layout: `q seq` → which change of which document, `d doc \0 seq` → ().
-//! Meta `outbox_pending` holds the outbox's count and bytes. Stores from before the outbox
-//! lost its hash index also held `h hash` → `seq`; schema step 3
-//! ([`drop_legacy_hash_index`]) deletes those once.
+//! Changes the relay refused move out of `q`/`d` into `r`/`x` (see [`super::refused`]).
+//! Meta `outbox_pending` holds the pending changes' count and bytes, `outbox_refused` the
+//! count of refused ones. Stores from before the outbox lost its hash index also held
+//! `h hash` → `seq`; schema step 3 ([`drop_legacy_hash_index`]) deletes those once.
 
 use serde::{Deserialize, Serialize};
 
@@ -20,25 +21,38 @@ use crate::sync::wire::{ChangeHash, PushedChange};
 /// copied: they are read from the document when the change is pushed, so the outbox costs a
 /// few dozen bytes a change instead of doubling what a worker's records take on disk.
 #[derive(Serialize, Deserialize)]
-struct OutboxRecord {
-    doc: DocId,
-    grid: GridPath,
-    hash: ChangeHash,
-    size: u64,
+pub(super) struct OutboxRecord {
+    pub(super) doc: DocId,
+    pub(super) grid: GridPath,
+    pub(super) hash: ChangeHash,
+    pub(super) size: u64,
 }
 
 /// The outbox at a glance, for the app's sync bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct PendingSummary {
-    /// Changes waiting.
+    /// Changes waiting to be pushed (refused ones not included).
     pub changes: u64,
     /// Their bytes.
     pub bytes: u64,
+    /// Changes the relay refused: never pushed again, kept until the user discards their
+    /// records ([`Replica::refused`], [`Replica::discard_refused`]).
+    pub refused: u64,
 }
 
-/// Meta key of the outbox's count and bytes, written in every batch that changes the
-/// outbox, so an open need not read the whole outbox.
+/// The pending part of [`PendingSummary`] as stored (the layout stores have always had).
+#[derive(Serialize, Deserialize)]
+struct StoredPending {
+    changes: u64,
+    bytes: u64,
+}
+
+/// Meta key of the pending changes' count and bytes, written in every batch that changes
+/// the outbox, so an open need not read the whole outbox.
 const PENDING_KEY: &[u8] = b"outbox_pending";
+
+/// Meta key of the refused changes' count, written with [`PENDING_KEY`].
+const REFUSED_KEY: &[u8] = b"outbox_refused";
 
 /// Where the `q` (by sequence) entries start.
 const SEQ_PREFIX: &[u8] = b"q";
@@ -46,71 +60,120 @@ const SEQ_PREFIX: &[u8] = b"q";
 /// Where the entries of the hash index old stores kept start.
 const LEGACY_HASH_PREFIX: &[u8] = b"h";
 
-fn q_key(seq: u64) -> Vec<u8> {
-    let mut k = SEQ_PREFIX.to_vec();
+/// `prefix seq`: a key of the by-sequence entries under `prefix` (`q`, or `r` for refused).
+pub(super) fn seq_key(prefix: &[u8], seq: u64) -> Vec<u8> {
+    let mut k = prefix.to_vec();
     k.extend_from_slice(&seq.to_be_bytes());
     k
 }
 
-fn seq_of(k: &[u8]) -> Result<u64> {
+pub(super) fn q_key(seq: u64) -> Vec<u8> {
+    seq_key(SEQ_PREFIX, seq)
+}
+
+/// The seq of a `q seq` or `r seq` key.
+pub(super) fn seq_of(k: &[u8]) -> Result<u64> {
     k.get(1..9)
         .and_then(|b| b.try_into().ok())
         .map(u64::from_be_bytes)
         .ok_or_else(|| Error::corrupt("outbox", "bad key"))
 }
 
-/// Where the `d` entries of `doc` start.
-fn doc_prefix(doc: &DocId) -> Vec<u8> {
-    let mut k = vec![b'd'];
+/// `letter doc \0`: where the per-document entries under `letter` (`d`, or `x` for
+/// refused) of `doc` start.
+pub(super) fn doc_prefix_of(letter: u8, doc: &DocId) -> Vec<u8> {
+    let mut k = vec![letter];
     k.extend_from_slice(doc.as_str().as_bytes());
     k.push(0);
     k
 }
 
-fn d_key(doc: &DocId, seq: u64) -> Vec<u8> {
+/// Where the `d` entries of `doc` start.
+pub(super) fn doc_prefix(doc: &DocId) -> Vec<u8> {
+    doc_prefix_of(b'd', doc)
+}
+
+pub(super) fn d_key(doc: &DocId, seq: u64) -> Vec<u8> {
     let mut k = doc_prefix(doc);
     k.extend_from_slice(&seq.to_be_bytes());
     k
 }
 
-/// The next free outbox sequence in a store.
-pub(super) fn next_outbox_seq(store: &dyn Store) -> Result<u64> {
+/// The seq at the end of a per-document (`d` or `x`) key.
+pub(super) fn seq_at_end(k: &[u8]) -> Result<u64> {
+    k.len()
+        .checked_sub(8)
+        .and_then(|at| k[at..].try_into().ok())
+        .map(u64::from_be_bytes)
+        .ok_or_else(|| Error::corrupt("outbox", "bad key"))
+}
+
+/// The highest seq among the by-sequence entries under `prefix`.
+fn last_seq(store: &dyn Store, prefix: &[u8]) -> Result<Option<u64>> {
     let last = store.scan(
         trees::OUTBOX,
         Scan {
-            prefix: SEQ_PREFIX,
+            prefix,
             after: None,
             limit: 1,
             reverse: true,
         },
     )?;
-    Ok(match last.first() {
-        Some((k, _)) => seq_of(k)? + 1,
-        None => 1,
-    })
+    last.first().map(|(k, _)| seq_of(k)).transpose()
 }
 
-/// Count and bytes of the outbox, read once at open and kept up to date after. A store
-/// written before the summary was kept is counted once, and the summary saved.
+/// The next free outbox sequence in a store (refused entries keep their seqs too, so a
+/// seq is never reused).
+pub(super) fn next_outbox_seq(store: &dyn Store) -> Result<u64> {
+    let pending = last_seq(store, SEQ_PREFIX)?;
+    let refused = last_seq(store, super::refused::REFUSED_PREFIX)?;
+    Ok(pending.max(refused).map_or(1, |s| s + 1))
+}
+
+/// Counts of the outbox, read once at open and kept up to date after. A store written
+/// before a count was kept is counted once, and the counts saved.
 pub(super) fn read_pending(store: &dyn Store) -> Result<PendingSummary> {
-    if let Some(v) = store.get(trees::META, PENDING_KEY)? {
-        return decode(&v);
+    let pending = store.get(trees::META, PENDING_KEY)?;
+    let refused = store.get(trees::META, REFUSED_KEY)?;
+    if let (Some(p), Some(r)) = (&pending, &refused) {
+        let p: StoredPending = decode(p)?;
+        return Ok(PendingSummary {
+            changes: p.changes,
+            bytes: p.bytes,
+            refused: decode(r)?,
+        });
     }
     let mut s = PendingSummary::default();
-    for (_, v) in store.scan(trees::OUTBOX, Scan::prefix(SEQ_PREFIX))? {
-        let c: OutboxRecord = decode(&v)?;
-        s.changes += 1;
-        s.bytes += c.size;
+    if let Some(p) = pending {
+        let p: StoredPending = decode(&p)?;
+        (s.changes, s.bytes) = (p.changes, p.bytes);
+    } else {
+        for (_, v) in store.scan(trees::OUTBOX, Scan::prefix(SEQ_PREFIX))? {
+            let c: OutboxRecord = decode(&v)?;
+            s.changes += 1;
+            s.bytes += c.size;
+        }
     }
+    s.refused = match refused {
+        Some(r) => decode(&r)?,
+        None => store
+            .scan(trees::OUTBOX, Scan::prefix(super::refused::REFUSED_PREFIX))?
+            .len() as u64,
+    };
     let mut b = Batch::new();
     stage_pending(&mut b, &s)?;
     store.commit(b)?;
     Ok(s)
 }
 
-/// Stages the outbox summary as it will be after the batch.
+/// Stages the outbox counts as they will be after the batch.
 pub(super) fn stage_pending(batch: &mut Batch, pending: &PendingSummary) -> Result<()> {
-    batch.put(trees::META, PENDING_KEY.to_vec(), encode(pending)?);
+    let stored = StoredPending {
+        changes: pending.changes,
+        bytes: pending.bytes,
+    };
+    batch.put(trees::META, PENDING_KEY.to_vec(), encode(&stored)?);
+    batch.put(trees::META, REFUSED_KEY.to_vec(), encode(&pending.refused)?);
     Ok(())
 }
 
@@ -196,7 +259,7 @@ impl Replica {
     }
 
     /// The bytes of an outbox entry's change, read from its document.
-    fn change_bytes(&self, r: &OutboxRecord) -> Result<Vec<u8>> {
+    pub(super) fn change_bytes(&self, r: &OutboxRecord) -> Result<Vec<u8>> {
         let hash = automerge::ChangeHash(r.hash);
         self.read_doc(&r.doc, |d| {
             use automerge::ReadDoc;
@@ -231,6 +294,7 @@ impl Replica {
         let after = PendingSummary {
             changes: inner.pending.changes.saturating_sub(gone.changes),
             bytes: inner.pending.bytes.saturating_sub(gone.bytes),
+            ..inner.pending
         };
         stage_pending(&mut batch, &after)?;
         self.store.commit(batch)?;
@@ -238,7 +302,8 @@ impl Replica {
         Ok(())
     }
 
-    /// Count and bytes of changes waiting for the relay (kept in memory: cheap to poll).
+    /// Count and bytes of changes waiting for the relay, and the count of changes it refused
+    /// (kept in memory: cheap to poll).
     pub fn pending(&self) -> Result<PendingSummary> {
         Ok(self.lock()?.pending)
     }

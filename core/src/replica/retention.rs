@@ -1,6 +1,7 @@
 //! Retiring old visit history from the handset. A visit is its own document, so retiring
 //! one deletes that document and its index entries and rewrites nothing else. Visits with
-//! changes the relay has not acknowledged are kept: retiring never loses data.
+//! changes the relay has not acknowledged (pending or refused) are kept: retiring never
+//! loses data.
 
 use super::{RecordSyncState, Replica};
 use crate::error::Result;
@@ -10,7 +11,7 @@ use crate::store::{Batch, Scan, trees};
 
 impl Replica {
     /// Deletes, on this device only, visits made before `cutoff` whose changes the relay
-    /// has acknowledged. Returns how many were retired.
+    /// has all acknowledged (none pending or refused). Returns how many were retired.
     pub fn retire_visits_before(&self, cutoff: Timestamp) -> Result<usize> {
         let _span = tracing::info_span!("retire_visits", cutoff).entered();
         let mut retired = 0;
@@ -33,7 +34,8 @@ impl Replica {
             let mut gone: Vec<DocId> = Vec::new();
             for (_, v) in &page {
                 let s: VisitSummary = decode(v)?;
-                if s.at >= cutoff || self.record_sync_state(&s.id)? == RecordSyncState::Pending {
+                if s.at >= cutoff || self.record_sync_state(&s.id)? != RecordSyncState::Acknowledged
+                {
                     continue;
                 }
                 batch.delete(trees::DOCS, s.id.as_str().as_bytes().to_vec());

@@ -14,7 +14,10 @@ use crate::store::{Batch, Scan, Store, trees};
 /// The schema this build writes. Version 1: one document per record, indexes as in
 /// [`crate::index`]. Version 2 adds each household's latest visit time (`W`). Version 3
 /// drops the outbox's hash index that stores made before the outbox lost it still held.
-pub const SCHEMA_VERSION: u32 = 3;
+/// Version 4 keeps changes the relay refused apart from the pending outbox (`r`, `x`
+/// entries and the meta count `outbox_refused`; see `replica::refused`): a build that does
+/// not know them would lose track of them.
+pub const SCHEMA_VERSION: u32 = 4;
 
 const VERSION_KEY: &[u8] = b"schema_version";
 const IDENTITY_KEY: &[u8] = b"device";
@@ -43,6 +46,11 @@ const STEPS: &[Step] = &[
         version: 3,
         name: "drop the outbox's legacy hash index",
         run: |store, _| outbox::drop_legacy_hash_index(store),
+    },
+    Step {
+        version: 4,
+        name: "count refused changes apart from the pending outbox",
+        run: |store, _| outbox::read_pending(store).map(|_| ()),
     },
 ];
 

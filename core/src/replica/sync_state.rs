@@ -4,12 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Replica, outbox};
+use super::{Replica, outbox, refused};
 use crate::error::Result;
 use crate::ids::DocId;
 use crate::index::{decode, encode};
 use crate::store::{Batch, trees};
-use crate::sync::backend::{HandsetBackend, OutboxItem};
+use crate::sync::backend::{HandsetBackend, OutboxItem, RefusedChange};
 use crate::sync::wire::{Cursor, Entry};
 
 /// Meta key of the pull cursor.
@@ -19,18 +19,28 @@ const CURSOR_KEY: &[u8] = b"cursor";
 const LAST_SYNC_KEY: &[u8] = b"last_sync";
 
 /// Where one record stands with the relay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RecordSyncState {
     /// Has local changes the relay has not acknowledged.
     Pending,
     /// Everything written here is durable on the relay.
     Acknowledged,
+    /// The relay refused a change of the record: it is kept here, not sent again, until
+    /// the user discards it ([`Replica::discard_refused`]). Wins over `Pending`.
+    Refused {
+        /// What the relay has against the record's first refused change.
+        reason: String,
+    },
 }
 
 impl Replica {
-    /// Whether a record's local changes have all reached the relay.
+    /// Whether a record's local changes have all reached the relay, wait for it, or were
+    /// refused by it.
     pub fn record_sync_state(&self, doc: &DocId) -> Result<RecordSyncState> {
-        Ok(if outbox::has_pending(self.store.as_ref(), doc)? {
+        let store = self.store.as_ref();
+        Ok(if let Some(reason) = refused::first_refusal(store, doc)? {
+            RecordSyncState::Refused { reason }
+        } else if outbox::has_pending(store, doc)? {
             RecordSyncState::Pending
         } else {
             RecordSyncState::Acknowledged
@@ -81,6 +91,10 @@ impl HandsetBackend for &Replica {
 
     fn acknowledge(&mut self, seqs: &[u64]) -> Result<()> {
         Replica::acknowledge(self, seqs)
+    }
+
+    fn refuse(&mut self, refused: &[RefusedChange]) -> Result<()> {
+        Replica::refuse(self, refused)
     }
 
     fn cursor(&self) -> Result<Cursor> {

@@ -3,12 +3,14 @@
 //! [`RelayBackend`] by the relay's hub over its store. Tests use small in-memory
 //! implementations (`sim`).
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Denial, Error, Result};
 use crate::ids::{DocId, GridPath};
 use crate::model::Grants;
 
 use super::checked::CheckedChange;
-use super::wire::{Cursor, Entry, PushedChange};
+use super::wire::{ChangeHash, Cursor, Entry, PushedChange};
 
 /// One local change waiting in the handset's outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +19,19 @@ pub struct OutboxItem {
     pub seq: u64,
     /// The change as it is pushed.
     pub change: PushedChange,
+}
+
+/// A local change the relay refused, matched to the outbox entry that carried it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedChange {
+    /// The outbox seq of the change ([`OutboxItem::seq`]).
+    pub seq: u64,
+    /// The record the change belongs to.
+    pub doc: DocId,
+    /// The change's hash.
+    pub hash: ChangeHash,
+    /// What the relay has against it.
+    pub reason: String,
 }
 
 /// The handset's storage, as the sync session sees it.
@@ -32,6 +47,11 @@ pub trait HandsetBackend {
     /// Drops acknowledged changes (by outbox seq, as [`OutboxItem::seq`]) from the outbox;
     /// seqs no longer there are ignored.
     fn acknowledge(&mut self, seqs: &[u64]) -> Result<()>;
+
+    /// Records durably that the relay refused these changes, with its reasons: they leave
+    /// the pending outbox, are never pushed again, and are kept (with the record) until the
+    /// user discards them. Seqs no longer pending are ignored.
+    fn refuse(&mut self, refused: &[RefusedChange]) -> Result<()>;
 
     /// The persisted cursor ([`Cursor::Fresh`] on a new handset).
     fn cursor(&self) -> Result<Cursor>;

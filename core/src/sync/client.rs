@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use tracing::{debug, info, warn};
 
 use self::push::Pushes;
-use super::backend::HandsetBackend;
+use super::backend::{HandsetBackend, RefusedChange};
 use super::wire::{ClientMsg, Cursor, ErrorCode, PROTOCOL_VERSION, Refusal, RelayMsg};
 use super::{BULK_THRESHOLD, Lane, SessionStats, Transmit, relay_msg_kind};
 use crate::error::{Denial, Error, Result};
@@ -73,9 +73,10 @@ pub enum ClientEvent {
         /// Number of changes.
         count: usize,
     },
-    /// The relay refused a local change; it stays in the outbox and is not re-sent on
-    /// this connection.
-    Refused(Refusal),
+    /// The relay refused a local change. The backend has recorded it as refused: it left
+    /// the pending outbox and is never pushed again; the record keeps it until the user
+    /// discards it.
+    Refused(RefusedChange),
     /// Nothing is outstanding: the last batch said no more, and every pushed change was
     /// acknowledged or refused.
     CaughtUp,
@@ -283,13 +284,16 @@ impl ClientSession {
     ) -> Result<()> {
         let (acked, refused) = self.pushes.complete(id, refused)?;
         backend.acknowledge(&acked)?;
+        if !refused.is_empty() {
+            backend.refuse(&refused)?;
+        }
         self.stats.changes_accepted += acked.len() as u64;
         if !acked.is_empty() {
             self.events
                 .push_back(ClientEvent::Acknowledged { count: acked.len() });
         }
         for refusal in refused {
-            warn!(reason = %refusal.reason, "relay refused a change");
+            warn!(doc = %refusal.doc, seq = refusal.seq, reason = %refusal.reason, "relay refused a change");
             self.events.push_back(ClientEvent::Refused(refusal));
         }
         self.push_next(backend)

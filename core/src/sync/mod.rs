@@ -30,7 +30,9 @@ mod sim;
 pub mod wire;
 pub mod zstream;
 
-pub use backend::{DeviceGrant, HandsetBackend, OutboxItem, PullBatch, RelayBackend};
+pub use backend::{
+    DeviceGrant, HandsetBackend, OutboxItem, PullBatch, RefusedChange, RelayBackend,
+};
 pub use checked::CheckedChange;
 pub use client::{ClientConfig, ClientEvent, ClientSession};
 pub use frame::{FrameDecoder, FrameEncoder, MAX_BODY, MAX_FRAME, encode_client, encode_relay};

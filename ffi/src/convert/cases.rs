@@ -207,6 +207,7 @@ impl From<cn::SyncStatus> for SyncStatus {
             state: s.state.into(),
             pending_changes: s.pending_changes,
             pending_bytes: s.pending_bytes,
+            refused_changes: s.refused_changes,
             last_sync: s.last_sync,
             last_error: s.last_error,
         }
@@ -217,9 +218,11 @@ impl From<cn::SyncReport> for SyncReport {
     fn from(r: cn::SyncReport) -> Self {
         SyncReport {
             zero_rtt: r.zero_rtt,
+            pushed: r.pushed,
             acknowledged: r.acknowledged,
             refused: (r.refused.into_iter())
                 .map(|x| Refusal {
+                    record: x.doc.into(),
                     change: hex::encode(x.hash),
                     reason: x.reason,
                 })
@@ -240,6 +243,7 @@ impl From<cr::PendingSummary> for PendingSummary {
         PendingSummary {
             changes: p.changes,
             bytes: p.bytes,
+            refused: p.refused,
         }
     }
 }

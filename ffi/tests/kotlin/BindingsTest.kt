@@ -223,7 +223,8 @@ fun run(root: File, relay: Relay) {
         val report = sessionA.syncOnce()
         expect(report.acknowledged == pending && report.refused.isEmpty()) { "$report, $pending" }
         expect(a.pending().changes == 0uL) { "pending ${a.pending()}" }
-        expect(a.recordSyncState(h) == RecordSyncState.ACKNOWLEDGED) { "record state" }
+        expect(a.recordSyncState(h) == RecordSyncState.Acknowledged) { "record state" }
+        expect(a.pending().refused == 0uL && a.refused().isEmpty()) { "nothing refused" }
         expect(rec.statuses.isNotEmpty() && rec.statuses.last().state == LinkState.OFFLINE) {
             "${rec.statuses}"
         }

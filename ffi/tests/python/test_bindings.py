@@ -133,8 +133,9 @@ def test_two_devices_sync_through_the_relay(relay, tmp_path):
     a.add_listener(rec_a)
     session_a = SyncSession(a, relay_config(relay, relay.enroll("phone-a")))
     report = session_a.sync_once()
-    assert report.acknowledged == 2 and report.refused == []
-    assert a.pending().changes == 0
+    assert report.acknowledged == 2 and report.pushed == 2 and report.refused == []
+    assert a.pending().changes == 0 and a.pending().refused == 0
+    assert a.refused() == []
     assert session_a.status().state == LinkState.OFFLINE
     assert a.last_sync() is not None
     assert rec_a.statuses and rec_a.statuses[-1].pending_changes == 0

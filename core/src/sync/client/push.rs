@@ -1,18 +1,27 @@
 //! The push half of a handset session: which outbox items went out on this connection,
 //! which push is in flight, and what its acknowledgement covers.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use crate::error::{Error, Result};
-use crate::sync::backend::HandsetBackend;
+use crate::ids::DocId;
+use crate::sync::backend::{HandsetBackend, RefusedChange};
 use crate::sync::wire::{ChangeHash, PushedChange, Refusal};
+
+/// One change of the push in flight: its outbox seq, its record and its hash.
+#[derive(Debug)]
+struct Sent {
+    seq: u64,
+    doc: DocId,
+    hash: ChangeHash,
+}
 
 /// The push in flight.
 #[derive(Debug)]
 struct InFlight {
     id: u64,
-    /// Outbox seq and hash of every change in the push.
-    changes: Vec<(u64, ChangeHash)>,
+    /// Every change in the push.
+    changes: Vec<Sent>,
 }
 
 /// Push bookkeeping for one connection: at most one push in flight, ids increasing from
@@ -62,20 +71,27 @@ impl Pushes {
         self.sent_through = Some(last);
         let id = self.next_id;
         self.next_id += 1;
-        let sent = items.iter().map(|i| (i.seq, i.change.hash)).collect();
+        let sent = (items.iter())
+            .map(|i| Sent {
+                seq: i.seq,
+                doc: i.change.doc.clone(),
+                hash: i.change.hash,
+            })
+            .collect();
         let changes: Vec<_> = items.into_iter().map(|i| i.change).collect();
         self.in_flight = Some(InFlight { id, changes: sent });
         Ok(Some((id, changes)))
     }
 
     /// Matches an acknowledgement to the push in flight. Returns the outbox seqs accepted
-    /// (every change of the push not refused) and the refusals that concern that push
-    /// (anything else the relay names is ignored).
+    /// (every change of the push not refused) and the refusals that concern that push,
+    /// matched to the outbox entries that carried them (anything else the relay names is
+    /// ignored).
     pub(super) fn complete(
         &mut self,
         id: u64,
         refused: Vec<Refusal>,
-    ) -> Result<(Vec<u64>, Vec<Refusal>)> {
+    ) -> Result<(Vec<u64>, Vec<RefusedChange>)> {
         let push = match self.in_flight.take() {
             Some(push) if push.id == id => push,
             other => {
@@ -84,18 +100,22 @@ impl Pushes {
                 return Err(Error::Protocol(msg));
             }
         };
-        let pushed: HashSet<ChangeHash> = push.changes.iter().map(|(_, h)| *h).collect();
-        let refused: Vec<_> = refused
-            .into_iter()
-            .filter(|r| pushed.contains(&r.hash))
-            .collect();
-        let refused_hashes: HashSet<ChangeHash> = refused.iter().map(|r| r.hash).collect();
-        let acked: Vec<_> = push
-            .changes
-            .into_iter()
-            .filter(|(_, h)| !refused_hashes.contains(h))
-            .map(|(seq, _)| seq)
-            .collect();
-        Ok((acked, refused))
+        let mut reasons: HashMap<ChangeHash, String> = HashMap::new();
+        for r in refused {
+            reasons.entry(r.hash).or_insert(r.reason);
+        }
+        let (mut acked, mut matched) = (Vec::new(), Vec::new());
+        for sent in push.changes {
+            match reasons.get(&sent.hash) {
+                Some(reason) => matched.push(RefusedChange {
+                    seq: sent.seq,
+                    doc: sent.doc,
+                    hash: sent.hash,
+                    reason: reason.clone(),
+                }),
+                None => acked.push(sent.seq),
+            }
+        }
+        Ok((acked, matched))
     }
 }

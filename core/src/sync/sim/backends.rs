@@ -44,6 +44,8 @@ pub(crate) struct SimHandset {
     actor: Option<ActorId>,
     pub docs: BTreeMap<DocId, (GridPath, Automerge)>,
     outbox: BTreeMap<u64, PushedChange>,
+    /// Changes the relay refused, by outbox seq, with its reason.
+    pub refused: BTreeMap<u64, (PushedChange, String)>,
     next_seq: u64,
     cursor: Option<Cursor>,
     /// The grants the relay sent last.
@@ -153,6 +155,15 @@ impl HandsetBackend for SimHandset {
     fn acknowledge(&mut self, seqs: &[u64]) -> Result<()> {
         for seq in seqs {
             self.outbox.remove(seq);
+        }
+        Ok(())
+    }
+
+    fn refuse(&mut self, refused: &[crate::sync::RefusedChange]) -> Result<()> {
+        for r in refused {
+            if let Some(change) = self.outbox.remove(&r.seq) {
+                self.refused.insert(r.seq, (change, r.reason.clone()));
+            }
         }
         Ok(())
     }

@@ -201,9 +201,16 @@ fn out_of_scope_pushes_are_refused_and_stored_nowhere() {
     assert_eq!(sim.relay.heads(&inside), sim.handsets[h].heads(&inside));
     assert_eq!(
         sim.handsets[h].outbox_len(),
-        1,
-        "the refused change stays in the outbox"
+        0,
+        "the refused change left the pending outbox"
     );
+    let kept: Vec<_> = sim.handsets[h]
+        .refused
+        .values()
+        .map(|(c, _)| c.hash)
+        .collect();
+    assert_eq!(kept, vec![bad], "the refused change is kept as refused");
+    assert_eq!(refusal.doc, outside);
     assert!(
         caught_up(&sim, h),
         "a refused change does not block catching up"

@@ -39,7 +39,8 @@ class HouseholdModel(
         val result = attempt {
             val h = replica.getHousehold(householdId)
             val visits = replica.visitsOf(householdId, historyLimit)
-            val unsynced = replica.recordSyncState(householdId) == RecordSyncState.PENDING
+            // Pending, or refused by the relay (kept here until discarded): not on the relay.
+            val unsynced = replica.recordSyncState(householdId) != RecordSyncState.Acknowledged
             HouseholdState(loading = false, household = h, visits = visits, unsynced = unsynced)
         }
         state.update { s -> result.getOrElse { s.copy(loading = false, error = result.uiError()) } }

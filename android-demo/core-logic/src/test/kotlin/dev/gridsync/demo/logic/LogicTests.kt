@@ -302,7 +302,7 @@ fun syncBarTests(root: File, relayExe: String) {
                     expect(seen.any { it.stalled && it.link == LinkState.LIVE }) { "the stall was not shown: ${seen.takeLast(5)}" }
                 }
                 val down = bar.state.value
-                expectEq(replica.recordSyncState(form.state.value.savedVisitId!!), RecordSyncState.PENDING, "visit state while down")
+                expectEq(replica.recordSyncState(form.state.value.savedVisitId!!), RecordSyncState.Pending, "visit state while down")
 
                 val back = System.currentTimeMillis()
                 relay.start()
@@ -312,7 +312,7 @@ fun syncBarTests(root: File, relayExe: String) {
                 val up = bar.state.value
                 expect(up.lastError == null && !up.stalled && up.link == LinkState.LIVE) { "after return: $up" }
                 expect(up.lastSync!! > (down.lastSync ?: 0)) { "last sync did not move: $down -> $up" }
-                expectEq(replica.recordSyncState(form.state.value.savedVisitId!!), RecordSyncState.ACKNOWLEDGED, "visit state after return")
+                expectEq(replica.recordSyncState(form.state.value.savedVisitId!!), RecordSyncState.Acknowledged, "visit state after return")
 
                 bar.stopLive()
                 eventually(10_000, { "offline after stopLive: ${bar.state.value}" }) {
