@@ -3,21 +3,31 @@
 //! ```text
 //! ROOT { kind: "household", id, grid, created_at,
 //!        head: str, phone: str, address: bytes(postcard Address), members: bytes(postcard Vec<Member>),
-//!        tier_history: [ { tier, by, at, reason } ],   // append-only; current tier = latest
+//!        tier: str,                                     // the tier in force
+//!        tier_history: [ { tier, by, at, reason } ],    // append-only, every change
 //!        tags: { tag: true }, contacts: { worker: true } }
 //! ```
-//! `head`, `phone`, `address` and `members` are single registers: concurrent edits are
-//! kept side by side and surfaced by [`conflicts`] until one is chosen.
+//! `head`, `phone`, `address`, `members` and `tier` are single registers: concurrent edits
+//! are kept side by side and surfaced by [`conflicts`] until one is chosen. A tier change
+//! writes the register and appends to the history in one transaction, so two offline tier
+//! changes conflict and both stay in the history (details in `household/tier.rs`).
 
 use automerge::transaction::Transactable;
 use automerge::{ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use serde::{Deserialize, Serialize};
 
-use super::doc::{am, list_objects, map_keys, opt_obj, req_i64, req_obj, req_str};
+use super::doc::{am, map_keys, opt_obj, req_obj, req_str};
 use super::types::{Address, Household, HouseholdUpdate, Member, NewHousehold, Tier, TierChange};
 use super::validate;
 use crate::error::{Error, Result};
 use crate::ids::{DocId, GridPath, Timestamp};
+
+#[cfg(test)]
+mod tests;
+mod tier;
+
+pub use tier::RESOLVED_REASON;
+pub(crate) use tier::change as change_tier;
 
 /// Household fields that are single registers and so can hold concurrent values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -30,15 +40,18 @@ pub enum HouseholdField {
     Address,
     /// Member list.
     Members,
+    /// Tier (红/黄/绿); its every change is also kept in the tier history.
+    Tier,
 }
 
 impl HouseholdField {
     /// Every register field.
-    pub const ALL: [HouseholdField; 4] = [
+    pub const ALL: [HouseholdField; 5] = [
         HouseholdField::Head,
         HouseholdField::Phone,
         HouseholdField::Address,
         HouseholdField::Members,
+        HouseholdField::Tier,
     ];
 
     /// The document key (also the field's public name).
@@ -48,6 +61,7 @@ impl HouseholdField {
             HouseholdField::Phone => "phone",
             HouseholdField::Address => "address",
             HouseholdField::Members => "members",
+            HouseholdField::Tier => "tier",
         }
     }
 
@@ -66,6 +80,8 @@ pub enum FieldValue {
     Address(Address),
     /// `members`.
     Members(Vec<Member>),
+    /// `tier`.
+    Tier(Tier),
 }
 
 /// A field that holds concurrent values after a merge.
@@ -101,16 +117,33 @@ fn decode_value(field: HouseholdField, v: &Value<'_>) -> Result<FieldValue> {
         (HouseholdField::Members, ScalarValue::Bytes(b)) => Ok(FieldValue::Members(
             postcard::from_bytes(b).map_err(|_| bad())?,
         )),
+        (HouseholdField::Tier, ScalarValue::Str(t)) => {
+            Tier::parse(t).map(FieldValue::Tier).ok_or_else(bad)
+        }
         _ => Err(bad()),
     }
 }
 
+/// Puts a value into the register of a field other than `tier` (whose changes go through
+/// [`tier::change`], history and all).
 fn put_value(tx: &mut impl Transactable, field: HouseholdField, v: &FieldValue) -> Result<()> {
     let key = field.key();
-    match v {
-        FieldValue::Text(t) => tx.put(ROOT, key, t.as_str()),
-        FieldValue::Address(a) => tx.put(ROOT, key, ScalarValue::Bytes(encode(a)?)),
-        FieldValue::Members(m) => tx.put(ROOT, key, ScalarValue::Bytes(encode(m)?)),
+    match (field, v) {
+        (HouseholdField::Head | HouseholdField::Phone, FieldValue::Text(t)) => {
+            tx.put(ROOT, key, t.as_str())
+        }
+        (HouseholdField::Address, FieldValue::Address(a)) => {
+            tx.put(ROOT, key, ScalarValue::Bytes(encode(a)?))
+        }
+        (HouseholdField::Members, FieldValue::Members(m)) => {
+            tx.put(ROOT, key, ScalarValue::Bytes(encode(m)?))
+        }
+        _ => {
+            return Err(Error::invalid(
+                key,
+                "this value does not belong to this field",
+            ));
+        }
     }
     .map_err(am)
 }
@@ -162,9 +195,8 @@ pub(crate) fn create(
         HouseholdField::Members,
         &FieldValue::Members(h.members.clone()),
     )?;
-    tx.put_object(ROOT, "tier_history", ObjType::List)
-        .map_err(am)?;
-    append_tier(
+    tier::init(tx)?;
+    tier::change(
         tx,
         &TierChange {
             tier: h.tier,
@@ -246,27 +278,41 @@ pub(crate) fn update(tx: &mut impl Transactable, u: &HouseholdUpdate) -> Result<
     Ok(())
 }
 
-/// Appends a tier change to the history (the history is never rewritten).
-pub(crate) fn append_tier(tx: &mut impl Transactable, c: &TierChange) -> Result<()> {
-    validate::short_text("by", &c.by, 64)?;
-    validate::text("reason", &c.reason, 0, 500)?;
-    let list = req_obj(tx, &ROOT, "tier_history", ObjType::List)?;
-    let n = tx.length(&list);
-    let item = tx.insert_object(&list, n, ObjType::Map).map_err(am)?;
-    tx.put(&item, "tier", c.tier.as_str()).map_err(am)?;
-    tx.put(&item, "by", c.by.as_str()).map_err(am)?;
-    tx.put(&item, "at", c.at).map_err(am)?;
-    tx.put(&item, "reason", c.reason.as_str()).map_err(am)?;
-    Ok(())
-}
-
-/// Overwrites a conflicted field with one chosen value (the put supersedes them all).
+/// Settles a conflicted field on value number `choice` of those [`conflicts`] lists, read
+/// in the same transaction: the put supersedes every value. A tier is settled by a tier
+/// change `by` at `at`, so the history keeps both earlier entries and records the choice.
+/// A field holding one value has nothing to settle and is refused.
 pub(crate) fn resolve(
     tx: &mut impl Transactable,
     field: HouseholdField,
-    v: &FieldValue,
+    choice: usize,
+    by: &str,
+    at: Timestamp,
 ) -> Result<()> {
-    put_value(tx, field, v)
+    let values = field_values(tx, field)?;
+    if values.len() < 2 {
+        return Err(Error::invalid(
+            "field",
+            format!(
+                "{} holds one value: there is no conflict to settle",
+                field.key()
+            ),
+        ));
+    }
+    let chosen = values.get(choice).ok_or_else(|| {
+        Error::invalid(
+            "choice",
+            format!(
+                "{} has {} values; there is no number {choice}",
+                field.key(),
+                values.len()
+            ),
+        )
+    })?;
+    match chosen {
+        FieldValue::Tier(t) => tier::resolve(tx, *t, by, at),
+        other => put_value(tx, field, other),
+    }
 }
 
 fn field_values(doc: &impl ReadDoc, field: HouseholdField) -> Result<Vec<FieldValue>> {
@@ -297,11 +343,6 @@ pub fn conflicts(doc: &impl ReadDoc) -> Result<Vec<FieldConflict>> {
     Ok(out)
 }
 
-/// The values a field holds now (for choosing one).
-pub(crate) fn values_of(doc: &impl ReadDoc, f: HouseholdField) -> Result<Vec<FieldValue>> {
-    field_values(doc, f)
-}
-
 /// Reads the household back.
 pub fn read(doc: &impl ReadDoc) -> Result<Household> {
     if req_str(doc, &ROOT, "kind")? != "household" {
@@ -321,9 +362,8 @@ pub fn read(doc: &impl ReadDoc) -> Result<Household> {
     let FieldValue::Members(members) = field(doc, HouseholdField::Members)? else {
         return Err(Error::corrupt("document", "household members malformed"));
     };
-    let tier_history = tier_history(doc)?;
-    let tier = current_tier(&tier_history)
-        .ok_or_else(|| Error::corrupt("document", "household has no tier"))?;
+    let tier_history = tier::history(doc)?;
+    let tier = tier::current(doc, &tier_history)?;
     let tags = opt_obj(doc, &ROOT, "tags", ObjType::Map)?
         .map(|o| map_keys(doc, &o))
         .unwrap_or_default();
@@ -342,26 +382,4 @@ pub fn read(doc: &impl ReadDoc) -> Result<Household> {
         tags,
         contacts,
     })
-}
-
-fn tier_history(doc: &impl ReadDoc) -> Result<Vec<TierChange>> {
-    let list = req_obj(doc, &ROOT, "tier_history", ObjType::List)?;
-    let mut out = Vec::new();
-    for item in list_objects(doc, &list)? {
-        let tier = Tier::parse(&req_str(doc, &item, "tier")?)
-            .ok_or_else(|| Error::corrupt("document", "unknown tier"))?;
-        out.push(TierChange {
-            tier,
-            by: req_str(doc, &item, "by")?,
-            at: req_i64(doc, &item, "at")?,
-            reason: req_str(doc, &item, "reason")?,
-        });
-    }
-    out.sort_by(|a, b| (a.at, &a.by, a.tier).cmp(&(b.at, &b.by, b.tier)));
-    Ok(out)
-}
-
-/// The tier in force: the latest change (ties broken deterministically).
-fn current_tier(history: &[TierChange]) -> Option<Tier> {
-    history.last().map(|c| c.tier)
 }
