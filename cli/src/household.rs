@@ -58,7 +58,8 @@ pub enum HouseholdCmd {
     Resolve {
         /// Household id (or a unique prefix).
         id: String,
-        /// The field: head (户主/姓名), phone (电话), address (地址) or members (成员).
+        /// The field: head (户主/姓名), phone (电话), address (地址), members (成员) or
+        /// tier (等级/分级).
         #[arg(long)]
         field: String,
         /// The value number `household show` listed.

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use anyhow::{Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use gridsync_core::index::HouseholdSummary;
-use gridsync_core::model::{FollowUp, NewVisit, VisitMode};
+use gridsync_core::model::{FollowUp, HouseholdField, NewVisit, VisitMode};
 use gridsync_core::{DAY_MS, DocId, DocKind, GridPath, Replica, Timestamp};
 
 use crate::output::{self, Table};
@@ -272,14 +272,24 @@ pub fn due(ctx: &Ctx, a: &DueArgs) -> Result<()> {
         "OVERDUE",
         "ID",
     ]);
+    let mut unsettled = false;
     for d in &due {
         let overdue = if d.due_at > now {
             format!("in {}d", (d.due_at - now + DAY_MS - 1) / DAY_MS)
         } else {
             format!("{}d", d.days_overdue)
         };
+        let tier_in_conflict = r
+            .household_conflicts(&d.household)?
+            .iter()
+            .any(|c| c.field == HouseholdField::Tier);
+        unsettled |= tier_in_conflict;
         t.row(vec![
-            output::tier(d.tier).into(),
+            if tier_in_conflict {
+                format!("{}⚠", output::tier(d.tier))
+            } else {
+                output::tier(d.tier).into()
+            },
             d.head.clone(),
             names
                 .get(&d.household)
@@ -290,5 +300,11 @@ pub fn due(ctx: &Ctx, a: &DueArgs) -> Result<()> {
             output::short(&d.household).into(),
         ]);
     }
-    t.print(&format!("nobody is due within {} days", a.days))
+    t.print(&format!("nobody is due within {} days", a.days))?;
+    if unsettled {
+        crate::outln!(
+            "⚠ tier changed on two handsets at once: `household show ID` to settle; due by the tier shown"
+        )?;
+    }
+    Ok(())
 }

@@ -186,7 +186,9 @@ fn chinese_forms_are_accepted() {
     );
     assert_eq!(m["members"][0]["birth_year"], 2012, "{m}");
     // Chinese field names are known (settling a real conflict by 电话: the marks test).
-    for field in ["电话", "户主", "姓名", "地址", "成员", "phone"] {
+    for field in [
+        "电话", "户主", "姓名", "地址", "成员", "等级", "分级", "phone", "tier",
+    ] {
         let out = run(
             d,
             &[
@@ -209,12 +211,15 @@ fn chinese_forms_are_accepted() {
             "resolve",
             &id,
             "--field",
-            "等级",
+            "年龄",
             "--choice",
             "0",
         ],
     );
-    assert!(e.contains("unknown field") && e.contains("电话"), "{e}");
+    assert!(
+        e.contains("unknown field") && e.contains("电话") && e.contains("等级"),
+        "{e}"
+    );
 }
 
 /// Sets up a handset in `dir` enrolled with `token` (a new device's when `None`).

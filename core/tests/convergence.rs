@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use gridsync_core::model::household::RESOLVED_REASON;
 use gridsync_core::model::{FieldValue, HouseholdField, HouseholdUpdate, Role, Tier, TriageClass};
 use gridsync_core::replica::{CaseActionInput, CaseFilter};
 use gridsync_core::workflow::{ActionKind, CaseStatus};
@@ -109,6 +110,76 @@ fn concurrent_phone_edits_surface_and_resolve() {
     for r in [&a, &b] {
         assert!(r.household_conflicts(&id).unwrap().is_empty());
         assert_eq!(r.household(&id).unwrap().phone, "13900000002");
+    }
+}
+
+#[test]
+fn concurrent_tier_changes_conflict_and_both_stay_in_the_history() {
+    let clock = TestClock::new(T0);
+    let (a, b) = (memory_replica("a", &clock), memory_replica("b", &clock));
+    let id = a
+        .register_household(&household("王", Tier::Yellow, "w"), "w")
+        .unwrap();
+    deliver(&a, &b, 1, usize::MAX);
+    clock.advance_days(1);
+    a.change_tier(&id, Tier::Red, "w-wang", "独居老人摔伤")
+        .unwrap();
+    clock.advance_days(1);
+    // The later change by the clock wins nothing by being later.
+    b.change_tier(&id, Tier::Green, "w-li", "子女返乡照料")
+        .unwrap();
+    deliver(&a, &b, 2, usize::MAX);
+    deliver(&b, &a, 3, usize::MAX);
+    let ca = a.household_conflicts(&id).unwrap();
+    assert_eq!(ca, b.household_conflicts(&id).unwrap(), "the same on both");
+    assert_eq!(ca.len(), 1, "{ca:?}");
+    assert_eq!(ca[0].field, HouseholdField::Tier);
+    let mut values = ca[0].values.clone();
+    values.sort_by_key(|v| format!("{v:?}"));
+    assert_eq!(
+        values,
+        [FieldValue::Tier(Tier::Green), FieldValue::Tier(Tier::Red)]
+    );
+    let shown = a.household(&id).unwrap();
+    for r in [&a, &b] {
+        let h = r.household(&id).unwrap();
+        let reasons: Vec<&str> = h.tier_history.iter().map(|c| c.reason.as_str()).collect();
+        assert_eq!(reasons, ["登记", "独居老人摔伤", "子女返乡照料"]);
+        assert_eq!(h.tier, shown.tier, "one tier in force on both, in conflict");
+        let listed = r.list_households(None).unwrap();
+        assert_eq!(listed[0].tier, h.tier, "the index agrees");
+        let due = r.due_visits(None, i64::MAX / 2, 0).unwrap();
+        assert_eq!(due[0].tier, h.tier, "the due list agrees");
+    }
+    // Choose the tier not in force, so the choice is seen to take effect.
+    let (chosen, other) = match shown.tier {
+        Tier::Green => (Tier::Red, Tier::Green),
+        _ => (Tier::Green, Tier::Red),
+    };
+    let pick = ca[0]
+        .values
+        .iter()
+        .position(|v| *v == FieldValue::Tier(chosen))
+        .unwrap();
+    clock.advance_days(1);
+    b.resolve_conflict(&id, HouseholdField::Tier, pick).unwrap();
+    deliver(&b, &a, 4, usize::MAX);
+    for r in [&a, &b] {
+        assert!(r.household_conflicts(&id).unwrap().is_empty());
+        let h = r.household(&id).unwrap();
+        assert_eq!(h.tier, chosen);
+        assert_eq!(r.list_households(None).unwrap()[0].tier, chosen);
+        assert_eq!(h.tier_history.len(), 4, "{:?}", h.tier_history);
+        let settled = h.tier_history.last().unwrap();
+        assert_eq!((settled.tier, settled.by.as_str()), (chosen, "b"));
+        assert_eq!(
+            settled.reason,
+            format!(
+                "{RESOLVED_REASON}: {} chosen over {}",
+                chosen.as_str(),
+                other.as_str()
+            )
+        );
     }
 }
 

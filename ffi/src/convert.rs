@@ -64,7 +64,7 @@ both_ways!(
 both_ways!(
     HouseholdField,
     cm::HouseholdField,
-    [Head, Phone, Address, Members]
+    [Head, Phone, Address, Members, Tier]
 );
 both_ways!(TriageClass, cm::TriageClass, [Big, Small, Private]);
 both_ways!(Level, cm::Level, [Grid, Community, Street]);
@@ -235,6 +235,7 @@ impl From<cm::FieldConflict> for FieldConflict {
             cm::FieldValue::Members(m) => FieldValue::People {
                 value: members_out(m),
             },
+            cm::FieldValue::Tier(t) => FieldValue::Colour { value: t.into() },
         });
         FieldConflict {
             field: c.field.into(),

@@ -100,7 +100,8 @@ pub struct Household {
     pub members: Vec<Member>,
     /// Phone.
     pub phone: String,
-    /// Current tier (the latest tier change).
+    /// The tier in force; after two offline changes one of them, the same on every device,
+    /// while `householdConflicts` lists both.
     pub tier: Tier,
     /// Every tier change, oldest first; the first is the registration.
     pub tier_history: Vec<TierChange>,
@@ -150,6 +151,9 @@ pub enum HouseholdField {
     Address,
     /// Member list.
     Members,
+    /// Tier (红/黄/绿); every change, and the choice that settles a conflict, stays in
+    /// the tier history.
+    Tier,
 }
 
 /// One value of a conflicted field, to show and to choose from.
@@ -169,6 +173,11 @@ pub enum FieldValue {
     People {
         /// The member list.
         value: Vec<Member>,
+    },
+    /// A value of `tier`: the household's colour.
+    Colour {
+        /// The tier.
+        value: Tier,
     },
 }
 

@@ -12,7 +12,7 @@ use serde::Serialize;
 /// A household's marks.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Marks {
-    /// Fields holding concurrent values (`head`, `phone`, `address`, `members`).
+    /// Fields holding concurrent values (`head`, `phone`, `address`, `members`, `tier`).
     pub conflicts: Vec<&'static str>,
     /// Local changes the relay has not acknowledged yet.
     pub pending: bool,

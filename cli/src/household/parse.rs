@@ -73,11 +73,12 @@ pub(super) fn parse_field(s: &str) -> Result<HouseholdField> {
             "电话" | "手机" | "联系电话" | "电话号码" => Some(HouseholdField::Phone),
             "地址" | "住址" | "门牌" => Some(HouseholdField::Address),
             "成员" | "家庭成员" | "人员" => Some(HouseholdField::Members),
+            "等级" | "分级" | "户类" | "类别" => Some(HouseholdField::Tier),
             _ => None,
         })
         .ok_or_else(|| {
             anyhow!(
-                "unknown field {s:?}: use head (户主), phone (电话), address (地址) or members (成员)"
+                "unknown field {s:?}: use head (户主), phone (电话), address (地址), members (成员) or tier (等级)"
             )
         })
 }

@@ -2,7 +2,7 @@
 //! two handsets edited at once.
 
 use anyhow::Result;
-use gridsync_core::model::FieldValue;
+use gridsync_core::model::{FieldValue, HouseholdField};
 use gridsync_core::{DocId, Replica};
 
 use crate::Ctx;
@@ -18,6 +18,7 @@ pub fn value_text(v: &FieldValue) -> String {
             .map(|p| format!("{}:{}:{}", p.name, p.birth_year, p.relation))
             .collect::<Vec<_>>()
             .join(", "),
+        FieldValue::Tier(t) => output::tier_long(*t).into(),
     }
 }
 
@@ -34,7 +35,12 @@ pub(super) fn show(ctx: &Ctx, r: &Replica, id: &DocId, max_visits: usize) -> Res
     crate::outln!("household {}", h.id)?;
     crate::outln!("  grid      {}", h.grid)?;
     crate::outln!("  head      {}", h.head)?;
-    crate::outln!("  tier      {}", output::tier_long(h.tier))?;
+    let tier_mark = if conflicts.iter().any(|c| c.field == HouseholdField::Tier) {
+        "  ⚠ changed on two handsets at once, see below"
+    } else {
+        ""
+    };
+    crate::outln!("  tier      {}{tier_mark}", output::tier_long(h.tier))?;
     crate::outln!("  address   {}", output::address(&h.address))?;
     crate::outln!(
         "  phone     {}",

@@ -42,7 +42,7 @@ pub struct HouseholdSummary {
     pub grid: GridPath,
     /// Head of household.
     pub head: String,
-    /// Current tier.
+    /// The tier in force (see [`crate::model::Household::tier`]).
     pub tier: Tier,
     /// Address.
     pub address: Address,

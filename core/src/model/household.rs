@@ -3,117 +3,35 @@
 //! ```text
 //! ROOT { kind: "household", id, grid, created_at,
 //!        head: str, phone: str, address: bytes(postcard Address), members: bytes(postcard Vec<Member>),
-//!        tier_history: [ { tier, by, at, reason } ],   // append-only; current tier = latest
+//!        tier: str,                                     // the tier in force
+//!        tier_history: [ { tier, by, at, reason } ],    // append-only, every change
 //!        tags: { tag: true }, contacts: { worker: true } }
 //! ```
-//! `head`, `phone`, `address` and `members` are single registers: concurrent edits are
-//! kept side by side and surfaced by [`conflicts`] until one is chosen.
+//! `head`, `phone`, `address`, `members` and `tier` are single registers: concurrent edits
+//! are kept side by side and surfaced by [`conflicts`] until one is chosen. A tier change
+//! writes the register and appends to the history in one transaction, so two offline tier
+//! changes conflict and both stay in the history (details in `household/tier.rs`).
 
 use automerge::transaction::Transactable;
-use automerge::{ObjType, ROOT, ReadDoc, ScalarValue, Value};
-use serde::{Deserialize, Serialize};
+use automerge::{ObjType, ROOT, ReadDoc};
 
-use super::doc::{am, list_objects, map_keys, opt_obj, req_i64, req_obj, req_str};
-use super::types::{Address, Household, HouseholdUpdate, Member, NewHousehold, Tier, TierChange};
+use super::doc::{am, map_keys, opt_obj, req_obj, req_str};
+use super::types::{Address, Household, HouseholdUpdate, Member, NewHousehold, TierChange};
 use super::validate;
 use crate::error::{Error, Result};
 use crate::ids::{DocId, GridPath, Timestamp};
 
-/// Household fields that are single registers and so can hold concurrent values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum HouseholdField {
-    /// Head of household.
-    Head,
-    /// Phone.
-    Phone,
-    /// Address.
-    Address,
-    /// Member list.
-    Members,
-}
+mod fields;
+#[cfg(test)]
+mod tests;
+mod tier;
 
-impl HouseholdField {
-    /// Every register field.
-    pub const ALL: [HouseholdField; 4] = [
-        HouseholdField::Head,
-        HouseholdField::Phone,
-        HouseholdField::Address,
-        HouseholdField::Members,
-    ];
+pub(crate) use fields::resolve;
+pub use fields::{FieldConflict, FieldValue, HouseholdField, conflicts};
+use fields::{field, put_value};
 
-    /// The document key (also the field's public name).
-    pub fn key(self) -> &'static str {
-        match self {
-            HouseholdField::Head => "head",
-            HouseholdField::Phone => "phone",
-            HouseholdField::Address => "address",
-            HouseholdField::Members => "members",
-        }
-    }
-
-    /// Parses [`HouseholdField::key`].
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| f.key() == s)
-    }
-}
-
-/// One value of a conflicted field, readable and choosable.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum FieldValue {
-    /// `head` or `phone`.
-    Text(String),
-    /// `address`.
-    Address(Address),
-    /// `members`.
-    Members(Vec<Member>),
-}
-
-/// A field that holds concurrent values after a merge.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FieldConflict {
-    /// Which field.
-    pub field: HouseholdField,
-    /// Every value, in a deterministic order shared by all replicas.
-    pub values: Vec<FieldValue>,
-}
-
-fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>> {
-    postcard::to_allocvec(v).map_err(|e| Error::invalid("record", e.to_string()))
-}
-
-fn decode_value(field: HouseholdField, v: &Value<'_>) -> Result<FieldValue> {
-    let bad = || {
-        Error::corrupt(
-            "document",
-            format!("household field {} is malformed", field.key()),
-        )
-    };
-    let Value::Scalar(s) = v else {
-        return Err(bad());
-    };
-    match (field, s.as_ref()) {
-        (HouseholdField::Head | HouseholdField::Phone, ScalarValue::Str(t)) => {
-            Ok(FieldValue::Text(t.to_string()))
-        }
-        (HouseholdField::Address, ScalarValue::Bytes(b)) => Ok(FieldValue::Address(
-            postcard::from_bytes(b).map_err(|_| bad())?,
-        )),
-        (HouseholdField::Members, ScalarValue::Bytes(b)) => Ok(FieldValue::Members(
-            postcard::from_bytes(b).map_err(|_| bad())?,
-        )),
-        _ => Err(bad()),
-    }
-}
-
-fn put_value(tx: &mut impl Transactable, field: HouseholdField, v: &FieldValue) -> Result<()> {
-    let key = field.key();
-    match v {
-        FieldValue::Text(t) => tx.put(ROOT, key, t.as_str()),
-        FieldValue::Address(a) => tx.put(ROOT, key, ScalarValue::Bytes(encode(a)?)),
-        FieldValue::Members(m) => tx.put(ROOT, key, ScalarValue::Bytes(encode(m)?)),
-    }
-    .map_err(am)
-}
+pub use tier::RESOLVED_REASON;
+pub(crate) use tier::change as change_tier;
 
 /// Checks a new household before anything is written.
 pub(crate) fn validate_new(h: &NewHousehold) -> Result<()> {
@@ -199,9 +117,8 @@ pub(crate) fn create(
         HouseholdField::Members,
         &FieldValue::Members(h.members.clone()),
     )?;
-    tx.put_object(ROOT, "tier_history", ObjType::List)
-        .map_err(am)?;
-    append_tier(
+    tier::init(tx)?;
+    tier::change(
         tx,
         &TierChange {
             tier: h.tier,
@@ -283,62 +200,6 @@ pub(crate) fn update(tx: &mut impl Transactable, u: &HouseholdUpdate) -> Result<
     Ok(())
 }
 
-/// Appends a tier change to the history (the history is never rewritten).
-pub(crate) fn append_tier(tx: &mut impl Transactable, c: &TierChange) -> Result<()> {
-    validate::short_text("by", &c.by, 64)?;
-    validate::text("reason", &c.reason, 0, 500)?;
-    let list = req_obj(tx, &ROOT, "tier_history", ObjType::List)?;
-    let n = tx.length(&list);
-    let item = tx.insert_object(&list, n, ObjType::Map).map_err(am)?;
-    tx.put(&item, "tier", c.tier.as_str()).map_err(am)?;
-    tx.put(&item, "by", c.by.as_str()).map_err(am)?;
-    tx.put(&item, "at", c.at).map_err(am)?;
-    tx.put(&item, "reason", c.reason.as_str()).map_err(am)?;
-    Ok(())
-}
-
-/// Overwrites a conflicted field with one chosen value (the put supersedes them all).
-pub(crate) fn resolve(
-    tx: &mut impl Transactable,
-    field: HouseholdField,
-    v: &FieldValue,
-) -> Result<()> {
-    put_value(tx, field, v)
-}
-
-fn field_values(doc: &impl ReadDoc, field: HouseholdField) -> Result<Vec<FieldValue>> {
-    doc.get_all(ROOT, field.key())
-        .map_err(am)?
-        .iter()
-        .map(|(v, _)| decode_value(field, v))
-        .collect()
-}
-
-fn field(doc: &impl ReadDoc, field: HouseholdField) -> Result<FieldValue> {
-    let (v, _) = doc
-        .get(ROOT, field.key())
-        .map_err(am)?
-        .ok_or_else(|| Error::corrupt("document", format!("field {} is missing", field.key())))?;
-    decode_value(field, &v)
-}
-
-/// Every register field that holds more than one value.
-pub fn conflicts(doc: &impl ReadDoc) -> Result<Vec<FieldConflict>> {
-    let mut out = Vec::new();
-    for f in HouseholdField::ALL {
-        let values = field_values(doc, f)?;
-        if values.len() > 1 {
-            out.push(FieldConflict { field: f, values });
-        }
-    }
-    Ok(out)
-}
-
-/// The values a field holds now (for choosing one).
-pub(crate) fn values_of(doc: &impl ReadDoc, f: HouseholdField) -> Result<Vec<FieldValue>> {
-    field_values(doc, f)
-}
-
 /// Reads the household back.
 pub fn read(doc: &impl ReadDoc) -> Result<Household> {
     if req_str(doc, &ROOT, "kind")? != "household" {
@@ -358,9 +219,8 @@ pub fn read(doc: &impl ReadDoc) -> Result<Household> {
     let FieldValue::Members(members) = field(doc, HouseholdField::Members)? else {
         return Err(Error::corrupt("document", "household members malformed"));
     };
-    let tier_history = tier_history(doc)?;
-    let tier = current_tier(&tier_history)
-        .ok_or_else(|| Error::corrupt("document", "household has no tier"))?;
+    let tier_history = tier::history(doc)?;
+    let tier = tier::current(doc, &tier_history)?;
     let tags = opt_obj(doc, &ROOT, "tags", ObjType::Map)?
         .map(|o| map_keys(doc, &o))
         .unwrap_or_default();
@@ -379,26 +239,4 @@ pub fn read(doc: &impl ReadDoc) -> Result<Household> {
         tags,
         contacts,
     })
-}
-
-fn tier_history(doc: &impl ReadDoc) -> Result<Vec<TierChange>> {
-    let list = req_obj(doc, &ROOT, "tier_history", ObjType::List)?;
-    let mut out = Vec::new();
-    for item in list_objects(doc, &list)? {
-        let tier = Tier::parse(&req_str(doc, &item, "tier")?)
-            .ok_or_else(|| Error::corrupt("document", "unknown tier"))?;
-        out.push(TierChange {
-            tier,
-            by: req_str(doc, &item, "by")?,
-            at: req_i64(doc, &item, "at")?,
-            reason: req_str(doc, &item, "reason")?,
-        });
-    }
-    out.sort_by(|a, b| (a.at, &a.by, a.tier).cmp(&(b.at, &b.by, b.tier)));
-    Ok(out)
-}
-
-/// The tier in force: the latest change (ties broken deterministically).
-fn current_tier(history: &[TierChange]) -> Option<Tier> {
-    history.last().map(|c| c.tier)
 }

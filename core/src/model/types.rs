@@ -120,9 +120,12 @@ pub struct Household {
     pub members: Vec<Member>,
     /// Phone.
     pub phone: String,
-    /// Current tier (the latest tier change).
+    /// The tier in force: the latest change as every replica orders it. After two offline
+    /// changes it is one of them, the same on every replica, and the household's conflicts
+    /// list both until one is chosen.
     pub tier: Tier,
-    /// Every tier change, oldest first; the first is the registration.
+    /// Every tier change, oldest first; the first is the registration. Conflicting changes
+    /// and the choice that settled them are all kept.
     pub tier_history: Vec<TierChange>,
     /// Tags, sorted.
     pub tags: Vec<String>,

@@ -7,8 +7,8 @@ use crate::error::{Error, Result};
 use crate::ids::{DocId, DocKind, GridPath, Timestamp};
 use crate::index;
 use crate::model::{
-    self, FieldValue, HouseholdField, HouseholdUpdate, NewCase, NewHousehold, NewVisit, Role, Tier,
-    TierChange, household, visit,
+    self, HouseholdField, HouseholdUpdate, NewCase, NewHousehold, NewVisit, Role, Tier, TierChange,
+    household, visit,
 };
 use crate::store::trees;
 use crate::workflow::{self, ActionKind, CaseAction};
@@ -74,7 +74,8 @@ impl Replica {
     }
 
     /// Changes a household's tier; the change, who made it (the handset's worker; `_by`
-    /// only in a store with no identity at all) and why are kept forever.
+    /// only in a store with no identity at all) and why are kept forever. Two tier changes
+    /// made offline on two devices conflict like any other field.
     pub fn change_tier(&self, id: &DocId, tier: Tier, _by: &str, reason: &str) -> Result<()> {
         self.household_grid(id)?;
         let by = match self.bound_identity()? {
@@ -88,26 +89,23 @@ impl Replica {
             at,
             reason: reason.trim().into(),
         };
-        self.write_doc(id, false, at, |tx| household::append_tier(tx, &change))
+        self.write_doc(id, false, at, |tx| household::change_tier(tx, &change))
     }
 
     /// Settles a conflicted household field by choosing value number `choice` of those
-    /// [`Replica::household_conflicts`] listed.
+    /// [`Replica::household_conflicts`] listed. Settling the tier is a tier change made by
+    /// the handset's worker (the device name in a store with no identity at all), so the
+    /// tier history records the choice after both conflicting changes. A field that holds
+    /// one value has nothing to settle and is refused.
     pub fn resolve_conflict(&self, id: &DocId, field: HouseholdField, choice: usize) -> Result<()> {
         self.household_grid(id)?;
-        let values = self.read_doc(id, |doc| household::values_of(doc, field))?;
-        let chosen: FieldValue = values.get(choice).cloned().ok_or_else(|| {
-            Error::invalid(
-                "choice",
-                format!(
-                    "{} has {} values; there is no number {choice}",
-                    field.key(),
-                    values.len()
-                ),
-            )
-        })?;
-        self.write_doc(id, false, self.now(), |tx| {
-            household::resolve(tx, field, &chosen)
+        let at = self.now();
+        let by = match self.bound_identity()? {
+            Some(me) => me.worker,
+            None => self.identity().device.clone(),
+        };
+        self.write_doc(id, false, at, |tx| {
+            household::resolve(tx, field, choice, &by, at)
         })
     }
 

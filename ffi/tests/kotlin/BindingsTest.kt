@@ -257,6 +257,25 @@ fun run(root: File, relay: Relay) {
         sessionB.stopLive()
         expect(!sessionA.isLive()) { "still live" }
     }
+    test("two offline tier changes conflict until one is chosen") {
+        a.changeTier(h, Tier.RED, "wang", "独居老人摔伤")
+        b.changeTier(h, Tier.GREEN, "li", "子女返乡照料")
+        for (s in listOf(sessionA, sessionB, sessionA)) s.syncOnce()
+        for (r in listOf(a, b)) {
+            val conflicts = r.householdConflicts(h)
+            expect(conflicts.map { it.field } == listOf(HouseholdField.TIER)) { "$conflicts" }
+            val tiers = conflicts[0].values.map { (it as FieldValue.Colour).value }
+            expect(tiers.toSet() == setOf(Tier.RED, Tier.GREEN)) { "$tiers" }
+        }
+        val choice = b.householdConflicts(h)[0].values.indexOf(FieldValue.Colour(Tier.RED))
+        b.resolveConflict(h, HouseholdField.TIER, choice.toUInt())
+        sessionB.syncOnce()
+        sessionA.syncOnce()
+        for (r in listOf(a, b)) {
+            expect(r.householdConflicts(h).isEmpty()) { "still in conflict" }
+            expect(r.getHousehold(h).tier == Tier.RED) { "tier ${r.getHousehold(h).tier}" }
+        }
+    }
     test("an unknown token is GridsyncException.Denied") {
         val x = openStore(root, "phone-x")
         SyncSession(x, relay.config("not-a-token")).use { s ->

@@ -9,7 +9,8 @@ import pytest
 from conftest import GRID
 from gridsync_ffi import (
     ActionKind, ActionName, Address, CaseActionInput, CaseFilter, CaseStatus,
-    ChangeListener, FollowUp, GeoPoint, GridsyncError, GridsyncReplica, Level, LinkState,
+    ChangeListener, FieldValue, FollowUp, GeoPoint, GridsyncError, GridsyncReplica,
+    HouseholdField, Level, LinkState,
     NewCase, NewHousehold, NewVisit, RelayConfig, RelayTrust, Role, SyncSession, Tier,
     TriageClass, VisitMode,
 )
@@ -165,6 +166,36 @@ def test_two_devices_sync_through_the_relay(relay, tmp_path):
     session_a.stop_live()
     session_b.stop_live()
     assert not session_a.is_live()
+
+
+def test_two_offline_tier_changes_conflict_until_settled(relay, tmp_path):
+    a = open_store(tmp_path, "tier-a")
+    b = open_store(tmp_path, "tier-b")
+    session_a = SyncSession(a, relay_config(relay, relay.enroll("tier-a")))
+    session_b = SyncSession(b, relay_config(relay, relay.enroll("tier-b")))
+    h = a.register_household(household(head="陈建国", tier=Tier.YELLOW), "wang")
+    session_a.sync_once()
+    session_b.sync_once()
+    a.change_tier(h, Tier.RED, "wang", "独居老人摔伤")
+    b.change_tier(h, Tier.GREEN, "li", "子女返乡照料")
+    for s in (session_a, session_b, session_a):
+        s.sync_once()
+    for r in (a, b):
+        conflicts = r.household_conflicts(h)
+        assert [c.field for c in conflicts] == [HouseholdField.TIER]
+        values = conflicts[0].values
+        assert all(isinstance(v, FieldValue.COLOUR) for v in values), values
+        assert sorted(v.value.name for v in values) == ["GREEN", "RED"]
+        assert len(r.get_household(h).tier_history) == 3
+    choice = [v.value for v in b.household_conflicts(h)[0].values].index(Tier.RED)
+    b.resolve_conflict(h, HouseholdField.TIER, choice)
+    session_b.sync_once()
+    session_a.sync_once()
+    for r in (a, b):
+        assert r.household_conflicts(h) == []
+        household_now = r.get_household(h)
+        assert household_now.tier == Tier.RED
+        assert len(household_now.tier_history) == 4
 
 
 def test_an_unknown_token_is_denied(relay, tmp_path):
