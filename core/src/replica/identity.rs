@@ -142,7 +142,7 @@ impl Replica {
             now: self.now(),
             grid_of: &grid_of,
         };
-        admit(id, before, after, &admission).map_err(Error::NotPermitted)
+        admit(id, before, after, &admission).map_err(|e| Error::NotPermitted(e.to_string()))
     }
 
     /// The grid of a record this store holds, read without the replica's lock (households
