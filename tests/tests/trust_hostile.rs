@@ -135,8 +135,21 @@ fn refusal_of<'a>(
         .map(|r| r.reason.as_str())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forged_changes_are_refused_and_stored_nowhere() {
+/// The relay, the devices, and the seeded g1 household and case (handled to resolved) and
+/// g10 household.
+struct World {
+    relay: TestRelay,
+    li: Handset,
+    sup: Handset,
+    observer: Handset,
+    hostile: String,
+    h1: DocId,
+    h10: DocId,
+    case: DocId,
+    _tmp: tempfile::TempDir,
+}
+
+async fn world() -> World {
     let tmp = tempfile::tempdir().unwrap();
     let relay = TestRelay::start(&tmp.path().join("relay")).await.unwrap();
     let dir = tmp.path();
@@ -147,23 +160,14 @@ async fn forged_changes_are_refused_and_stored_nowhere() {
     let (_, observer) = device(&relay, dir, &grants("o-he", &Role::ALL, C1));
     let (hostile, _) = device(&relay, dir, &grants("w-wang", &[Role::GridWorker], G1));
 
-    // Seeding: a g1 household and its case, a g10 household; the case handled to resolved.
-    let h1 = li
-        .replica
+    let r = &li.replica;
+    let h1 = r
         .register_household(&new_household(&grid(G1), "王秀英"), "")
         .unwrap();
     let at = now_ms() - 3_600_000;
-    let case = li
-        .replica
-        .report_case(&new_case(
-            &grid(G1),
-            "",
-            Role::GridWorker,
-            Some(h1.clone()),
-            at,
-        ))
-        .unwrap();
-    li.replica.log_visit(&new_visit(&h1, "", at)).unwrap();
+    let c = new_case(&grid(G1), "", Role::GridWorker, Some(h1.clone()), at);
+    let case = r.report_case(&c).unwrap();
+    r.log_visit(&new_visit(&h1, "", at)).unwrap();
     let h10 = zhao
         .replica
         .register_household(&new_household(&grid(G10), "赵德明"), "")
@@ -179,106 +183,102 @@ async fn forged_changes_are_refused_and_stored_nowhere() {
         assignee: None,
     };
     let summary = "物业已清理楼道".into();
-    for kind in [
-        ActionKind::Accept,
-        triage,
-        ActionKind::Start,
-        ActionKind::Resolve { summary },
-    ] {
+    let resolve = ActionKind::Resolve { summary };
+    for kind in [ActionKind::Accept, triage, ActionKind::Start, resolve] {
         step(&staff, &case, Role::CommunityStaff, kind);
     }
     let r = staff.client.sync_once().await.unwrap();
     assert_eq!((r.acknowledged, r.refused.len()), (4, 0), "{r:?}");
     li.client.sync_once().await.unwrap();
+    World {
+        relay,
+        li,
+        sup,
+        observer,
+        hostile,
+        h1,
+        h10,
+        case,
+        _tmp: tmp,
+    }
+}
 
-    // The hostile push.
-    let case_before = relay
-        .hub
-        .store()
-        .get(RELAY_DOCS_TREE, case.as_str().as_bytes())
-        .unwrap();
-    let (docs_before, log_before) = (
-        relay.hub.document_count().unwrap(),
-        relay.log_counts().unwrap(),
-    );
-    let forged = forge(&li, &case, &h1, &h10);
-    let mut raw = RawClient::connect(relay.addr, &relay.fingerprint, &hostile)
-        .await
-        .unwrap();
+/// What the relay holds of `id`.
+fn relay_doc(w: &World, id: &DocId) -> Option<Vec<u8>> {
+    let store = w.relay.hub.store();
+    store.get(RELAY_DOCS_TREE, id.as_str().as_bytes()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_changes_are_refused_and_stored_nowhere() {
+    let w = world().await;
+    let case_before = relay_doc(&w, &w.case);
+    let docs_before = w.relay.hub.document_count().unwrap();
+    let log_before = w.relay.log_counts().unwrap();
+    let forged = forge(&w.li, &w.case, &w.h1, &w.h10);
     let mut pushed: Vec<PushedChange> = forged.changes.iter().map(|(c, ..)| c.clone()).collect();
     // The control: the same client's honest visit goes in with them.
     let honest = DocId::new(DocKind::Visit);
-    let control = raw_visit(&honest, &grid(G1), &h1, "w-wang", now_ms() - 60_000).unwrap();
+    let control = raw_visit(&honest, &grid(G1), &w.h1, "w-wang", now_ms() - 60_000).unwrap();
     pushed.push(control.clone());
+    let (addr, fingerprint) = (w.relay.addr, &w.relay.fingerprint);
+    let mut raw = RawClient::connect(addr, fingerprint, &w.hostile)
+        .await
+        .unwrap();
     let refused = raw.push(pushed).await.unwrap();
     raw.close();
-    assert_eq!(
-        refusal_of(&refused, &control.hash),
-        None,
-        "the honest visit was refused"
-    );
+    let honest_refusal = refusal_of(&refused, &control.hash);
+    assert_eq!(honest_refusal, None, "the honest visit was refused");
     assert_eq!(refused.len(), forged.changes.len(), "{refused:?}");
     for (change, what, reason) in &forged.changes {
         let got = refusal_of(&refused, &change.hash);
         println!("{what}: refused with {got:?}");
         let got = got.unwrap_or_else(|| panic!("the relay accepted a {what}"));
-        assert!(
-            got.contains(reason),
-            "the refusal of a {what} does not say why: {got}"
-        );
+        let clear = got.contains(reason);
+        assert!(clear, "the refusal of a {what} does not say why: {got}");
     }
 
     // Stored nowhere: not on the relay ...
-    let case_after = relay
-        .hub
-        .store()
-        .get(RELAY_DOCS_TREE, case.as_str().as_bytes())
-        .unwrap();
-    assert_eq!(case_before, case_after, "the relay's case changed");
+    assert_eq!(
+        relay_doc(&w, &w.case),
+        case_before,
+        "the relay's case changed"
+    );
     for id in &forged.new_docs {
-        let stored = relay
-            .hub
-            .store()
-            .get(RELAY_DOCS_TREE, id.as_str().as_bytes())
-            .unwrap();
-        assert!(stored.is_none(), "the relay stored the forged {id}");
+        assert_eq!(relay_doc(&w, id), None, "the relay stored the forged {id}");
     }
-    assert_eq!(relay.hub.document_count().unwrap(), docs_before + 1);
-    let log_after = relay.log_counts().unwrap();
+    assert_eq!(w.relay.hub.document_count().unwrap(), docs_before + 1);
+    let log_after = w.relay.log_counts().unwrap();
     assert_eq!(log_after, (log_before.0 + 1, log_before.1 + 1));
     // ... nor on another device after it syncs.
+    let observer = &w.observer;
     observer.client.sync_once().await.unwrap();
     for id in &forged.new_docs {
         let held = observer.replica.changes_since(id, &[]);
-        assert!(
-            matches!(held, Err(gridsync_core::Error::NotFound { .. })),
-            "{id}: {held:?}"
-        );
+        let absent = matches!(held, Err(gridsync_core::Error::NotFound { .. }));
+        assert!(absent, "{id}: {held:?}");
     }
-    assert_eq!(
-        observer.replica.visit(&honest).unwrap().record.worker,
-        "w-wang"
-    );
-    let seen = observer.replica.case(&case).unwrap();
+    let visit = observer.replica.visit(&honest).unwrap();
+    assert_eq!(visit.record.worker, "w-wang");
+    let seen = observer.replica.case(&w.case).unwrap();
     assert_eq!(seen.state.status, CaseStatus::Resolved);
     assert!(seen.timeline.iter().all(|e| e.action.actor != "w-wang"));
+}
 
-    // A real supervisor evaluates, and the evaluation reaches the observer.
-    sup.client.sync_once().await.unwrap();
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisors_evaluation_is_accepted_and_reaches_others() {
+    let w = world().await;
+    w.sup.client.sync_once().await.unwrap();
     let comment = "处理及时，居民满意".into();
-    step(
-        &sup,
-        &case,
-        Role::Supervisor,
-        ActionKind::Evaluate {
-            satisfied: true,
-            comment,
-        },
-    );
-    let r = sup.client.sync_once().await.unwrap();
+    let evaluate = ActionKind::Evaluate {
+        satisfied: true,
+        comment,
+    };
+    step(&w.sup, &w.case, Role::Supervisor, evaluate);
+    let r = w.sup.client.sync_once().await.unwrap();
     assert_eq!((r.acknowledged, r.refused.len()), (1, 0), "{r:?}");
-    observer.client.sync_once().await.unwrap();
-    let seen = observer.replica.case(&case).unwrap();
+    w.observer.client.sync_once().await.unwrap();
+    let seen = w.observer.replica.case(&w.case).unwrap();
     let last = &seen.timeline.last().unwrap().action;
     assert_eq!(
         (last.actor.as_str(), last.role),

@@ -147,7 +147,7 @@ impl Replica {
 
     /// The grid of a record this store holds, read without the replica's lock (households
     /// from the index, other records from their stored document).
-    fn record_grid(&self, id: &DocId) -> Option<GridPath> {
+    pub(super) fn record_grid(&self, id: &DocId) -> Option<GridPath> {
         if id.kind() == DocKind::Household {
             return self.household_grid(id).ok();
         }
