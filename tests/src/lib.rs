@@ -6,13 +6,19 @@
 //! - [`load`]: loads a workload into a replica through the public API.
 //! - [`relay`]: a real relay in-process (chosen port, idle timeout, limits; restartable)
 //!   and handsets enrolled on it.
+//! - [`raw_client`]: a hostile handset speaking the wire protocol directly (pushes and
+//!   pulls the product's client would never send).
+//! - [`forge`]: change bytes a hostile handset pushes (records made by a store with no
+//!   identity, case actions written straight into a document).
 //! - [`relay_process`]: the relay as a separate process (CPU and memory, SIGKILL, restart).
 //! - [`bench`]: the scenarios of the `gridsync-bench` binary.
 //! - [`netem`]: a seeded user-space link emulator (loss, delay, bandwidth, outages), the fault-test harness and fuzz targets.
 
 pub mod bench;
+pub mod forge;
 pub mod load;
 pub mod netem;
+pub mod raw_client;
 pub mod relay;
 pub mod relay_process;
 pub mod workload;

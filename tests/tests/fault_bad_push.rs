@@ -4,7 +4,8 @@
 //! The inputs are `tests/fixtures/crashers/change-*.bin`: mutated automerge changes found
 //! by `fuzz_store.rs` whose chunk parses (`Change::from_bytes` is fine, the hash is right)
 //! but whose columns are malformed, so automerge 0.12 panics applying them. A raw protocol
-//! client pushes them (the product's client only pushes changes its own replica holds).
+//! client pushes them (`gridsync_tests::raw_client`: the product's client only pushes
+//! changes its own replica holds).
 //!
 //! Regression guarded: the panic once unwound out of `Hub::ingest_changes` while it held
 //! the hub's write lock, poisoning it, so every later push from every handset failed with
@@ -18,19 +19,17 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use gridsync_core::GridPath;
 use gridsync_core::model::{Address, NewHousehold, Tier};
-use gridsync_core::net::Trust;
-use gridsync_core::net::tls::client_config;
 use gridsync_core::sync::CheckedChange;
 use gridsync_core::sync::backend::RelayBackend;
-use gridsync_core::sync::frame::{FrameDecoder, encode_client};
-use gridsync_core::sync::wire::{ClientMsg, PROTOCOL_VERSION, PushedChange, RelayMsg};
+use gridsync_core::sync::wire::PushedChange;
 use gridsync_tests::netem::fuzz::fixture_doc;
 use gridsync_tests::netem::harness::{self, Phone, PhoneOptions};
 use gridsync_tests::netem::{LinkEmulator, LinkProfile};
+use gridsync_tests::raw_client::raw_push;
 use gridsync_tests::relay::{RelayOptions, TestRelay};
 
 const GRID: &str = "ankang/hanbin/laocheng/xinhua/g03";
@@ -79,57 +78,6 @@ fn household(head: &str) -> NewHousehold {
     }
 }
 
-/// A hostile or buggy handset speaking the protocol directly (the product's client only
-/// pushes changes it could apply itself): Hello, then one Push of `changes`. Returns the
-/// relay's answers until the push is answered, the session ends, or 10 s pass.
-async fn raw_push(
-    addr: std::net::SocketAddr,
-    fingerprint: &str,
-    token: &str,
-    changes: Vec<PushedChange>,
-) -> Vec<RelayMsg> {
-    let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
-    endpoint.set_default_client_config(client_config(&Trust::Pinned(fingerprint.into())).unwrap());
-    let conn = endpoint
-        .connect(addr, "gridsync-relay")
-        .unwrap()
-        .await
-        .unwrap();
-    let (mut send, mut recv) = conn.open_bi().await.unwrap();
-    let hello = ClientMsg::Hello {
-        version: PROTOCOL_VERSION,
-        token: token.into(),
-        agent: "hostile/1".into(),
-    };
-    send.write_all(&encode_client(&hello).unwrap())
-        .await
-        .unwrap();
-    send.write_all(&encode_client(&ClientMsg::Push { id: 1, changes }).unwrap())
-        .await
-        .unwrap();
-    let mut decoder: FrameDecoder<RelayMsg> = FrameDecoder::new();
-    let mut got = Vec::new();
-    let mut buf = vec![0u8; 65_536];
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let read = tokio::time::timeout_at(deadline, recv.read(&mut buf)).await;
-        let Ok(Ok(Some(n))) = read else { break };
-        if decoder.push(&buf[..n]).is_err() {
-            break;
-        }
-        while let Ok(Some(msg)) = decoder.pop() {
-            let done = matches!(msg, RelayMsg::PushAck { .. } | RelayMsg::Error { .. });
-            got.push(msg);
-            if done {
-                conn.close(0u32.into(), b"done");
-                return got;
-            }
-        }
-    }
-    conn.close(0u32.into(), b"done");
-    got
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_push_is_refused_and_the_relay_keeps_serving() {
     harness::init_logging();
@@ -157,7 +105,9 @@ async fn a_malformed_push_is_refused_and_the_relay_keeps_serving() {
     assert_eq!(r.acknowledged, 1);
 
     // The bad handset pushes the malformed changes.
-    let answers = raw_push(emu.addr(), &relay.fingerprint, &bad_token, bad_changes()).await;
+    let answers = raw_push(emu.addr(), &relay.fingerprint, &bad_token, bad_changes())
+        .await
+        .unwrap();
     eprintln!("the relay answered the bad push with {answers:?}");
 
     // Everyone else is still served.

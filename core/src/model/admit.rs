@@ -13,7 +13,7 @@
 use automerge::{Automerge, ROOT};
 
 use super::doc::opt_str;
-use super::{Grants, case, household, visit};
+use super::{Grants, Role, case, household, visit};
 use crate::ids::{DAY_MS, DocId, DocKind, GridPath, Timestamp};
 use crate::workflow::{self, CaseAction, TriagePolicy};
 
@@ -36,14 +36,110 @@ pub struct Admission<'a> {
     pub grid_of: GridOf<'a>,
 }
 
+/// Why [`admit`] refused a change; its text is the reason the writer sees (the app's
+/// [`crate::Error::NotPermitted`] or the relay's refusal).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Inadmissible {
+    /// The document does not have the shape of its kind, or its content fails the app's
+    /// input checks.
+    #[error("the document is not a well-formed {kind}: {detail}")]
+    Shape {
+        /// `household`, `visit` or `case`.
+        kind: &'static str,
+        /// What is wrong.
+        detail: String,
+    },
+    /// Something the change adds names another author than the writer's worker.
+    #[error("{what} names {named:?} as its author, but this device writes as {writer:?}")]
+    Author {
+        /// What names the author (`the visit`, `a tier change` ...).
+        what: &'static str,
+        /// The author it names.
+        named: String,
+        /// The writer's worker.
+        writer: String,
+    },
+    /// A case action in a role the writer's worker does not hold.
+    #[error(
+        "the case action is taken as {}, a role this device's worker does not hold ({held})",
+        .role.as_str()
+    )]
+    RoleNotHeld {
+        /// The role named.
+        role: Role,
+        /// The roles held, comma-separated.
+        held: String,
+    },
+    /// The workflow never lets this role take this action.
+    #[error("a {} may not {action} a case", .role.as_str())]
+    Workflow {
+        /// The role named.
+        role: Role,
+        /// The action's name.
+        action: &'static str,
+    },
+    /// The change rewrites what is written once (a visit's household, worker and time; a
+    /// case's reporter and household).
+    #[error("{0} are written once")]
+    WriteOnce(&'static str),
+    /// The change removes tier history or timeline entries.
+    #[error("the change removes {0}")]
+    RemovesHistory(&'static str),
+    /// A reference that should name a household names something else.
+    #[error("{what} names {id}, which is not a household")]
+    NotAHousehold {
+        /// What refers.
+        what: &'static str,
+        /// The id named.
+        id: DocId,
+    },
+    /// A referenced household lies in another grid, or outside the writer's grants.
+    #[error("{what} names household {household}, which is not in its grid {grid}")]
+    OutsideGrid {
+        /// What refers.
+        what: &'static str,
+        /// The household named.
+        household: DocId,
+        /// The grid of the record that refers.
+        grid: GridPath,
+    },
+    /// A referenced household the checker does not hold.
+    #[error("{what} names household {household}, which is not known here")]
+    UnknownHousehold {
+        /// What refers.
+        what: &'static str,
+        /// The household named.
+        household: DocId,
+    },
+    /// A case marked a duplicate of a case the writer may not see (or of no case).
+    #[error("the case is marked a duplicate of {of}, which this device may not see")]
+    DuplicateNotVisible {
+        /// The case named.
+        of: DocId,
+    },
+    /// A time beyond the checker's clock plus [`CLOCK_SKEW_MS`].
+    #[error(
+        "{what} is dated {ahead_ms} ms after now: times in the future are refused (check the phone's clock)"
+    )]
+    Future {
+        /// What is dated.
+        what: &'static str,
+        /// How far ahead of the checker's clock.
+        ahead_ms: Timestamp,
+    },
+    /// A follow-up planned more than [`MAX_PLAN_AHEAD_MS`] after its visit.
+    #[error("the follow-up {text:?} is planned more than 730 days after the visit")]
+    PlanAhead {
+        /// The follow-up's text.
+        text: String,
+    },
+}
+
+type Admitted = Result<(), Inadmissible>;
+
 /// Checks the change that turned `before` into `after` (document `id`). `Err` is the
 /// reason, for the writer (the app's error or the relay's refusal).
-pub fn admit(
-    id: &DocId,
-    before: &Automerge,
-    after: &Automerge,
-    a: &Admission<'_>,
-) -> Result<(), String> {
+pub fn admit(id: &DocId, before: &Automerge, after: &Automerge, a: &Admission<'_>) -> Admitted {
     let existed = opt_str(before, &ROOT, "kind").ok().flatten().is_some();
     match id.kind() {
         DocKind::Household => admit_household(before, after, existed, a),
@@ -52,43 +148,53 @@ pub fn admit(
     }
 }
 
-fn shape(kind: &str, e: impl std::fmt::Display) -> String {
-    format!("the document is not a well-formed {kind}: {e}")
+fn shape(kind: &'static str) -> impl Fn(crate::Error) -> Inadmissible {
+    move |e| Inadmissible::Shape {
+        kind,
+        detail: e.to_string(),
+    }
 }
 
-fn not_future(what: &str, at: Timestamp, a: &Admission<'_>) -> Result<(), String> {
+fn not_future(what: &'static str, at: Timestamp, a: &Admission<'_>) -> Admitted {
     if at > a.now + CLOCK_SKEW_MS {
-        return Err(format!(
-            "{what} is dated {} ms after now: times in the future are refused (check the phone's clock)",
-            at - a.now
-        ));
+        return Err(Inadmissible::Future {
+            what,
+            ahead_ms: at - a.now,
+        });
     }
     Ok(())
 }
 
-fn author(what: &str, who: &str, a: &Admission<'_>) -> Result<(), String> {
+fn author(what: &'static str, who: &str, a: &Admission<'_>) -> Admitted {
     if who != a.grants.worker {
-        return Err(format!(
-            "{what} names {who:?} as its author, but this device writes as {:?}",
-            a.grants.worker
-        ));
+        return Err(Inadmissible::Author {
+            what,
+            named: who.to_string(),
+            writer: a.grants.worker.clone(),
+        });
     }
     Ok(())
 }
 
 /// A referenced household must be one the writer may touch, in the record's grid.
-fn household_ref(what: &str, h: &DocId, grid: &GridPath, a: &Admission<'_>) -> Result<(), String> {
+fn household_ref(what: &'static str, h: &DocId, grid: &GridPath, a: &Admission<'_>) -> Admitted {
     if h.kind() != DocKind::Household {
-        return Err(format!("{what} names {h}, which is not a household"));
+        return Err(Inadmissible::NotAHousehold {
+            what,
+            id: h.clone(),
+        });
     }
     match (a.grid_of)(h) {
         Some(g) if g == *grid && a.grants.covers(&g) => Ok(()),
-        Some(_) => Err(format!(
-            "{what} names household {h}, which is not in its grid {grid}"
-        )),
-        None => Err(format!(
-            "{what} names household {h}, which is not known here"
-        )),
+        Some(_) => Err(Inadmissible::OutsideGrid {
+            what,
+            household: h.clone(),
+            grid: grid.clone(),
+        }),
+        None => Err(Inadmissible::UnknownHousehold {
+            what,
+            household: h.clone(),
+        }),
     }
 }
 
@@ -97,12 +203,12 @@ fn admit_household(
     after: &Automerge,
     existed: bool,
     a: &Admission<'_>,
-) -> Result<(), String> {
-    let now = household::read(after).map_err(|e| shape("household", e))?;
-    household::validate_read(&now).map_err(|e| shape("household", e))?;
+) -> Admitted {
+    let now = household::read(after).map_err(shape("household"))?;
+    household::validate_read(&now).map_err(shape("household"))?;
     let mut old = if existed {
         household::read(before)
-            .map_err(|e| shape("household", e))?
+            .map_err(shape("household"))?
             .tier_history
     } else {
         Vec::new()
@@ -116,7 +222,7 @@ fn admit_household(
         not_future("a tier change", change.at, a)?;
     }
     if !old.is_empty() {
-        return Err("the change removes tier history".into());
+        return Err(Inadmissible::RemovesHistory("tier history"));
     }
     Ok(())
 }
@@ -126,18 +232,20 @@ fn admit_visit(
     after: &Automerge,
     existed: bool,
     a: &Admission<'_>,
-) -> Result<(), String> {
-    let now = visit::read(after).map_err(|e| shape("visit", e))?;
+) -> Admitted {
+    let now = visit::read(after).map_err(shape("visit"))?;
     let r = &now.record;
     if existed {
-        let was = visit::read(before).map_err(|e| shape("visit", e))?;
+        let was = visit::read(before).map_err(shape("visit"))?;
         let w = &was.record;
         if (w.household != r.household) || (w.worker != r.worker) || (w.at != r.at) {
-            return Err("a visit's household, worker and time are written once".into());
+            return Err(Inadmissible::WriteOnce(
+                "a visit's household, worker and time",
+            ));
         }
         return Ok(());
     }
-    visit::validate_new(r).map_err(|e| shape("visit", e))?;
+    visit::validate_new(r).map_err(shape("visit"))?;
     author("the visit", &r.worker, a)?;
     not_future("the visit", r.at, a)?;
     if let Some(f) = r
@@ -145,30 +253,24 @@ fn admit_visit(
         .iter()
         .find(|f| f.due > r.at + MAX_PLAN_AHEAD_MS)
     {
-        return Err(format!(
-            "the follow-up {:?} is planned more than 730 days after the visit",
-            f.text
-        ));
+        return Err(Inadmissible::PlanAhead {
+            text: f.text.clone(),
+        });
     }
     household_ref("the visit", &r.household, &now.grid, a)
 }
 
-fn admit_case(
-    before: &Automerge,
-    after: &Automerge,
-    existed: bool,
-    a: &Admission<'_>,
-) -> Result<(), String> {
+fn admit_case(before: &Automerge, after: &Automerge, existed: bool, a: &Admission<'_>) -> Admitted {
     let policy = TriagePolicy::default();
-    let now = case::read(after, &policy).map_err(|e| shape("case", e))?;
+    let now = case::read(after, &policy).map_err(shape("case"))?;
     let old: Vec<CaseAction> = if existed {
-        let was = case::read(before, &policy).map_err(|e| shape("case", e))?;
+        let was = case::read(before, &policy).map_err(shape("case"))?;
         if was.reporter != now.reporter || was.household != now.household {
-            return Err("a case's reporter and household are written once".into());
+            return Err(Inadmissible::WriteOnce("a case's reporter and household"));
         }
         was.timeline.into_iter().map(|e| e.action).collect()
     } else {
-        case::validate_header(&now).map_err(|e| shape("case", e))?;
+        case::validate_header(&now).map_err(shape("case"))?;
         author("the case", &now.reporter, a)?;
         not_future("the case", now.reported_at, a)?;
         if let Some(h) = &now.household {
@@ -186,39 +288,38 @@ fn admit_case(
         admit_action(action, a)?;
     }
     if seen != 0 {
-        return Err("the change removes timeline entries".into());
+        return Err(Inadmissible::RemovesHistory("timeline entries"));
     }
     Ok(())
 }
 
-fn admit_action(action: &CaseAction, a: &Admission<'_>) -> Result<(), String> {
-    case::validate_action(action).map_err(|e| shape("case", e))?;
+fn admit_action(action: &CaseAction, a: &Admission<'_>) -> Admitted {
+    case::validate_action(action).map_err(shape("case"))?;
     author("the case action", &action.actor, a)?;
     not_future("the case action", action.at, a)?;
     let role = action.role;
     if !a.grants.holds(role) {
-        return Err(format!(
-            "the case action is taken as {}, a role this device's worker does not hold ({})",
-            role.as_str(),
-            a.grants.role_names()
-        ));
+        return Err(Inadmissible::RoleNotHeld {
+            role,
+            held: a.grants.role_names(),
+        });
     }
     if !workflow::role_may(role, &action.kind) {
-        return Err(format!(
-            "a {} may not {} a case",
-            role.as_str(),
-            action.kind.name()
-        ));
+        return Err(Inadmissible::Workflow {
+            role,
+            action: action.kind.name(),
+        });
     }
     if let workflow::ActionKind::Duplicate { of } = &action.kind {
         match (a.grid_of)(of) {
             Some(g) if a.grants.covers(&g) && of.kind() == DocKind::Case => {}
             _ => {
-                return Err(format!(
-                    "the case is marked a duplicate of {of}, which this device may not see"
-                ));
+                return Err(Inadmissible::DuplicateNotVisible { of: of.clone() });
             }
         }
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

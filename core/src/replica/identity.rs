@@ -142,12 +142,12 @@ impl Replica {
             now: self.now(),
             grid_of: &grid_of,
         };
-        admit(id, before, after, &admission).map_err(Error::NotPermitted)
+        admit(id, before, after, &admission).map_err(|e| Error::NotPermitted(e.to_string()))
     }
 
     /// The grid of a record this store holds, read without the replica's lock (households
     /// from the index, other records from their stored document).
-    fn record_grid(&self, id: &DocId) -> Option<GridPath> {
+    pub(super) fn record_grid(&self, id: &DocId) -> Option<GridPath> {
         if id.kind() == DocKind::Household {
             return self.household_grid(id).ok();
         }

@@ -165,8 +165,10 @@ impl Replica {
         Ok(id)
     }
 
-    /// Takes a step on a case. The step is checked against the case's current state and
-    /// the actor's role; a refused step is an [`Error::Workflow`] and writes nothing.
+    /// Takes a step on a case. A case outside the handset's grids, or a role its worker
+    /// does not hold, is [`Error::NotPermitted`]; then the step is checked against the
+    /// case's current state and the role: a refused step is an [`Error::Workflow`]. A
+    /// refused call writes nothing.
     pub fn act_on_case(&self, id: &DocId, input: &CaseActionInput) -> Result<model::Case> {
         let _span =
             tracing::debug_span!("act_on_case", case = %id, action = input.kind.name()).entered();
@@ -180,7 +182,14 @@ impl Replica {
             ));
         }
         let (actor, role) = match self.bound_identity()? {
-            Some(me) => (me.worker.clone(), me.role(Some(input.role))?),
+            Some(me) => {
+                // A case outside the grants is refused as such, whatever its status says
+                // (the workflow's check comes later, in the write).
+                if let Some(grid) = self.record_grid(id) {
+                    me.check_grid(&grid)?;
+                }
+                (me.worker.clone(), me.role(Some(input.role))?)
+            }
             None => (input.actor.trim().to_string(), input.role),
         };
         let action = CaseAction {

@@ -295,7 +295,7 @@ fn apply_checked(
     if doc_id_of(&next).as_deref() != Some(pc.doc.as_str()) {
         return Err(format!("the document does not call itself {}", pc.doc));
     }
-    admit(&pc.doc, doc, &next, admission)?;
+    admit(&pc.doc, doc, &next, admission).map_err(|e| e.to_string())?;
     Ok(next)
 }
 
