@@ -40,14 +40,22 @@ impl Replica {
             .transpose()
     }
 
-    /// Stores the grants the relay sent (they replace earlier ones and the setup identity).
+    /// Stores the grants the relay sent (they replace earlier ones and the setup identity),
+    /// with no rescope followed: [`Replica::take_grants`] is what a sync session calls.
     pub fn store_grants(&self, grants: &Grants) -> Result<()> {
         if self.grants()?.as_ref() == Some(grants) {
             return Ok(());
         }
         let mut b = Batch::new();
-        b.put(trees::META, GRANTS_KEY.to_vec(), encode(grants)?);
+        self.stage_grants(&mut b, grants)?;
         self.store.commit(b)?;
+        Ok(())
+    }
+
+    /// Stages the relay's grants; the identity cached for writing is forgotten, so the next
+    /// write reads them (a write meanwhile still sees the earlier ones).
+    pub(super) fn stage_grants(&self, b: &mut Batch, grants: &Grants) -> Result<()> {
+        b.put(trees::META, GRANTS_KEY.to_vec(), encode(grants)?);
         self.forget_acting();
         tracing::info!(worker = %grants.worker, scopes = grants.scopes.len(), "grants stored");
         Ok(())

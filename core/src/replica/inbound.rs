@@ -18,12 +18,25 @@ impl Replica {
     /// documents that changed.
     pub fn apply_batch(&self, entries: &[Entry], cursor: &Cursor) -> Result<Vec<DocId>> {
         let _span = tracing::debug_span!("apply_batch", entries = entries.len()).entered();
+        self.apply_entries(entries, |batch| sync_state::stage_cursor(batch, cursor))
+    }
+
+    /// Merges `entries` and commits them together with what `stage_position` stages (where
+    /// the handset now stands), in one atomic durable write.
+    pub(super) fn apply_entries(
+        &self,
+        entries: &[Entry],
+        stage_position: impl FnOnce(&mut Batch) -> Result<()>,
+    ) -> Result<Vec<DocId>> {
         let mut inner = self.lock()?;
         let mut touched: Vec<(DocId, Automerge)> = Vec::new();
         let written = self
             .merge_entries(&mut inner, entries, &mut touched)
-            .and_then(|()| self.stage_received(&touched, cursor))
-            .and_then(|batch| self.store.commit(batch));
+            .and_then(|()| self.stage_received(&touched))
+            .and_then(|mut batch| {
+                stage_position(&mut batch)?;
+                self.store.commit(batch)
+            });
         if let Err(err) = written {
             // The merged documents are not what is on disk: drop them from memory.
             for (id, _) in &touched {
@@ -68,8 +81,8 @@ impl Replica {
         }
     }
 
-    /// Stages the merged documents, their index entries, the cursor and the sync time.
-    fn stage_received(&self, touched: &[(DocId, Automerge)], cursor: &Cursor) -> Result<Batch> {
+    /// Stages the merged documents, their index entries and the sync time.
+    fn stage_received(&self, touched: &[(DocId, Automerge)]) -> Result<Batch> {
         let mut batch = Batch::new();
         for (id, doc) in touched {
             let saved = contain(format!("document {id}"), || Ok(doc.save_nocompress()))?;
@@ -83,7 +96,6 @@ impl Replica {
                 }
             }
         }
-        sync_state::stage_cursor(&mut batch, cursor)?;
         self.stage_last_sync(&mut batch);
         Ok(batch)
     }

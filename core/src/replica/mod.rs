@@ -13,6 +13,9 @@ mod records;
 mod refused;
 #[cfg(test)]
 mod refused_tests;
+mod rescope;
+#[cfg(test)]
+mod rescope_tests;
 mod retention;
 mod schema;
 mod sync_state;

@@ -259,6 +259,8 @@ impl Replica {
         }
         drop(inner);
         self.notify(std::slice::from_ref(id), ChangeOrigin::Local);
+        // A record of a grid the handset lost waited only for this.
+        self.retire_lost()?;
         Ok(Discarded {
             doc: id.clone(),
             kind: id.kind(),

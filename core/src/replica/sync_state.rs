@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::ids::DocId;
 use crate::index::{decode, encode};
 use crate::store::{Batch, trees};
-use crate::sync::backend::{HandsetBackend, OutboxItem, RefusedChange};
+use crate::sync::backend::{Bootstrap, HandsetBackend, OutboxItem, RefusedChange};
 use crate::sync::wire::{Cursor, Entry};
 
 /// Meta key of the pull cursor.
@@ -90,7 +90,8 @@ impl HandsetBackend for &Replica {
     }
 
     fn acknowledge(&mut self, seqs: &[u64]) -> Result<()> {
-        Replica::acknowledge(self, seqs)
+        Replica::acknowledge(self, seqs)?;
+        Replica::retire_lost(self).map(|_| ())
     }
 
     fn refuse(&mut self, refused: &[RefusedChange]) -> Result<()> {
@@ -102,6 +103,19 @@ impl HandsetBackend for &Replica {
     }
 
     fn set_grants(&mut self, grants: &crate::model::Grants) -> Result<()> {
-        Replica::store_grants(self, grants)
+        Replica::take_grants(self, grants)
+    }
+
+    fn bootstrap(&self) -> Result<Option<Bootstrap>> {
+        Replica::bootstrap(self)
+    }
+
+    fn apply_bootstrap_batch(
+        &mut self,
+        entries: &[Entry],
+        next: &Bootstrap,
+        done: bool,
+    ) -> Result<Vec<DocId>> {
+        Replica::apply_bootstrap_batch(self, entries, next, done)
     }
 }

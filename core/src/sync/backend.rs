@@ -56,8 +56,41 @@ pub trait HandsetBackend {
     /// The persisted cursor ([`Cursor::Fresh`] on a new handset).
     fn cursor(&self) -> Result<Cursor>;
 
-    /// Stores the grants the relay sent in `Welcome` (they replace any earlier ones).
+    /// Stores the grants the relay sent in `Welcome` (they replace any earlier ones). A
+    /// backend that follows rescopes also notes here the grids newly granted (to pull from
+    /// the start: see [`HandsetBackend::bootstrap`]) and the ones lost (to retire once their
+    /// local work is acknowledged).
     fn set_grants(&mut self, grants: &Grants) -> Result<()>;
+
+    /// The pull of newly granted grids still to make, if any: the persisted cursor began
+    /// before they were granted, so it skips their earlier records.
+    fn bootstrap(&self) -> Result<Option<Bootstrap>> {
+        Ok(None)
+    }
+
+    /// Applies a batch of the [`HandsetBackend::bootstrap`] pull and stores `next` as
+    /// where it stands, or, when `done`, that it is complete, in the same atomic durable
+    /// write; returns the ids of documents that changed. The main cursor is not touched.
+    fn apply_bootstrap_batch(
+        &mut self,
+        _entries: &[Entry],
+        _next: &Bootstrap,
+        _done: bool,
+    ) -> Result<Vec<DocId>> {
+        Err(Error::Protocol(
+            "this handset backend does not pull newly granted grids".into(),
+        ))
+    }
+}
+
+/// A pull narrowed to grids newly granted to the handset, from their start, running beside
+/// the main cursor until it has caught up (then the main cursor covers them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bootstrap {
+    /// The newly granted grids.
+    pub scopes: Vec<GridPath>,
+    /// Where the narrowed pull stands.
+    pub cursor: Cursor,
 }
 
 /// What an enrollment token grants: which device it is, who it writes as, in which roles
@@ -84,6 +117,19 @@ impl DeviceGrant {
     /// The granted grid subtrees.
     pub fn scopes(&self) -> &[GridPath] {
         &self.grants.scopes
+    }
+
+    /// The grants a pushed change is checked against: the enrollment's, with the grids
+    /// lost in a recent rescope still writable (the work done there before the handset
+    /// learned), so its references to their records hold too.
+    pub fn writing_grants(&self) -> Grants {
+        let mut grants = self.grants.clone();
+        for grid in &self.retired {
+            if !grants.covers(grid) {
+                grants.scopes.push(grid.clone());
+            }
+        }
+        grants
     }
 
     /// Whether the device may write `change`: its document id and grid path must be valid

@@ -4,7 +4,9 @@
 //! `start` sends Hello, the first outbox chunk and a Pull in one flight, so a reconnect
 //! costs one round trip. One push is in flight at a time (so pushes stay in outbox order
 //! even on bulk streams); each acknowledgement releases the next chunk. Pulls follow the
-//! persisted cursor: every batch is applied together with its `next` cursor.
+//! persisted cursor: every batch is applied together with its `next` cursor. Grids newly
+//! granted since that cursor began are then pulled from their start, narrowed to them,
+//! before the session counts as caught up (`client/pull.rs`).
 
 mod pull;
 mod push;
@@ -14,7 +16,7 @@ use std::collections::VecDeque;
 use tracing::{debug, info, warn};
 
 use self::push::Pushes;
-use super::backend::{HandsetBackend, RefusedChange};
+use super::backend::{Bootstrap, HandsetBackend, RefusedChange};
 use super::wire::{ClientMsg, Cursor, ErrorCode, PROTOCOL_VERSION, Refusal, RelayMsg};
 use super::{BULK_THRESHOLD, Lane, SessionStats, Transmit, relay_msg_kind};
 use crate::error::{Denial, Error, Result};
@@ -106,6 +108,10 @@ pub struct ClientSession {
     repull: bool,
     /// The last applied batch said `more == false`.
     synced: bool,
+    /// The pull of newly granted grids still to run on this connection, if any.
+    boot: Option<Bootstrap>,
+    /// The outstanding pull is the bootstrap's.
+    boot_pulling: bool,
     pushes: Pushes,
     caught_up: bool,
     stats: SessionStats,
@@ -125,6 +131,8 @@ impl ClientSession {
             pulling: None,
             repull: false,
             synced: false,
+            boot: None,
+            boot_pulling: false,
             pushes: Pushes::new(),
             caught_up: false,
             stats: SessionStats::default(),
@@ -191,6 +199,7 @@ impl ClientSession {
                     info!(%device, worker = %grants.worker, head, "connected");
                     self.phase = Phase::Connected;
                     backend.set_grants(&grants)?;
+                    self.boot = backend.bootstrap()?;
                     self.events
                         .push_back(ClientEvent::Connected { device, grants });
                     Ok(())
@@ -331,6 +340,7 @@ impl ClientSession {
             && self.pulling.is_none()
             && !self.repull
             && self.synced
+            && self.boot.is_none()
             && !self.pushes.in_flight();
         if now && !self.caught_up {
             debug!("caught up");
