@@ -15,7 +15,7 @@ import tempfile
 import time
 
 from gridsync_ffi import (
-    Address, FollowUp, GeoPoint, GridsyncReplica, NewHousehold, NewVisit, Tier, VisitMode,
+    Address, FollowUp, GeoPoint, GridsyncReplica, NewHousehold, NewVisit, Role, Tier, VisitMode,
 )
 
 GRID = "ankang/hanbin/laocheng/xinhua/g01"
@@ -28,7 +28,7 @@ WARMUP = 50
 def visit(household, i):
     at = T0 + i * 60_000
     return NewVisit(
-        household=household, worker="wang", at=at, mode=VisitMode.DOOR_TO_DOOR, notes=NOTES,
+        household=household, at=at, mode=VisitMode.DOOR_TO_DOOR, notes=NOTES,
         findings=[], follow_ups=[FollowUp(text="下周送药", due=at + 7 * DAY, done=False)],
         geo=GeoPoint(lat=32.68, lon=109.02),
     )
@@ -51,11 +51,12 @@ def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     with tempfile.TemporaryDirectory() as d:
         r = GridsyncReplica.open(d, "bench-python")
+        r.set_setup_identity("wang", "王芳", [Role.GRID_WORKER], GRID)
         h = r.register_household(NewHousehold(
             grid=GRID, address=Address.RURAL(group="3组", courtyard="李家院", number="12"),
             head="李秀英", members=[], phone="", tier=Tier.RED, tags=["留守老人"],
             contacts=["wang"],
-        ), "wang")
+        ))
         timed("python ffi log_visit", n, lambda i: r.log_visit(visit(h, i)))
         timed("python ffi get_household (read)", n, lambda i: r.get_household(h))
         timed("python ffi device (no store access)", n, lambda i: r.device())

@@ -44,7 +44,6 @@ fn ffi_visit(household: &str, i: usize) -> NewVisit {
     let at = T0 + i as i64 * 60_000;
     NewVisit {
         household: household.into(),
-        worker: "wang".into(),
         at,
         mode: gridsync_ffi::VisitMode::DoorToDoor,
         notes: NOTES.into(),
@@ -147,7 +146,10 @@ fn main() -> Result<(), Box<dyn Error>> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().to_string_lossy().into_owned();
     let ffi: Arc<GridsyncReplica> = GridsyncReplica::open(path, "bench-ffi".into())?;
-    let fid = ffi.register_household(household(), "wang".into())?;
+    let grid = household().grid;
+    let roles = vec![gridsync_ffi::Role::GridWorker];
+    ffi.set_setup_identity("wang".into(), "王芳".into(), roles, grid)?;
+    let fid = ffi.register_household(household())?;
     time("rust ffi   log_visit", n, |i| {
         ffi.log_visit(ffi_visit(&fid, i))?;
         Ok(())

@@ -152,9 +152,8 @@ pub enum ActionName {
 pub struct NewCase {
     /// The grid path the case belongs to.
     pub grid: String,
-    /// Who reports it (worker id).
-    pub reporter: String,
-    /// The reporter's role.
+    /// The role reported in: one the handset's worker holds (the reporter is the worker
+    /// the handset writes as, see `grants()`).
     pub role: Role,
     /// The household concerned (`h-…`), if any; it must be in `grid`.
     pub household: Option<String>,
@@ -171,9 +170,8 @@ pub struct NewCase {
 /// A step on a case as the app asks for it.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct CaseActionInput {
-    /// Who acts (worker id).
-    pub actor: String,
-    /// In which role.
+    /// In which role: one the handset's worker holds (who acts is the worker the handset
+    /// writes as).
     pub role: Role,
     /// When (ms); `null` takes the device clock.
     #[uniffi(default)]

@@ -279,7 +279,7 @@ impl TryFrom<NewVisit> for cm::NewVisit {
     fn try_from(v: NewVisit) -> Result<Self> {
         Ok(cm::NewVisit {
             household: id("household", &v.household)?,
-            worker: v.worker,
+            worker: String::new(),
             at: v.at,
             mode: v.mode.into(),
             notes: v.notes,

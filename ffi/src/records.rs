@@ -247,10 +247,8 @@ pub struct GeoPoint {
 /// What the app supplies to log a visit.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct NewVisit {
-    /// The household visited (`h-…`).
+    /// The household visited (`h-…`). Who visited is the worker the handset writes as.
     pub household: String,
-    /// Who visited (worker id).
-    pub worker: String,
     /// When (ms).
     pub at: i64,
     /// How.

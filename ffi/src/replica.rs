@@ -73,10 +73,10 @@ impl GridsyncReplica {
         self.listeners.remove(handle)
     }
 
-    /// Registers a household; `by` is the registering worker. Returns its id (`h-…`).
-    pub fn register_household(&self, household: NewHousehold, by: String) -> Result<String> {
+    /// Registers a household, by the worker the handset writes as. Returns its id (`h-…`).
+    pub fn register_household(&self, household: NewHousehold) -> Result<String> {
         let h = household.try_into()?;
-        Ok(self.inner.register_household(&h, &by)?.into())
+        Ok(self.inner.register_household(&h, "")?.into())
     }
 
     /// Edits a household's fields.
@@ -85,10 +85,11 @@ impl GridsyncReplica {
         Ok(self.inner.update_household(&id, &update.into())?)
     }
 
-    /// Changes a household's tier; the change, who made it and why are kept forever.
-    pub fn change_tier(&self, id: String, tier: Tier, by: String, reason: String) -> Result<()> {
+    /// Changes a household's tier; the change, who made it (the worker the handset writes
+    /// as) and why are kept forever.
+    pub fn change_tier(&self, id: String, tier: Tier, reason: String) -> Result<()> {
         let id = convert::id("id", &id)?;
-        Ok(self.inner.change_tier(&id, tier.into(), &by, &reason)?)
+        Ok(self.inner.change_tier(&id, tier.into(), "", &reason)?)
     }
 
     /// Settles a conflicted field by choosing value number `choice` of those

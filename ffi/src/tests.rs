@@ -10,7 +10,23 @@ const GRID: &str = "ankang/hanbin/laocheng/xinhua/g01";
 const DAY: i64 = 86_400_000;
 const T0: i64 = 1_760_000_000_000;
 
+/// A replica set up for worker wang in every role in [`GRID`], as an app does before the
+/// first sync.
 fn open(dir: &tempfile::TempDir) -> Arc<GridsyncReplica> {
+    let r = open_unidentified(dir);
+    let roles = vec![
+        Role::GridWorker,
+        Role::GridLeader,
+        Role::CommunityStaff,
+        Role::StreetStaff,
+        Role::Supervisor,
+    ];
+    (r.set_setup_identity("wang".into(), "王芳".into(), roles, GRID.into())).unwrap();
+    r
+}
+
+/// A replica that has neither met the relay nor been given a setup identity.
+fn open_unidentified(dir: &tempfile::TempDir) -> Arc<GridsyncReplica> {
     let path = dir.path().join("store").to_string_lossy().into_owned();
     GridsyncReplica::open(path, "phone-1".into()).unwrap()
 }
@@ -35,7 +51,6 @@ fn household(head: &str) -> NewHousehold {
 fn visit(h: &str, at: i64) -> NewVisit {
     NewVisit {
         household: h.into(),
-        worker: "wang".into(),
         at,
         mode: VisitMode::DoorToDoor,
         notes: "老人身体尚可，药已按时服用。".into(),
@@ -71,7 +86,7 @@ impl ChangeListener for Reentrant {
                 let h = r.get_household(id.clone()).unwrap();
                 self.seen.lock().unwrap().push(h.head);
                 if n == 0 {
-                    r.change_tier(id.clone(), Tier::Yellow, "wang".into(), "好转".into())
+                    r.change_tier(id.clone(), Tier::Yellow, "好转".into())
                         .unwrap();
                 }
             }
@@ -96,9 +111,7 @@ fn a_listener_may_read_and_write_the_replica_from_its_callback() {
     let l = Arc::new(Reentrant::default());
     l.replica.set(r.clone()).ok();
     let handle = r.add_listener(l.clone());
-    let id = r
-        .register_household(household("李秀英"), "wang".into())
-        .unwrap();
+    let id = r.register_household(household("李秀英")).unwrap();
     // The registration and the tier change made inside the first callback.
     assert_eq!(l.calls.load(Ordering::SeqCst), 2);
     assert_eq!(*l.seen.lock().unwrap(), vec!["李秀英", "李秀英"]);
@@ -111,9 +124,7 @@ fn a_listener_may_read_and_write_the_replica_from_its_callback() {
 fn visits_cases_and_due_lists_cross_the_boundary() {
     let dir = tempfile::tempdir().unwrap();
     let r = open(&dir);
-    let h = r
-        .register_household(household("李秀英"), "wang".into())
-        .unwrap();
+    let h = r.register_household(household("李秀英")).unwrap();
     let v = r.log_visit(visit(&h, T0)).unwrap();
     let back = r.get_visit(v.clone()).unwrap();
     assert_eq!(back.household, h);
@@ -127,7 +138,6 @@ fn visits_cases_and_due_lists_cross_the_boundary() {
     let c = r
         .report_case(NewCase {
             grid: GRID.into(),
-            reporter: "wang".into(),
             role: Role::GridWorker,
             household: Some(h),
             title: "楼道堆放杂物".into(),
@@ -137,7 +147,6 @@ fn visits_cases_and_due_lists_cross_the_boundary() {
         })
         .unwrap();
     let act = |role, kind| CaseActionInput {
-        actor: "zhao".into(),
         role,
         at: Some(T0 + 1000),
         kind,
@@ -170,12 +179,20 @@ fn visits_cases_and_due_lists_cross_the_boundary() {
 }
 
 #[test]
+fn a_replica_with_no_identity_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = open_unidentified(&dir);
+    let e = r.register_household(household("李秀英")).unwrap_err();
+    assert!(matches!(e, GridsyncError::NotAllowed { .. }), "{e}");
+    assert_eq!(r.pending().unwrap().changes, 0);
+    assert!(r.list_households(None).unwrap().is_empty());
+}
+
+#[test]
 fn bad_input_is_an_invalid_input_error_naming_the_field() {
     let dir = tempfile::tempdir().unwrap();
     let r = open(&dir);
-    let e = r
-        .register_household(household("  "), "wang".into())
-        .unwrap_err();
+    let e = r.register_household(household("  ")).unwrap_err();
     assert!(
         matches!(&e, GridsyncError::InvalidInput { field, .. } if field == "head"),
         "{e:?}"
@@ -187,7 +204,7 @@ fn bad_input_is_an_invalid_input_error_naming_the_field() {
     assert!(matches!(&e, GridsyncError::NotFound { what, .. } if what == "household"));
     let mut h = household("李秀英");
     h.grid = "a//b".into();
-    let e = r.register_household(h, "wang".into()).unwrap_err();
+    let e = r.register_household(h).unwrap_err();
     assert!(matches!(&e, GridsyncError::InvalidInput { field, .. } if field == "grid"));
 }
 
@@ -218,20 +235,15 @@ fn a_sync_session_fails_cleanly_when_no_relay_answers_and_drops_cleanly() {
     s.stop_live().unwrap();
     assert!(!s.is_live());
     drop(s);
-    r.register_household(household("李秀英"), "wang".into())
-        .unwrap();
+    r.register_household(household("李秀英")).unwrap();
 }
 
 #[test]
 fn a_refused_record_shows_its_reason_is_listed_and_is_discarded_on_request() {
     let dir = tempfile::tempdir().unwrap();
     let r = open(&dir);
-    let kept = r
-        .register_household(household("王秀英"), "wang".into())
-        .unwrap();
-    let h = r
-        .register_household(household("李秀英"), "wang".into())
-        .unwrap();
+    let kept = r.register_household(household("王秀英")).unwrap();
+    let h = r.register_household(household("李秀英")).unwrap();
     let e = r.discard_refused(h.clone()).unwrap_err();
     assert!(matches!(&e, GridsyncError::InvalidInput { field, .. } if field == "id"));
     // As a sync session records the relay's refusal of the second registration.

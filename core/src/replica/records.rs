@@ -56,7 +56,7 @@ impl Replica {
                 me.check_grid(&h.grid)?;
                 me.worker
             }
-            None => _by.trim().to_string(),
+            None => unbound_author(_by)?,
         };
         model::validate_device(&by)
             .map_err(|_| Error::invalid("by", "the registering worker is empty"))?;
@@ -80,7 +80,7 @@ impl Replica {
         self.household_grid(id)?;
         let by = match self.bound_identity()? {
             Some(me) => me.worker,
-            None => _by.trim().to_string(),
+            None => unbound_author(_by)?,
         };
         let at = self.now();
         let change = TierChange {
@@ -114,9 +114,10 @@ impl Replica {
     pub fn log_visit(&self, v: &NewVisit) -> Result<DocId> {
         let _span = tracing::debug_span!("log_visit").entered();
         let mut v = v.clone();
-        if let Some(me) = self.bound_identity()? {
-            v.worker = me.worker;
-        }
+        v.worker = match self.bound_identity()? {
+            Some(me) => me.worker,
+            None => unbound_author(&v.worker)?,
+        };
         visit::validate_new(&v)?;
         let grid = self.household_grid(&v.household)?;
         let id = DocId::new(DocKind::Visit);
@@ -142,9 +143,12 @@ impl Replica {
     pub fn report_case(&self, c: &NewCase) -> Result<DocId> {
         let _span = tracing::debug_span!("report_case", grid = %c.grid).entered();
         let mut c = c.clone();
-        if let Some(me) = self.bound_identity()? {
-            c.role = me.role(Some(c.role))?;
-            c.reporter = me.worker;
+        match self.bound_identity()? {
+            Some(me) => {
+                c.role = me.role(Some(c.role))?;
+                c.reporter = me.worker;
+            }
+            None => c.reporter = unbound_author(&c.reporter)?,
         }
         let c = &c;
         model::case::validate_new(c)?;
@@ -190,7 +194,7 @@ impl Replica {
                 }
                 (me.worker.clone(), me.role(Some(input.role))?)
             }
-            None => (input.actor.trim().to_string(), input.role),
+            None => (unbound_author(&input.actor)?, input.role),
         };
         let action = CaseAction {
             id: new_action_id(),
@@ -207,6 +211,16 @@ impl Replica {
             model::case::append(tx, &action)
         })?;
         self.case(id)
+    }
+}
+
+/// The author a store with no identity at all writes as: the one the caller names, or
+/// [`Error::NoIdentity`] when it names none (an app that never set a setup identity and
+/// never met the relay).
+fn unbound_author(given: &str) -> Result<String> {
+    match given.trim() {
+        "" => Err(Error::NoIdentity),
+        who => Ok(who.to_string()),
     }
 }
 

@@ -110,7 +110,7 @@ impl TryFrom<CaseActionInput> for cr::CaseActionInput {
     type Error = GridsyncError;
     fn try_from(a: CaseActionInput) -> Result<Self> {
         Ok(cr::CaseActionInput {
-            actor: a.actor,
+            actor: String::new(),
             role: a.role.into(),
             at: a.at,
             kind: a.kind.try_into()?,
@@ -123,7 +123,7 @@ impl TryFrom<NewCase> for cm::NewCase {
     fn try_from(c: NewCase) -> Result<Self> {
         Ok(cm::NewCase {
             grid: grid("grid", &c.grid)?,
-            reporter: c.reporter,
+            reporter: String::new(),
             role: c.role.into(),
             household: opt_id("household", c.household)?,
             title: c.title,

@@ -104,14 +104,14 @@ fun household(head: String = "李秀英", tier: Tier = Tier.RED) = NewHousehold(
 )
 
 fun visit(household: String, at: Long) = NewVisit(
-    household = household, worker = "wang", at = at, mode = VisitMode.DOOR_TO_DOOR,
+    household = household, at = at, mode = VisitMode.DOOR_TO_DOOR,
     notes = "老人身体尚可，药已按时服用，孙子周末回来。",
     followUps = listOf(FollowUp(text = "下周送药", due = at + 7 * DAY)),
     geo = GeoPoint(lat = 32.68, lon = 109.02),
 )
 
 fun staff(kind: ActionKind) =
-    CaseActionInput(actor = "zhao", role = Role.COMMUNITY_STAFF, kind = kind)
+    CaseActionInput(role = Role.COMMUNITY_STAFF, kind = kind)
 
 /** A store that writes as worker wang in every role in [GRID] until the relay says otherwise. */
 fun openStore(root: File, name: String): GridsyncReplica {
@@ -124,7 +124,7 @@ fun openStore(root: File, name: String): GridsyncReplica {
 fun bench(n: Int) {
     val dir = Files.createTempDirectory("gridsync-bench").toFile()
     val r = GridsyncReplica.open(dir.path, "bench-kotlin")
-    val h = r.registerHousehold(household(), "wang")
+    val h = r.registerHousehold(household())
     fun timed(label: String, f: (Int) -> Unit) {
         repeat(2000) { f(it) } // JIT warm-up
         val us = DoubleArray(n) { i ->
@@ -169,7 +169,7 @@ fun run(root: File, relay: Relay) {
     lateinit var c: String
 
     test("register a household and log visits") {
-        h = a.registerHousehold(household(), "wang")
+        h = a.registerHousehold(household())
         val v1 = a.logVisit(visit(h, now - 20 * DAY))
         val v2 = a.logVisit(visit(h, now - 10 * DAY))
         expect(a.visitsOf(h, 10u).map { it.id } == listOf(v2, v1)) { "visits ${a.visitsOf(h, 10u)}" }
@@ -186,7 +186,7 @@ fun run(root: File, relay: Relay) {
     }
     test("report a case, accept and triage it") {
         c = a.reportCase(NewCase(
-            grid = GRID, reporter = "wang", role = Role.GRID_WORKER, household = h,
+            grid = GRID, role = Role.GRID_WORKER, household = h,
             title = "楼道堆放杂物", description = "三楼楼道堆放纸箱，影响通行。",
             category = "环境卫生", at = now,
         ))
@@ -200,7 +200,7 @@ fun run(root: File, relay: Relay) {
     }
     test("a step the role may not take is GridsyncException.NotAllowed") {
         val e = expectThrows<GridsyncException.NotAllowed> {
-            a.actOnCase(c, CaseActionInput(actor = "wang", role = Role.GRID_WORKER,
+            a.actOnCase(c, CaseActionInput(role = Role.GRID_WORKER,
                 kind = ActionKind.Evaluate(satisfied = true, comment = "好")))
         }
         expect(e.reason.contains("grid_worker may not evaluate")) { e.reason }
@@ -208,7 +208,7 @@ fun run(root: File, relay: Relay) {
     }
     test("an empty head of household is GridsyncException.InvalidInput") {
         val e = expectThrows<GridsyncException.InvalidInput> {
-            a.registerHousehold(household(head = " "), "wang")
+            a.registerHousehold(household(head = " "))
         }
         expect(e.field == "head" && e.reason.contains("empty")) { "${e.message}" }
         val nf = expectThrows<GridsyncException.NotFound> {
@@ -246,7 +246,7 @@ fun run(root: File, relay: Relay) {
         sessionB.startLive()
         sessionA.startLive()
         Thread.sleep(500)
-        a.changeTier(h, Tier.YELLOW, "wang", "子女返乡照料")
+        a.changeTier(h, Tier.YELLOW, "子女返乡照料")
         expect(recB.remote.await(15, TimeUnit.SECONDS)) { "B heard nothing" }
         val until = System.currentTimeMillis() + 5000
         while (b.getHousehold(h).tier != Tier.YELLOW && System.currentTimeMillis() < until) {
@@ -258,8 +258,8 @@ fun run(root: File, relay: Relay) {
         expect(!sessionA.isLive()) { "still live" }
     }
     test("two offline tier changes conflict until one is chosen") {
-        a.changeTier(h, Tier.RED, "wang", "独居老人摔伤")
-        b.changeTier(h, Tier.GREEN, "li", "子女返乡照料")
+        a.changeTier(h, Tier.RED, "独居老人摔伤")
+        b.changeTier(h, Tier.GREEN, "子女返乡照料")
         for (s in listOf(sessionA, sessionB, sessionA)) s.syncOnce()
         for (r in listOf(a, b)) {
             val conflicts = r.householdConflicts(h)

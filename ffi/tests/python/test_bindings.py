@@ -55,7 +55,7 @@ def household(head="李秀英", tier=Tier.RED):
 
 def visit(household_id, at):
     return NewVisit(
-        household=household_id, worker="wang", at=at, mode=VisitMode.DOOR_TO_DOOR,
+        household=household_id, at=at, mode=VisitMode.DOOR_TO_DOOR,
         notes="老人身体尚可，药已按时服用，孙子周末回来。",
         follow_ups=[FollowUp(text="下周送药", due=at + 7 * DAY)],
         geo=GeoPoint(lat=32.68, lon=109.02),
@@ -81,7 +81,7 @@ def test_households_visits_cases_and_callbacks(tmp_path):
     rec = Recorder()
     r.add_listener(rec)
     t = now_ms()
-    h = r.register_household(household(), "wang")
+    h = r.register_household(household())
     assert h.startswith("h-")
     v1 = r.log_visit(visit(h, t - 20 * DAY))
     v2 = r.log_visit(visit(h, t - 10 * DAY))
@@ -93,10 +93,10 @@ def test_households_visits_cases_and_callbacks(tmp_path):
     assert due[0].days_overdue == 3 and due[0].tier == Tier.RED
 
     c = r.report_case(NewCase(
-        grid=GRID, reporter="wang", role=Role.GRID_WORKER, household=h, title="楼道堆放杂物",
+        grid=GRID, role=Role.GRID_WORKER, household=h, title="楼道堆放杂物",
         description="三楼楼道堆放纸箱，影响通行。", category="环境卫生", at=t,
     ))
-    staff = lambda kind: CaseActionInput(actor="zhao", role=Role.COMMUNITY_STAFF, kind=kind)
+    staff = lambda kind: CaseActionInput(role=Role.COMMUNITY_STAFF, kind=kind)
     assert ActionName.ACCEPT in r.allowed_actions(c, Role.COMMUNITY_STAFF)
     assert r.act_on_case(c, staff(ActionKind.ACCEPT())).status == CaseStatus.ACCEPTED
     case = r.act_on_case(c, staff(ActionKind.TRIAGE(
@@ -110,16 +110,16 @@ def test_households_visits_cases_and_callbacks(tmp_path):
 def test_bad_input_raises_the_right_error(tmp_path):
     r = open_store(tmp_path, "phone-a")
     with pytest.raises(GridsyncError.InvalidInput) as e:
-        r.register_household(household(head="  "), "wang")
+        r.register_household(household(head="  "))
     assert e.value.field == "head" and "empty" in e.value.reason
     with pytest.raises(GridsyncError.NotFound) as e:
         r.get_household("h-0123456789abcdef0123456789abcdef")
     assert e.value.what == "household"
     c = r.report_case(NewCase(
-        grid=GRID, reporter="wang", role=Role.GRID_WORKER, household=None, title="路灯坏了",
+        grid=GRID, role=Role.GRID_WORKER, household=None, title="路灯坏了",
         description="", category="市政设施", at=now_ms(),
     ))
-    worker = CaseActionInput(actor="wang", role=Role.GRID_WORKER, kind=ActionKind.ACCEPT())
+    worker = CaseActionInput(role=Role.GRID_WORKER, kind=ActionKind.ACCEPT())
     with pytest.raises(GridsyncError.NotAllowed) as e:
         r.act_on_case(c, worker)
     assert "grid_worker may not accept" in e.value.reason
@@ -128,7 +128,7 @@ def test_bad_input_raises_the_right_error(tmp_path):
 
 def test_two_devices_sync_through_the_relay(relay, tmp_path):
     a = open_store(tmp_path, "phone-a")
-    h = a.register_household(household(head="陈建国", tier=Tier.YELLOW), "wang")
+    h = a.register_household(household(head="陈建国", tier=Tier.YELLOW))
     a.log_visit(visit(h, now_ms() - DAY))
     rec_a = Recorder()
     a.add_listener(rec_a)
@@ -157,7 +157,7 @@ def test_two_devices_sync_through_the_relay(relay, tmp_path):
     session_a.start_live()
     assert session_a.is_live()
     time.sleep(0.5)
-    a.change_tier(h, Tier.RED, "wang", "独居老人摔伤")
+    a.change_tier(h, Tier.RED, "独居老人摔伤")
     assert rec_b.remote_seen.wait(15), "B heard nothing from A while live"
     deadline = time.time() + 5
     while b.get_household(h).tier != Tier.RED and time.time() < deadline:
@@ -173,11 +173,11 @@ def test_two_offline_tier_changes_conflict_until_settled(relay, tmp_path):
     b = open_store(tmp_path, "tier-b")
     session_a = SyncSession(a, relay_config(relay, relay.enroll("tier-a")))
     session_b = SyncSession(b, relay_config(relay, relay.enroll("tier-b")))
-    h = a.register_household(household(head="陈建国", tier=Tier.YELLOW), "wang")
+    h = a.register_household(household(head="陈建国", tier=Tier.YELLOW))
     session_a.sync_once()
     session_b.sync_once()
-    a.change_tier(h, Tier.RED, "wang", "独居老人摔伤")
-    b.change_tier(h, Tier.GREEN, "li", "子女返乡照料")
+    a.change_tier(h, Tier.RED, "独居老人摔伤")
+    b.change_tier(h, Tier.GREEN, "子女返乡照料")
     for s in (session_a, session_b, session_a):
         s.sync_once()
     for r in (a, b):
@@ -226,6 +226,6 @@ def test_a_failing_listener_does_not_fail_the_write(tmp_path):
     r.add_listener(Broken())
     rec = Recorder()
     r.add_listener(rec)
-    h = r.register_household(household(), "wang")
+    h = r.register_household(household())
     assert r.get_household(h).head == "李秀英"
     assert rec.changes == [([h], False)]

@@ -46,6 +46,7 @@ class AppGraph private constructor(
         get() = settings.value.let { WorkerProfile(it.relay.worker, it.role, it.relay.grid) }
 
     init {
+        io.execute { identify(settings.value) }
         syncIo.execute { connect(settings.value) }
     }
 
@@ -53,7 +54,17 @@ class AppGraph private constructor(
     fun save(s: AppSettings) {
         store.save(s)
         settings.set(s)
+        io.execute { identify(s) }
         syncIo.execute { connect(s) }
+    }
+
+    /**
+     * Tells the replica who writes on this phone until its first sync (the relay's grants
+     * replace it then); without it every write fails with NotAllowed (runs on io).
+     */
+    private fun identify(s: AppSettings) {
+        if (s.relay.worker.isBlank() || s.relay.grid.isBlank()) return
+        runCatching { replica.setSetupIdentity(s.relay.worker, s.relay.worker, listOf(s.role), s.relay.grid) }
     }
 
     fun setForeground(fg: Boolean) {

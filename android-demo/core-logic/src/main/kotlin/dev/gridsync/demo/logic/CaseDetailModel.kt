@@ -94,7 +94,7 @@ class CaseDetailModel(
         }
         state.update { it.copy(busy = true, error = null, failedAction = null) }
         io.execute {
-            val input = CaseActionInput(actor = me.id, role = me.role, at = clock.nowMs(), kind = kind.getOrThrow())
+            val input = CaseActionInput(role = me.role, at = clock.nowMs(), kind = kind.getOrThrow())
             val result = attempt { replica.actOnCase(caseId, input) }
             state.update { s ->
                 result.fold(

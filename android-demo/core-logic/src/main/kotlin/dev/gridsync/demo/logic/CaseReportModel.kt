@@ -68,7 +68,6 @@ class CaseReportModel(
                 val id = replica.reportCase(
                     NewCase(
                         grid = me.grid,
-                        reporter = me.id,
                         role = me.role,
                         household = form.household,
                         title = form.title.trim(),
@@ -82,7 +81,7 @@ class CaseReportModel(
                     runCatching {
                         replica.actOnCase(
                             id,
-                            CaseActionInput(actor = me.id, role = me.role, kind = ActionKind.Comment(TriageSuggestion.comment(c))),
+                            CaseActionInput(role = me.role, kind = ActionKind.Comment(TriageSuggestion.comment(c))),
                         )
                     }
                 }

@@ -23,13 +23,11 @@ object DemoData {
                     tags = tags,
                     contacts = listOf(me.id),
                 ),
-                me.id,
             )
             if (lastVisitDaysAgo != null) {
                 replica.logVisit(
                     NewVisit(
                         household = id,
-                        worker = me.id,
                         at = now - lastVisitDaysAgo * DAY_MS,
                         mode = VisitMode.DOOR_TO_DOOR,
                         notes = "入户了解近况，家中一切正常。",

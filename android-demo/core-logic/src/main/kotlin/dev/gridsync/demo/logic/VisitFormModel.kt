@@ -91,7 +91,6 @@ class VisitFormModel(
         }
         return NewVisit(
             household = householdId,
-            worker = me.id,
             at = at,
             mode = f.mode,
             notes = f.notes.trim(),

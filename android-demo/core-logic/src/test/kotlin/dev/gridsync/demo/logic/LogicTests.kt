@@ -62,23 +62,25 @@ fun household(head: String, tier: Tier, contact: String = "wang") = NewHousehold
 )
 
 fun oldVisit(h: String, at: Long) = NewVisit(
-    household = h, worker = "wang", at = at, mode = VisitMode.DOOR_TO_DOOR, notes = "身体尚可，按时服药。",
+    household = h, at = at, mode = VisitMode.DOOR_TO_DOOR, notes = "身体尚可，按时服药。",
 )
 
 fun storeTests(root: File) {
     val now = System.currentTimeMillis()
     val clock = Clock { now }
     val replica = GridsyncReplica.open(File(root, "phone-wang").path, "phone-wang")
+    // One phone, acting in every role (the case flow below takes each step on it).
+    replica.setSetupIdentity("wang", "王芳", Role.entries.toList(), GRID)
     val hub = ChangeHub.attach(replica)
 
     // Households and their last visits (red every 7 days, yellow 30, green 90).
-    val red3 = replica.registerHousehold(household("李秀英", Tier.RED), "wang")      // 3 days late
-    val red1 = replica.registerHousehold(household("张桂兰", Tier.RED), "wang")      // 1 day late
-    val yellow15 = replica.registerHousehold(household("王建国", Tier.YELLOW), "wang") // 15 days late
-    val green10 = replica.registerHousehold(household("刘德明", Tier.GREEN), "wang")  // 10 days late
-    val yellowNew = replica.registerHousehold(household("陈小梅", Tier.YELLOW), "wang") // never visited: due now
-    val redSoon = replica.registerHousehold(household("赵大爷", Tier.RED), "wang")    // due in 5 days
-    val other = replica.registerHousehold(household("周阿姨", Tier.RED, contact = "li"), "li") // not wang's
+    val red3 = replica.registerHousehold(household("李秀英", Tier.RED))      // 3 days late
+    val red1 = replica.registerHousehold(household("张桂兰", Tier.RED))      // 1 day late
+    val yellow15 = replica.registerHousehold(household("王建国", Tier.YELLOW)) // 15 days late
+    val green10 = replica.registerHousehold(household("刘德明", Tier.GREEN))  // 10 days late
+    val yellowNew = replica.registerHousehold(household("陈小梅", Tier.YELLOW)) // never visited: due now
+    val redSoon = replica.registerHousehold(household("赵大爷", Tier.RED))    // due in 5 days
+    val other = replica.registerHousehold(household("周阿姨", Tier.RED, contact = "li")) // not wang's
     replica.logVisit(oldVisit(red3, now - 10 * DAY_MS))
     replica.logVisit(oldVisit(red1, now - 8 * DAY_MS - 3_600_000))
     replica.logVisit(oldVisit(yellow15, now - 45 * DAY_MS))
@@ -272,12 +274,13 @@ fun syncBarTests(root: File, relayExe: String) {
             test("sync bar: the relay goes away ($how) and comes back on the same port") {
                 val name = if (forcibly) "phone-kill" else "phone-term"
                 val replica = GridsyncReplica.open(File(root, name).path, name)
+                replica.setSetupIdentity("wang", "王芳", listOf(Role.GRID_WORKER), GRID)
                 val hub = ChangeHub.attach(replica)
                 val session = SyncSession(replica, RelaySettings(relay.address, relay.fingerprint, relay.enroll(name, GRID), "wang", GRID).toConfig())
                 val bar = SyncBarModel(session, hub, io = io, timer = timer, stallAfterMs = 2_000, tickMs = 200)
                 val seen = java.util.concurrent.CopyOnWriteArrayList<SyncBarState>()
                 bar.state.subscribe { seen.add(it) }
-                val h = replica.registerHousehold(household("李秀英", Tier.RED), "wang")
+                val h = replica.registerHousehold(household("李秀英", Tier.RED))
                 bar.refresh()
                 eventually(5_000, { "pending after a write: ${bar.state.value}" }) { bar.state.value.pending > 0 }
 
