@@ -67,20 +67,10 @@ fn offline_handset(dir: &Path, worker: &str) {
 }
 
 fn add_household(dir: &Path, head: &str, tier: &str) -> String {
-    let h = json(
+    support::add_household(
         dir,
-        &[
-            "household",
-            "add",
-            "--head",
-            head,
-            "--tier",
-            tier,
-            "--address",
-            "3栋/2单元/501",
-        ],
-    );
-    str_of(&h["id"])
+        &["--head", head, "--tier", tier, "--address", "3栋/2单元/501"],
+    )
 }
 
 #[test]

@@ -17,22 +17,17 @@ use support::{G1, Relay, fails, gridsync, json, ok, text};
 const G2: &str = "ankang/hanbin/laocheng/xinhua/g02";
 
 fn add_household(dir: &Path, head: &str, grid: &str) -> String {
-    let h = json(
-        dir,
-        &[
-            "household",
-            "add",
-            "--head",
-            head,
-            "--tier",
-            "yellow",
-            "--address",
-            "3栋/2单元/501",
-            "--grid",
-            grid,
-        ],
-    );
-    h["id"].as_str().unwrap().to_string()
+    let args = [
+        "--head",
+        head,
+        "--tier",
+        "yellow",
+        "--address",
+        "3栋/2单元/501",
+        "--grid",
+        grid,
+    ];
+    support::add_household(dir, &args)
 }
 
 /// Runs `gridsync --json sync`, which must fail; returns the JSON it printed.

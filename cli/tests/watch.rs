@@ -13,11 +13,9 @@ use support::{G1, Relay, command, json, ok, text};
 
 /// Adds a household on `dir`; returns its id.
 fn add_household(dir: &std::path::Path, head: &str) -> String {
-    let h = json(
+    support::add_household(
         dir,
         &[
-            "household",
-            "add",
             "--head",
             head,
             "--tier",
@@ -25,8 +23,7 @@ fn add_household(dir: &std::path::Path, head: &str) -> String {
             "--address",
             "3栋/2单元/501",
         ],
-    );
-    h["id"].as_str().unwrap().to_string()
+    )
 }
 
 #[test]

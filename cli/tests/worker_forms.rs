@@ -59,20 +59,10 @@ fn offline_handset(dir: &Path) {
 }
 
 fn add(dir: &Path, head: &str, address: &str) -> String {
-    let h = json(
+    support::add_household(
         dir,
-        &[
-            "household",
-            "add",
-            "--head",
-            head,
-            "--tier",
-            "red",
-            "--address",
-            address,
-        ],
-    );
-    h["id"].as_str().unwrap().to_string()
+        &["--head", head, "--tier", "red", "--address", address],
+    )
 }
 
 #[test]

@@ -59,6 +59,18 @@ pub fn json(store: &Path, args: &[&str]) -> Value {
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?} printed non-JSON {out:?}: {e}"))
 }
 
+/// Runs `household add` on `store` with `args` (`--head`, `--tier`, `--address` ...);
+/// returns the new household's id.
+pub fn add_household(store: &Path, args: &[&str]) -> String {
+    let mut all = vec!["household", "add"];
+    all.extend_from_slice(args);
+    let h = json(store, &all);
+    h["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {h}"))
+        .to_string()
+}
+
 /// Runs a command that must fail; returns its stderr.
 pub fn fails(store: &Path, args: &[&str]) -> String {
     let out = gridsync(Some(store), args);

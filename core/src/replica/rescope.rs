@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::ids::DocId;
 use crate::index::{self, decode, encode};
 use crate::model::{self, Grants};
-use crate::store::{Batch, Scan, trees};
+use crate::store::{Batch, for_each_page, trees};
 use crate::sync::backend::Bootstrap;
 use crate::sync::wire::{Cursor, Entry};
 
@@ -178,22 +178,8 @@ impl Replica {
     /// Every stored record whose grid `grants` does not cover.
     fn records_outside(&self, grants: &Grants) -> Result<Vec<DocId>> {
         let mut out = Vec::new();
-        let mut after: Option<Vec<u8>> = None;
-        loop {
-            let page = self.store.scan(
-                trees::DOCS,
-                Scan {
-                    prefix: b"",
-                    after: after.as_deref(),
-                    limit: 256,
-                    reverse: false,
-                },
-            )?;
-            let Some((last, _)) = page.last() else {
-                return Ok(out);
-            };
-            after = Some(last.clone());
-            for (k, _) in &page {
+        for_each_page(self.store.as_ref(), trees::DOCS, 256, |page| {
+            for (k, _) in page {
                 let Ok(id) = DocId::parse(&String::from_utf8_lossy(k)) else {
                     continue;
                 };
@@ -203,7 +189,9 @@ impl Replica {
                     out.push(id);
                 }
             }
-        }
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     /// The grid a stored record belongs to (`None` while it is not readable yet).

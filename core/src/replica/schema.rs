@@ -139,23 +139,9 @@ pub(super) fn set_version(store: &dyn Store, v: u32) -> Result<()> {
 
 /// Rebuilds the index tree from every stored document, a page at a time.
 fn rebuild_indexes(store: &dyn Store, config: &ReplicaConfig) -> Result<()> {
-    let mut after: Option<Vec<u8>> = None;
-    loop {
-        let page = store.scan(
-            trees::DOCS,
-            Scan {
-                prefix: b"",
-                after: after.as_deref(),
-                limit: 256,
-                reverse: false,
-            },
-        )?;
-        let Some((last, _)) = page.last() else {
-            return Ok(());
-        };
-        after = Some(last.clone());
+    crate::store::for_each_page(store, trees::DOCS, 256, |page| {
         let mut batch = Batch::new();
-        for (k, v) in &page {
+        for (k, v) in page {
             let id = DocId::parse(&String::from_utf8_lossy(k))?;
             let doc =
                 Automerge::load(v).map_err(|e| Error::corrupt(format!("document {id}"), e))?;
@@ -174,8 +160,8 @@ fn rebuild_indexes(store: &dyn Store, config: &ReplicaConfig) -> Result<()> {
                 Err(err) => tracing::warn!(doc = %id, %err, "document left out of the index"),
             }
         }
-        store.commit(batch)?;
-    }
+        store.commit(batch)
+    })
 }
 
 /// Drops the schema version and every index entry, leaving a store as an old build left it.

@@ -108,6 +108,33 @@ impl<'a> Scan<'a> {
     }
 }
 
+/// Calls `f` with every entry of `tree` in key order, `page` entries at a time (so a large
+/// tree is never held in memory at once); stops at the first error `f` returns.
+pub fn for_each_page(
+    store: &dyn Store,
+    tree: &'static str,
+    page: usize,
+    mut f: impl FnMut(&[(Vec<u8>, Vec<u8>)]) -> Result<()>,
+) -> Result<()> {
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let entries = store.scan(
+            tree,
+            Scan {
+                prefix: b"",
+                after: after.as_deref(),
+                limit: page,
+                reverse: false,
+            },
+        )?;
+        let Some((last, _)) = entries.last() else {
+            return Ok(());
+        };
+        after = Some(last.clone());
+        f(&entries)?;
+    }
+}
+
 /// Ordered key-value trees with atomic multi-tree commits.
 ///
 /// Contract (checked by `conformance`): a `commit` that returned `Ok` is visible to every

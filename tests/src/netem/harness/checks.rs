@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow, ensure};
 use gridsync_core::net::RelayTarget;
-use gridsync_core::store::{Scan, trees};
+use gridsync_core::store::{for_each_page, trees};
 use gridsync_core::{DocId, Replica};
 use gridsync_server::Hub;
 
@@ -20,25 +20,14 @@ pub type DocHeads = BTreeMap<String, Vec<[u8; 32]>>;
 /// The ids of every document in a replica's store.
 pub fn doc_ids(replica: &Replica) -> Result<BTreeSet<String>> {
     let mut out = BTreeSet::new();
-    let mut after: Option<Vec<u8>> = None;
-    loop {
-        let page = replica.store().scan(
-            trees::DOCS,
-            Scan {
-                prefix: b"",
-                after: after.as_deref(),
-                limit: 256,
-                reverse: false,
-            },
-        )?;
-        let Some((last, _)) = page.last() else {
-            return Ok(out);
-        };
-        after = Some(last.clone());
-        for (k, _) in &page {
-            out.insert(String::from_utf8(k.clone())?);
-        }
-    }
+    for_each_page(replica.store().as_ref(), trees::DOCS, 256, |page| {
+        out.extend(
+            page.iter()
+                .map(|(k, _)| String::from_utf8_lossy(k).into_owned()),
+        );
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 /// Every document of a replica with its heads.
