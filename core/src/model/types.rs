@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{DocId, GridPath, Timestamp};
 
+pub use super::grants::Role;
+
 /// Visit-need tier of a household (Ankang's "three kinds of household").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Tier {
@@ -308,75 +310,6 @@ impl Level {
             Level::Community => Some(Level::Street),
             Level::Street => None,
         }
-    }
-}
-
-/// Who takes a case action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Role {
-    /// 网格员.
-    GridWorker,
-    /// 网格长.
-    GridLeader,
-    /// Community staff 社区工作人员.
-    CommunityStaff,
-    /// Street staff 街道工作人员.
-    StreetStaff,
-    /// Democratic supervisor 民主监督员: evaluates how matters were handled.
-    Supervisor,
-}
-
-impl Role {
-    /// Stable name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::GridWorker => "grid_worker",
-            Role::GridLeader => "grid_leader",
-            Role::CommunityStaff => "community_staff",
-            Role::StreetStaff => "street_staff",
-            Role::Supervisor => "supervisor",
-        }
-    }
-
-    /// Parses [`Role::as_str`].
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "grid_worker" => Some(Role::GridWorker),
-            "grid_leader" => Some(Role::GridLeader),
-            "community_staff" => Some(Role::CommunityStaff),
-            "street_staff" => Some(Role::StreetStaff),
-            "supervisor" => Some(Role::Supervisor),
-            _ => None,
-        }
-    }
-
-    /// Every role.
-    pub const ALL: [Role; 5] = [
-        Role::GridWorker,
-        Role::GridLeader,
-        Role::CommunityStaff,
-        Role::StreetStaff,
-        Role::Supervisor,
-    ];
-
-    /// Parses a role as a person types it: [`Role::as_str`] (with `-` for `_`), a short
-    /// English form or the Chinese title (网格员, 网格长, 社区工作人员, 街道工作人员, 民主监督员).
-    pub fn from_user(s: &str) -> std::result::Result<Self, String> {
-        let t = s.trim().replace('-', "_");
-        Role::parse(&t)
-            .or(match t.as_str() {
-                "网格员" | "worker" => Some(Role::GridWorker),
-                "网格长" | "leader" => Some(Role::GridLeader),
-                "社区" | "社区工作人员" | "staff" => Some(Role::CommunityStaff),
-                "街道" | "街道工作人员" => Some(Role::StreetStaff),
-                "监督员" | "民主监督员" => Some(Role::Supervisor),
-                _ => None,
-            })
-            .ok_or_else(|| {
-                format!(
-                    "unknown role {s:?}: use grid_worker, grid_leader, community_staff, street_staff or supervisor"
-                )
-            })
     }
 }
 
