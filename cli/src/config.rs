@@ -18,6 +18,7 @@ use crate::{parse_grid, parse_role};
 
 mod cmd;
 mod init;
+pub mod key;
 
 pub use cmd::{ConfigCmd, run as config_cmd};
 pub use init::{InitArgs, init};
@@ -95,9 +96,17 @@ pub fn read_config(dir: &Path) -> Result<Option<HandsetConfig>> {
 
 /// Writes the settings atomically, readable by the owner only (the token is a secret).
 pub fn write_config(dir: &Path, config: &HandsetConfig) -> Result<()> {
-    use std::io::Write;
     let text = toml::to_string(config).context("encoding the settings")?;
-    let tmp = dir.join(format!("{CONFIG_FILE}.tmp"));
+    write_private(&dir.join(CONFIG_FILE), text.as_bytes())
+}
+
+/// Replaces `path` with `bytes` atomically (a `.tmp` sibling renamed over it), readable
+/// by the owner only.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -105,24 +114,35 @@ pub fn write_config(dir: &Path, config: &HandsetConfig) -> Result<()> {
     let mut f = opts
         .open(&tmp)
         .with_context(|| format!("writing {}", tmp.display()))?;
-    f.write_all(text.as_bytes())?;
+    f.write_all(bytes)?;
     f.sync_all()?;
-    std::fs::rename(&tmp, dir.join(CONFIG_FILE))
-        .with_context(|| format!("saving {}", dir.join(CONFIG_FILE).display()))
+    std::fs::rename(&tmp, path).with_context(|| format!("saving {}", path.display()))
+}
+
+/// Removes the settings file (sign-out: the enrollment token goes with it).
+pub fn remove_config(dir: &Path) -> Result<()> {
+    let path = dir.join(CONFIG_FILE);
+    match std::fs::remove_file(&path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("removing {}", path.display())),
+    }
 }
 
 /// How long a command waits for a handset another gridsync holds (a `sync --watch` round).
 pub const IN_USE_WAIT: Duration = Duration::from_secs(30);
 
-/// Opens the sled replica of a handset directory. A store another process holds (a
+/// Opens the sled replica of a handset directory, encrypted with its key (`key`). A
+/// store another process holds (a
 /// `sync --watch` round, which opens it only around each round) is retried for up to
 /// `wait`, with one note on a terminal; after that the error still carries the typed
 /// [`gridsync_core::Error::StoreInUse`] (see [`in_use`]).
 pub fn open_replica(dir: &Path, device: &str, wait: Duration) -> Result<Replica> {
     let started = Instant::now();
     let mut told = false;
+    let key = key::load_or_make(dir)?;
     loop {
-        match Replica::open(&dir.join("store"), device) {
+        match Replica::open_encrypted(&dir.join("store"), device, key.clone()) {
             Err(e @ gridsync_core::Error::StoreInUse { .. }) => {
                 if started.elapsed() >= wait {
                     let waited = if wait.is_zero() {

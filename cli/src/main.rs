@@ -11,6 +11,7 @@ mod case;
 mod config;
 mod demo;
 mod enroll;
+mod erase;
 mod household;
 mod out;
 mod output;
@@ -69,6 +70,9 @@ enum Command {
     /// Records whose changes the relay refused: list them, or discard them from this handset.
     #[command(subcommand)]
     Refused(refused::RefusedCmd),
+    /// Sign out: make this handset's records unreadable and remove them, with its key
+    /// file and enrollment.
+    Erase(erase::EraseArgs),
     /// Run a relay and three handsets in-process and show them converge.
     Demo(demo::DemoArgs),
 }
@@ -173,9 +177,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Visit(c) => visit::run(&ctx, c),
         Command::Case(c) => case::run(&ctx, c),
         Command::Due(a) => visit::due(&ctx, &a),
-        Command::Sync(a) => sync::sync(&ctx, &a),
+        Command::Sync(a) => erase::after_wipe(&ctx, sync::sync(&ctx, &a)),
         Command::Status => sync::status(&ctx),
         Command::Refused(c) => refused::run(&ctx, c),
+        Command::Erase(a) => erase::run(&ctx, &a),
         Command::Demo(a) => demo::run(&ctx, &a),
     }
 }

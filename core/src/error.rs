@@ -64,6 +64,28 @@ pub enum Error {
         /// The store's directory.
         path: String,
     },
+    /// The store is encrypted and the key given does not open it. Nothing was changed.
+    #[error("wrong key: this key does not open the store at {path}")]
+    WrongKey {
+        /// The store's directory.
+        path: String,
+    },
+    /// The store is encrypted and was opened without a key.
+    #[error("the store at {path} is encrypted: open it with its key")]
+    KeyNeeded {
+        /// The store's directory.
+        path: String,
+    },
+    /// The store is not encrypted, so it has no key to change: open it with a key to
+    /// encrypt it.
+    #[error("the store is not encrypted: open it with a key to encrypt it")]
+    NotEncrypted,
+    /// The store was erased (sign-out, remote wipe): its data can no longer be read.
+    #[error("the store at {path} was erased; set the handset up again")]
+    Erased {
+        /// The store's directory.
+        path: String,
+    },
     /// The store was written by a newer gridsync than this one.
     #[error(
         "store schema version {found} is newer than this build supports ({supported}); upgrade the app"
@@ -98,6 +120,10 @@ pub enum Error {
         /// What the relay said.
         detail: String,
     },
+    /// The operator wiped this handset (`gridsync-relay device wipe`): its store was erased
+    /// at the relay's word. Retrying will not help: set the handset up again.
+    #[error("the relay's operator wiped this handset: its records were erased; set it up again")]
+    Wiped,
     /// The network failed (no route, timeout, connection lost).
     #[error("network: {0}")]
     Network(String),
@@ -128,7 +154,13 @@ impl Error {
     /// True when retrying the same call cannot succeed until someone acts (a new
     /// enrollment, an update): a live sync stops instead of reconnecting.
     pub fn is_final(&self) -> bool {
-        matches!(self, Error::Denied { .. } | Error::VersionMismatch { .. })
+        matches!(
+            self,
+            Error::Denied { .. }
+                | Error::VersionMismatch { .. }
+                | Error::Wiped
+                | Error::Erased { .. }
+        )
     }
 
     /// Shorthand for [`Error::Corrupt`].

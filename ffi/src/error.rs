@@ -51,6 +51,21 @@ pub enum GridsyncError {
         /// What was being read and why it was rejected.
         reason: String,
     },
+    /// The store is encrypted and the key given does not open it (or none was given).
+    /// Nothing was changed: fetch the right key from the keystore; never make a new one
+    /// for an existing store.
+    #[error("wrong key: {reason}")]
+    WrongKey {
+        /// Which store, and what was wrong.
+        reason: String,
+    },
+    /// The store was erased (sign-out, or a remote wipe the operator asked for). Nothing
+    /// is left to read: set the handset up again.
+    #[error("erased: {reason}")]
+    Erased {
+        /// Which store.
+        reason: String,
+    },
     /// The store was written by a newer version of the app, or the relay speaks another
     /// sync protocol version: ask the user to update (or the operator, for the relay).
     #[error("update the app: {reason}")]
@@ -93,6 +108,18 @@ impl From<CoreError> for GridsyncError {
                 reason: format!("{what}: {detail}"),
             },
             CoreError::Storage(reason) => GridsyncError::Storage { reason },
+            e @ (CoreError::WrongKey { .. } | CoreError::KeyNeeded { .. }) => {
+                GridsyncError::WrongKey {
+                    reason: e.to_string(),
+                }
+            }
+            e @ (CoreError::Erased { .. } | CoreError::Wiped) => GridsyncError::Erased {
+                reason: e.to_string(),
+            },
+            e @ CoreError::NotEncrypted => GridsyncError::InvalidInput {
+                field: "key".into(),
+                reason: e.to_string(),
+            },
             e @ CoreError::StoreInUse { .. } => GridsyncError::Storage {
                 reason: e.to_string(),
             },
@@ -161,6 +188,18 @@ mod tests {
                     detail: "relay speaks 4".into(),
                 },
                 "update the app: the relay does not speak this app's sync protocol (version 3)",
+            ),
+            (
+                CoreError::WrongKey { path: "/s".into() },
+                "wrong key: wrong key: this key does not open the store at /s",
+            ),
+            (
+                CoreError::KeyNeeded { path: "/s".into() },
+                "wrong key: the store at /s is encrypted",
+            ),
+            (
+                CoreError::Erased { path: "/s".into() },
+                "erased: the store at /s was erased",
             ),
             (CoreError::Network("timeout".into()), "sync failed: timeout"),
             (

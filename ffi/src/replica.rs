@@ -28,6 +28,12 @@ pub struct GridsyncReplica {
 }
 
 impl GridsyncReplica {
+    fn wrap(inner: Arc<Replica>) -> Arc<Self> {
+        let listeners = Arc::new(Listeners::default());
+        inner.observe(Arc::new(Forward(listeners.clone())));
+        Arc::new(GridsyncReplica { inner, listeners })
+    }
+
     /// The core replica (for the sync session).
     pub(crate) fn core(&self) -> &Arc<Replica> {
         &self.inner
@@ -37,6 +43,12 @@ impl GridsyncReplica {
     pub(crate) fn listeners(&self) -> &Arc<Listeners> {
         &self.listeners
     }
+}
+
+/// The core's key from the app's bytes; the copy uniffi handed over is zeroed.
+fn store_key(bytes: Vec<u8>) -> Result<gridsync_core::store::StoreKey> {
+    let bytes = zeroize::Zeroizing::new(bytes);
+    Ok(gridsync_core::store::StoreKey::from_slice(&bytes)?)
 }
 
 fn all<T, U: From<T>>(v: Vec<T>) -> Vec<U> {
@@ -52,9 +64,34 @@ impl GridsyncReplica {
     #[uniffi::constructor]
     pub fn open(path: String, device: String) -> Result<Arc<Self>> {
         let inner = Arc::new(Replica::open(Path::new(&path), &device)?);
-        let listeners = Arc::new(Listeners::default());
-        inner.observe(Arc::new(Forward(listeners.clone())));
-        Ok(Arc::new(GridsyncReplica { inner, listeners }))
+        Ok(Self::wrap(inner))
+    }
+
+    /// Opens the store in directory `path` like [`GridsyncReplica::open`], encrypted with
+    /// `key`: 32 bytes the app keeps in the Android Keystore or iOS Keychain (see the
+    /// guide); gridsync never writes it. A plaintext store is encrypted on this first open
+    /// with a key. `WrongKey` when the key does not open the store (nothing is changed),
+    /// `InvalidInput` when it is not 32 bytes.
+    #[uniffi::constructor]
+    pub fn open_encrypted(path: String, device: String, key: Vec<u8>) -> Result<Arc<Self>> {
+        let key = store_key(key)?;
+        let inner = Arc::new(Replica::open_encrypted(Path::new(&path), &device, key)?);
+        Ok(Self::wrap(inner))
+    }
+
+    /// Replaces the store's key with `key` (32 bytes). Atomic: if the app dies meanwhile,
+    /// the store opens with either the old key or the new one, so keep both until this
+    /// returns. `InvalidInput` for a store opened without a key.
+    pub fn rekey(&self, key: Vec<u8>) -> Result<()> {
+        let key = store_key(key)?;
+        Ok(self.inner.rekey(key)?)
+    }
+
+    /// Signs out: makes the store unreadable at once (it destroys its key file) and
+    /// removes its files. Delete the key from the keystore too. Every later call on this
+    /// replica throws `Erased`.
+    pub fn erase(&self) -> Result<()> {
+        Ok(self.inner.erase()?)
     }
 
     /// The device name the store was opened for.

@@ -281,3 +281,38 @@ fn a_refused_record_shows_its_reason_is_listed_and_is_discarded_on_request() {
     assert_eq!(r.get_household(kept).unwrap().head, "王秀英");
     assert!(r.refused().unwrap().is_empty());
 }
+
+#[test]
+fn an_encrypted_store_opens_with_its_key_rekeys_and_erases() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store").to_string_lossy().into_owned();
+    let (key, next) = (vec![7u8; 32], vec![9u8; 32]);
+    let r = GridsyncReplica::open_encrypted(path.clone(), "phone-1".into(), key.clone()).unwrap();
+    let roles = vec![Role::GridWorker];
+    r.set_setup_identity("wang".into(), "王芳".into(), roles, GRID.into())
+        .unwrap();
+    let h = r.register_household(household("王秀英")).unwrap();
+    r.rekey(next.clone()).unwrap();
+    drop(r);
+    let wrong = GridsyncReplica::open_encrypted(path.clone(), "phone-1".into(), key);
+    assert!(matches!(wrong, Err(GridsyncError::WrongKey { .. })));
+    let none = GridsyncReplica::open(path.clone(), "phone-1".into());
+    assert!(matches!(none, Err(GridsyncError::WrongKey { .. })));
+    let short = GridsyncReplica::open_encrypted(path.clone(), "phone-1".into(), vec![1; 16]);
+    assert!(matches!(short, Err(GridsyncError::InvalidInput { .. })));
+    let r = GridsyncReplica::open_encrypted(path.clone(), "phone-1".into(), next.clone()).unwrap();
+    assert_eq!(r.get_household(h.clone()).unwrap().head, "王秀英");
+    r.erase().unwrap();
+    assert!(matches!(
+        r.get_household(h),
+        Err(GridsyncError::Erased { .. })
+    ));
+    drop(r);
+    assert!(!std::path::Path::new(&path).exists());
+    // A plaintext store has no key to change.
+    let plain = open(&dir);
+    assert!(matches!(
+        plain.rekey(next),
+        Err(GridsyncError::InvalidInput { .. })
+    ));
+}

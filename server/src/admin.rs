@@ -44,6 +44,11 @@ pub enum AdminRequest {
         /// Id or name.
         device: String,
     },
+    /// Ask for a device (by id or name) to erase itself at its next contact.
+    Wipe {
+        /// Id or name.
+        device: String,
+    },
 }
 
 /// The answer.
@@ -72,6 +77,11 @@ pub enum AdminResponse {
         /// The device.
         device: Device,
     },
+    /// The device will be told to erase itself.
+    WipeRequested {
+        /// The device.
+        device: Device,
+    },
     /// The request failed.
     Error {
         /// Why.
@@ -94,6 +104,9 @@ pub fn execute(hub: &Hub, req: AdminRequest) -> AdminResponse {
         AdminRequest::Revoke { device } => hub
             .revoke_device(&device)
             .map(|device| AdminResponse::Revoked { device }),
+        AdminRequest::Wipe { device } => hub
+            .wipe_device(&device)
+            .map(|device| AdminResponse::WipeRequested { device }),
     };
     result.unwrap_or_else(|e| AdminResponse::Error {
         message: e.to_string(),

@@ -9,6 +9,7 @@
 //! - [`config`]: defaults, TOML file, environment and flags.
 //! - [`admin`]: device administration over a Unix socket while the relay runs.
 //! - [`error`]: the library's error type.
+//! - [`perms`]: the data directory kept owner-only.
 //!
 //! The binary `gridsync-relay` (`src/main.rs`) wires these together.
 
@@ -17,6 +18,7 @@ pub mod config;
 mod conn;
 pub mod error;
 pub mod hub;
+pub mod perms;
 pub mod server;
 pub mod tls;
 
@@ -44,7 +46,11 @@ pub fn open_hub(data_dir: &Path, cache_mib: u64) -> Result<Hub> {
             // Ingest throughput first; the relay's disk is not a phone's.
             compression: 0,
             dictionary_trees: Vec::new(),
+            // The relay's data directory is protected by the operator (docs/OPERATIONS.md).
+            key: None,
         },
     )?;
-    Ok(Hub::open(Arc::new(store))?)
+    let hub = Hub::open(Arc::new(store))?;
+    perms::restrict(data_dir)?;
+    Ok(hub)
 }

@@ -97,8 +97,14 @@ enum DeviceCommand {
     },
     /// List enrolled devices.
     List,
-    /// Revoke a device (by id or name): it is cut off at once.
+    /// Revoke a device (by id or name): it is cut off at once; what it holds stays on it.
     Revoke {
+        /// Device id or name.
+        device: String,
+    },
+    /// Wipe a lost device (by id or name): at its next contact it erases its store and
+    /// reports it; its unsent changes are not accepted. `device list` shows when.
+    Wipe {
         /// Device id or name.
         device: String,
     },
@@ -221,6 +227,7 @@ fn serve(config: RelayConfig, json: bool) -> Result<()> {
         (None, None) => tls::self_signed(&config.data_dir)?,
         _ => bail!("tls_cert and tls_key go together"),
     };
+    gridsync_server::perms::restrict(&config.data_dir)?;
     let fingerprint = identity.fingerprint();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -285,6 +292,7 @@ fn device(config: &RelayConfig, cmd: DeviceCommand, json: bool) -> Result<()> {
         },
         DeviceCommand::List => AdminRequest::List,
         DeviceCommand::Revoke { device } => AdminRequest::Revoke { device },
+        DeviceCommand::Wipe { device } => AdminRequest::Wipe { device },
     };
     let socket = admin::socket_path(&config.data_dir);
     let resp = match admin::request(&socket, &req)? {
@@ -322,10 +330,10 @@ fn device(config: &RelayConfig, cmd: DeviceCommand, json: bool) -> Result<()> {
                 println!("no devices enrolled");
             }
             for d in devices {
-                let state = if d.revoked_at.is_some() {
-                    "revoked"
-                } else {
-                    "active"
+                let state = match (d.wiped_at, d.revoked_at, d.wipe_requested_at) {
+                    (Some(at), _, _) => format!("wiped at {}", utc(at)),
+                    (None, None, Some(at)) => format!("wipe pending since {}", utc(at)),
+                    _ => d.state().to_string(),
                 };
                 println!(
                     "{}  {:<24} {:<8} {:<12} {:<16} {}",
@@ -345,9 +353,24 @@ fn device(config: &RelayConfig, cmd: DeviceCommand, json: bool) -> Result<()> {
             device.id,
             device.grants.scope_names()
         ),
+        AdminResponse::WipeRequested { device } => println!(
+            "wipe requested for {} ({}): at its next contact it erases its store; `device list` shows when it has",
+            device.name, device.id
+        ),
         AdminResponse::Error { message } => bail!(message),
     }
     Ok(())
+}
+
+/// A time (ms since the epoch) as UTC, `2026-12-02T06:10:00Z`.
+fn utc(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| format!("{ms} ms"))
 }
 
 fn parse_scopes(scopes: &[String]) -> Result<Vec<GridPath>> {

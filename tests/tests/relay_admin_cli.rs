@@ -132,3 +132,47 @@ fn device_add_on_a_stopped_relays_directory_still_works() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains(" p "));
 }
+
+#[test]
+fn wipe_and_revoke_are_distinct_and_device_list_shows_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().to_str().unwrap();
+    for name in ["p", "q"] {
+        let mut add = ADD.to_vec();
+        add[3] = name;
+        let out = relay(tmp.path(), &[&["--data-dir", d][..], &add[..]].concat());
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let out = relay(tmp.path(), &["--data-dir", d, "device", "wipe", "p"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("wipe requested for p"));
+    let out = relay(tmp.path(), &["--data-dir", d, "device", "revoke", "q"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list = relay(tmp.path(), &["--data-dir", d, "device", "list"]);
+    let list = String::from_utf8_lossy(&list.stdout).into_owned();
+    let line = |name: &str| {
+        list.lines()
+            .find(|l| l.contains(&format!(" {name} ")))
+            .unwrap_or_else(|| panic!("{name} not listed: {list}"))
+            .to_string()
+    };
+    assert!(line("p").contains("wipe pending since 20"), "{list}");
+    assert!(
+        line("q").contains("revoked") && !line("q").contains("wipe"),
+        "{list}"
+    );
+    // A revoked device is never let in to hear a wipe: wiping it is refused.
+    let out = relay(tmp.path(), &["--data-dir", d, "device", "wipe", "q"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("no active device"),
+        "{}",
+        stderr(&out)
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(tmp.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "the data directory is not owner-only");
+    }
+}

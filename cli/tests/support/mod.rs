@@ -18,7 +18,9 @@ pub const G1: &str = "ankang/hanbin/laocheng/xinhua/g01";
 /// The `gridsync` binary, with no store or log level from the environment.
 pub fn command(store: Option<&Path>) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gridsync"));
-    cmd.env_remove("GRIDSYNC_STORE").env_remove("GRIDSYNC_LOG");
+    cmd.env_remove("GRIDSYNC_STORE")
+        .env_remove("GRIDSYNC_LOG")
+        .env_remove("GRIDSYNC_STORE_KEY");
     if let Some(s) = store {
         cmd.arg("--store").arg(s);
     }

@@ -136,6 +136,10 @@ impl Peer for HandsetPeer<'_> {
     }
 
     fn lost(&mut self, error: Error) -> Result<()> {
+        if self.session.is_wiped() {
+            // The store is gone whether or not the relay heard the answer.
+            return Err(Error::Wiped);
+        }
         Err(error)
     }
 

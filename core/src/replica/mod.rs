@@ -3,6 +3,7 @@
 //! turns every record operation into one atomic, durable store commit: the document, its
 //! index entries and the outbox entry land together or not at all.
 
+mod at_rest;
 #[cfg(any(test, feature = "testing"))]
 mod doc_sync;
 mod identity;

@@ -98,6 +98,10 @@ impl HandsetBackend for &Replica {
         Replica::refuse(self, refused)
     }
 
+    fn erase(&mut self) -> Result<()> {
+        Replica::erase(self)
+    }
+
     fn cursor(&self) -> Result<Cursor> {
         Replica::cursor(self)
     }

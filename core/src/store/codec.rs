@@ -11,8 +11,13 @@
 //! format            → [1]           values of coded trees begin with a tag byte
 //! dict / id (u32)   → dictionary    the newest id is the one new values use
 //! trained_at_bytes  → u64           store size when the newest dictionary was trained
+//! sealed            → [1]           the store is encrypted (`store::cipher`)
 //! ```
-//! A coded value is `[0] ++ bytes` (plain) or `[1] ++ id (u32 BE) ++ zstd frame`. A store
+//! A coded value is `[0] ++ bytes` (plain), `[1] ++ id (u32 BE) ++ zstd frame` or
+//! `[2] ++ zstd frame` (no dictionary). In an encrypted store every tree's values are coded
+//! (documents with the dictionary, others with plain zstd when it gains) and then sealed,
+//! dictionaries included; only the format and `sealed` markers and `trained_at_bytes` (a
+//! size) stay clear. A store
 //! written before this format (no `format` key) holds untagged values; its first
 //! compaction rewrites them. Dictionaries are trained and values re-encoded only while a
 //! store is being compacted into a fresh copy, so a crash never leaves a value whose
@@ -23,7 +28,13 @@ use std::sync::Mutex;
 
 use zstd::zstd_safe::{CCtx, CDict, DCtx, DDict};
 
+use super::cipher::Cipher;
 use crate::error::{Error, Result};
+
+mod training;
+#[cfg(test)]
+use training::train;
+pub(super) use training::{coded_trees_empty, has_samples, is_empty_db, is_sealed, retrain};
 
 /// The sled tree holding the codec's format marker and dictionaries.
 pub(super) const CODEC_TREE: &str = "__codec";
@@ -31,9 +42,13 @@ const FORMAT_KEY: &[u8] = b"format";
 const FORMAT_TAGGED: u8 = 1;
 const DICT_PREFIX: &[u8] = b"dict/";
 const TRAINED_AT_KEY: &[u8] = b"trained_at_bytes";
+const SEALED_KEY: &[u8] = b"sealed";
 
 const TAG_PLAIN: u8 = 0;
 const TAG_DICT: u8 = 1;
+const TAG_ZSTD: u8 = 2;
+/// Values shorter than this are not worth a zstd frame.
+const ZSTD_FROM: usize = 96;
 
 /// zstd level of dictionary-compressed values: with a dictionary, higher levels gain
 /// little on kilobyte-sized records (measured in ADR 0006).
@@ -65,6 +80,8 @@ pub(super) struct Codec {
     decoders: BTreeMap<u32, DDict<'static>>,
     dctx: Mutex<DCtx<'static>>,
     trained_at_bytes: u64,
+    /// Seals every value of an encrypted store.
+    cipher: Option<Cipher>,
 }
 
 impl std::fmt::Debug for Codec {
@@ -73,6 +90,7 @@ impl std::fmt::Debug for Codec {
             .field("coded", &self.coded)
             .field("tagged", &self.tagged)
             .field("dictionary", &self.current.as_ref().map(|c| c.id))
+            .field("sealed", &self.cipher.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -84,13 +102,39 @@ fn zstd_error(what: &str, code: usize) -> Error {
     )
 }
 
+/// Decompresses one zstd `frame` with `run`, after checking the size its header claims
+/// and before trusting the output: a damaged frame is [`Error::Corrupt`].
+fn unframe(
+    frame: &[u8],
+    run: impl FnOnce(&mut Vec<u8>) -> std::result::Result<usize, usize>,
+) -> Result<Vec<u8>> {
+    let size = zstd::zstd_safe::get_frame_content_size(frame);
+    if size > MAX_VALUE {
+        return Err(Error::corrupt("store value", "bad compressed frame header"));
+    }
+    let mut out = Vec::with_capacity(size as usize);
+    let n = run(&mut out).map_err(|c| zstd_error("decompressing", c))?;
+    if n as u64 != size {
+        return Err(Error::corrupt(
+            "store value",
+            "frame shorter than its header",
+        ));
+    }
+    Ok(out)
+}
+
 fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>> {
     m.lock()
         .map_err(|_| Error::Storage("codec context lock poisoned".into()))
 }
 
 impl Codec {
-    fn new(coded: Vec<&'static str>, tagged: bool, dicts: BTreeMap<u32, Vec<u8>>) -> Self {
+    fn new(
+        coded: Vec<&'static str>,
+        tagged: bool,
+        dicts: BTreeMap<u32, Vec<u8>>,
+        cipher: Option<Cipher>,
+    ) -> Self {
         let decoders = dicts
             .iter()
             .map(|(id, d)| (*id, DDict::create(d)))
@@ -108,11 +152,16 @@ impl Codec {
             decoders,
             dctx: Mutex::new(DCtx::create()),
             trained_at_bytes: 0,
+            cipher,
         }
     }
 
-    /// The codec a database was written with.
-    pub(super) fn load(db: &sled::Db, coded: Vec<&'static str>) -> Result<Self> {
+    /// The codec a database was written with (`cipher`: its data key, when sealed).
+    pub(super) fn load(
+        db: &sled::Db,
+        coded: Vec<&'static str>,
+        cipher: Option<Cipher>,
+    ) -> Result<Self> {
         let t = db.open_tree(CODEC_TREE)?;
         let tagged = t.get(FORMAT_KEY)?.as_deref() == Some(&[FORMAT_TAGGED][..]);
         let mut dicts = BTreeMap::new();
@@ -122,9 +171,13 @@ impl Codec {
                 .try_into()
                 .map(u32::from_be_bytes)
                 .map_err(|_| Error::corrupt("store", "bad dictionary key"))?;
-            dicts.insert(id, v.to_vec());
+            let dict = match &cipher {
+                Some(c) => c.open(CODEC_TREE, &k, &v)?,
+                None => v.to_vec(),
+            };
+            dicts.insert(id, dict);
         }
-        let mut codec = Codec::new(coded, tagged, dicts);
+        let mut codec = Codec::new(coded, tagged, dicts, cipher);
         codec.trained_at_bytes = t
             .get(TRAINED_AT_KEY)?
             .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
@@ -138,8 +191,9 @@ impl Codec {
         coded: Vec<&'static str>,
         dictionary: Option<(u32, Vec<u8>)>,
         at_bytes: u64,
+        cipher: Option<Cipher>,
     ) -> Self {
-        let mut codec = Codec::new(coded, true, dictionary.into_iter().collect());
+        let mut codec = Codec::new(coded, true, dictionary.into_iter().collect(), cipher);
         codec.trained_at_bytes = at_bytes;
         codec
     }
@@ -151,9 +205,16 @@ impl Codec {
         for (id, d) in &self.dicts {
             let mut k = DICT_PREFIX.to_vec();
             k.extend_from_slice(&id.to_be_bytes());
-            t.insert(k, d.as_slice())?;
+            let stored = match &self.cipher {
+                Some(c) => c.seal(CODEC_TREE, &k, d)?,
+                None => d.clone(),
+            };
+            t.insert(k, stored)?;
         }
         t.insert(TRAINED_AT_KEY, &self.trained_at_bytes.to_be_bytes())?;
+        if self.cipher.is_some() {
+            t.insert(SEALED_KEY, &[1u8][..])?;
+        }
         Ok(())
     }
 
@@ -172,9 +233,14 @@ impl Codec {
         self.trained_at_bytes
     }
 
-    /// Whether `tree`'s values go through the codec.
+    /// Whether `tree`'s values go through the codec (every tree's, when sealed).
     pub(super) fn is_coded(&self, tree: &str) -> bool {
-        self.coded.contains(&tree)
+        (self.cipher.is_some() && tree != CODEC_TREE) || self.coded.contains(&tree)
+    }
+
+    /// The cipher values are sealed with, when the store is encrypted.
+    pub(super) fn cipher(&self) -> Option<&Cipher> {
+        self.cipher.as_ref()
     }
 
     /// The trees whose values go through the codec.
@@ -182,12 +248,33 @@ impl Codec {
         &self.coded
     }
 
-    /// The stored form of `value` in `tree`.
-    pub(super) fn encode(&self, tree: &str, value: &[u8]) -> Result<Vec<u8>> {
+    /// The stored form of `value` under `key` in `tree`: compressed, then sealed when the
+    /// store is encrypted.
+    pub(super) fn encode(&self, tree: &str, key: &[u8], value: &[u8]) -> Result<Vec<u8>> {
         if !self.tagged || !self.is_coded(tree) {
             return Ok(value.to_vec());
         }
-        let Some(cur) = &self.current else {
+        let packed = self.compress(tree, value)?;
+        match &self.cipher {
+            Some(c) => c.seal(tree, key, &packed),
+            None => Ok(packed),
+        }
+    }
+
+    fn compress(&self, tree: &str, value: &[u8]) -> Result<Vec<u8>> {
+        let current = self.current.as_ref().filter(|_| self.coded.contains(&tree));
+        let Some(cur) = current else {
+            if self.cipher.is_some() && value.len() >= ZSTD_FROM {
+                let mut frame = Vec::with_capacity(zstd::zstd_safe::compress_bound(value.len()));
+                zstd::zstd_safe::compress(&mut frame, value, LEVEL)
+                    .map_err(|c| zstd_error("compressing", c))?;
+                if frame.len() + 1 < value.len() {
+                    let mut out = Vec::with_capacity(frame.len() + 1);
+                    out.push(TAG_ZSTD);
+                    out.extend_from_slice(&frame);
+                    return Ok(out);
+                }
+            }
             let mut out = Vec::with_capacity(value.len() + 1);
             out.push(TAG_PLAIN);
             out.extend_from_slice(value);
@@ -204,177 +291,37 @@ impl Codec {
         Ok(out)
     }
 
-    /// The value stored as `stored` in `tree`.
-    pub(super) fn decode(&self, tree: &str, stored: &[u8]) -> Result<Vec<u8>> {
+    /// The value stored as `stored` under `key` in `tree`.
+    pub(super) fn decode(&self, tree: &str, key: &[u8], stored: &[u8]) -> Result<Vec<u8>> {
         if !self.tagged || !self.is_coded(tree) {
             return Ok(stored.to_vec());
         }
+        match &self.cipher {
+            Some(c) => self.decompress(&c.open(tree, key, stored)?),
+            None => self.decompress(stored),
+        }
+    }
+
+    fn decompress(&self, stored: &[u8]) -> Result<Vec<u8>> {
         match stored.split_first() {
             Some((&TAG_PLAIN, rest)) => Ok(rest.to_vec()),
+            Some((&TAG_ZSTD, frame)) => {
+                unframe(frame, |out| zstd::zstd_safe::decompress(out, frame))
+            }
             Some((&TAG_DICT, rest)) if rest.len() >= 4 => {
                 let id = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]);
                 let frame = &rest[4..];
                 let ddict = self.decoders.get(&id).ok_or_else(|| {
                     Error::corrupt("store value", format!("names missing dictionary {id}"))
                 })?;
-                let size = zstd::zstd_safe::get_frame_content_size(frame);
-                if size > MAX_VALUE {
-                    return Err(Error::corrupt("store value", "bad compressed frame header"));
-                }
-                let mut out = Vec::with_capacity(size as usize);
-                let n = lock(&self.dctx)?
-                    .decompress_using_ddict(&mut out, frame, ddict)
-                    .map_err(|c| zstd_error("decompressing", c))?;
-                if n as u64 != size {
-                    return Err(Error::corrupt(
-                        "store value",
-                        "frame shorter than its header",
-                    ));
-                }
-                Ok(out)
+                let mut dctx = lock(&self.dctx)?;
+                unframe(frame, |out| dctx.decompress_using_ddict(out, frame, ddict))
             }
             _ => Err(Error::corrupt("store value", "unknown encoding tag")),
         }
     }
 }
 
-/// Trains a dictionary from `values`, already sampled (`None` when there are too few, or
-/// zstd finds no structure worth keeping).
-pub(super) fn train(values: &[Vec<u8>]) -> Option<Vec<u8>> {
-    if values.len() < MIN_SAMPLES {
-        return None;
-    }
-    let samples: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
-    let total: usize = samples.iter().map(|s| s.len()).sum();
-    let size = (total / 8).clamp(4 << 10, DICT_BYTES);
-    match zstd::dict::from_samples(&samples, size) {
-        Ok(d) => Some(d),
-        Err(e) => {
-            tracing::warn!(%e, "no dictionary trained");
-            None
-        }
-    }
-}
-
-/// Whether every coded tree of `db` is empty (nothing to convert or train on).
-pub(super) fn coded_trees_empty(db: &sled::Db, codec: &Codec) -> Result<bool> {
-    for t in codec.coded_trees() {
-        if !db.open_tree(t)?.is_empty() {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
-/// Whether a coded tree holds enough values to train a dictionary on.
-pub(super) fn has_samples(db: &sled::Db, codec: &Codec) -> Result<bool> {
-    for t in codec.coded_trees() {
-        if db.open_tree(t)?.iter().keys().take(MIN_SAMPLES).count() == MIN_SAMPLES {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
-/// The codec a compacted copy of `db` is written with: a dictionary trained on the coded
-/// trees' values (read with `old`) if they train one, else the current one.
-pub(super) fn retrain(db: &sled::Db, old: &Codec, size: u64) -> Result<Codec> {
-    let coded = old.coded_trees().to_vec();
-    let mut values = Vec::new();
-    for t in &coded {
-        let tree = db.open_tree(t)?;
-        let step = tree.len().div_ceil(MAX_SAMPLES).max(1);
-        for kv in tree.iter().step_by(step) {
-            let (_, v) = kv?;
-            values.push(old.decode(t, &v)?);
-        }
-    }
-    let id = old.dictionary_id().map_or(1, |i| i.wrapping_add(1));
-    Ok(match train(&values) {
-        Some(d) => Codec::fresh(coded, Some((id, d)), size),
-        None => {
-            let kept = old
-                .current
-                .as_ref()
-                .and_then(|c| old.dicts.get(&c.id).map(|d| (c.id, d.clone())));
-            Codec::fresh(coded, kept, size)
-        }
-    })
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn records(n: usize) -> Vec<Vec<u8>> {
-        (0..n)
-            .map(|i| {
-                format!(
-                    "visit {i} worker 张网格 household h-{:032x} notes 老人独居，血压偏高，已提醒按时服药 {}",
-                    i * 7919,
-                    i % 13
-                )
-                .into_bytes()
-            })
-            .collect()
-    }
-
-    #[test]
-    fn values_round_trip_with_and_without_a_dictionary() {
-        let values = records(600);
-        let dict = train(&values).expect("600 similar records train a dictionary");
-        let plain = Codec::fresh(vec!["docs"], None, 0);
-        let with = Codec::fresh(vec!["docs"], Some((3, dict)), 0);
-        let (mut plain_bytes, mut dict_bytes) = (0, 0);
-        for v in &values {
-            let p = plain.encode("docs", v).unwrap();
-            let d = with.encode("docs", v).unwrap();
-            assert_eq!(plain.decode("docs", &p).unwrap(), *v);
-            assert_eq!(with.decode("docs", &d).unwrap(), *v);
-            // A codec that knows the dictionary also reads plain values.
-            assert_eq!(with.decode("docs", &p).unwrap(), *v);
-            plain_bytes += p.len();
-            dict_bytes += d.len();
-        }
-        assert!(
-            dict_bytes * 2 < plain_bytes,
-            "{dict_bytes} vs {plain_bytes}"
-        );
-        // Trees that are not coded pass through untouched.
-        assert_eq!(with.encode("index", b"k").unwrap(), b"k");
-    }
-
-    #[test]
-    fn damaged_values_are_errors_not_panics() {
-        let values = records(300);
-        let with = Codec::fresh(vec!["docs"], Some((1, train(&values).unwrap())), 0);
-        let good = with.encode("docs", &values[0]).unwrap();
-        let without = Codec::fresh(vec!["docs"], None, 0);
-        let cases: Vec<Vec<u8>> = vec![
-            vec![],
-            vec![9, 1, 2],
-            vec![TAG_DICT, 0, 0],
-            good[..good.len() / 2].to_vec(),
-        ];
-        for bad in &cases {
-            assert!(matches!(
-                with.decode("docs", bad),
-                Err(Error::Corrupt { .. })
-            ));
-        }
-        // A value naming a dictionary the store does not have.
-        assert!(matches!(
-            without.decode("docs", &good),
-            Err(Error::Corrupt { .. })
-        ));
-        let mut flipped = good.clone();
-        let last = flipped.len() - 3;
-        flipped[last] ^= 0xff;
-        let _ = with.decode("docs", &flipped);
-    }
-
-    #[test]
-    fn too_few_values_train_nothing() {
-        assert!(train(&records(MIN_SAMPLES - 1)).is_none());
-    }
-}
+#[path = "codec_tests.rs"]
+mod tests;

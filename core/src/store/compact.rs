@@ -52,14 +52,16 @@ pub(super) fn dir_bytes(dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-/// Copies every tree of `db` into a fresh database at `<dir>.compact-tmp` and flushes it.
-/// Values of coded trees are read with codec `old` and written with `new`.
+/// Copies every tree of `db` into a fresh database at `<dir>.compact-tmp` and flushes it,
+/// with `key_file` (an encrypted store's, `store::keyring`) beside it. Values of coded
+/// trees are read with codec `old` and written with `new`.
 pub(super) fn copy_out(
     db: &sled::Db,
     dir: &Path,
     config: sled::Config,
     old: &Codec,
     new: &Codec,
+    key_file: Option<&[u8]>,
 ) -> Result<PathBuf> {
     let tmp = sibling(dir, ".compact-tmp");
     let fresh = config.path(&tmp).create_new(true).open()?;
@@ -75,7 +77,8 @@ pub(super) fn copy_out(
         for kv in from.iter() {
             let (k, v) = kv?;
             if recode {
-                batch.insert(k, new.encode(&tree, &old.decode(&tree, &v)?)?);
+                let value = new.encode(&tree, &k, &old.decode(&tree, &k, &v)?)?;
+                batch.insert(k, value);
             } else {
                 batch.insert(k, v);
             }
@@ -89,6 +92,9 @@ pub(super) fn copy_out(
     new.save(&fresh)?;
     fresh.flush()?;
     drop(fresh);
+    if let Some(file) = key_file {
+        super::keyring::write(&tmp, file)?;
+    }
     Ok(tmp)
 }
 

@@ -14,6 +14,22 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     reverse_scans(&make());
     later_ops_win(&make());
     missing_tree_is_empty(&make());
+    erase_ends_the_store(&make());
+}
+
+fn erase_ends_the_store(s: &impl Store) {
+    let mut b = Batch::new();
+    b.put(T, b"a".to_vec(), b"1".to_vec());
+    s.commit(b).expect("commit");
+    s.erase().expect("erase");
+    assert!(matches!(s.get(T, b"a"), Err(crate::Error::Erased { .. })));
+    assert!(matches!(
+        s.scan(T, Scan::prefix(b"")),
+        Err(crate::Error::Erased { .. })
+    ));
+    let mut b = Batch::new();
+    b.put(T, b"b".to_vec(), b"2".to_vec());
+    assert!(matches!(s.commit(b), Err(crate::Error::Erased { .. })));
 }
 
 fn put_get_delete(s: &impl Store) {

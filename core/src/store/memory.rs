@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{Batch, Op, Scan, Store, prefix_end};
 use crate::error::{Error, Result};
@@ -14,12 +15,22 @@ type Tree = BTreeMap<Vec<u8>, Vec<u8>>;
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     trees: RwLock<HashMap<&'static str, Tree>>,
+    erased: AtomicBool,
 }
 
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.erased.load(Ordering::SeqCst) {
+            return Err(Error::Erased {
+                path: "(memory)".into(),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -29,11 +40,13 @@ fn poisoned() -> Error {
 
 impl Store for MemoryStore {
     fn get(&self, tree: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.check_open()?;
         let trees = self.trees.read().map_err(|_| poisoned())?;
         Ok(trees.get(tree).and_then(|t| t.get(key)).cloned())
     }
 
     fn scan(&self, tree: &'static str, scan: Scan<'_>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.check_open()?;
         let trees = self.trees.read().map_err(|_| poisoned())?;
         let Some(t) = trees.get(tree) else {
             return Ok(Vec::new());
@@ -60,6 +73,7 @@ impl Store for MemoryStore {
     }
 
     fn commit(&self, batch: Batch) -> Result<()> {
+        self.check_open()?;
         let mut trees = self.trees.write().map_err(|_| poisoned())?;
         for (tree, key, op) in batch.ops {
             let t = trees.entry(tree).or_default();
@@ -77,6 +91,12 @@ impl Store for MemoryStore {
 
     fn size_on_disk(&self) -> Result<u64> {
         Ok(0)
+    }
+
+    fn erase(&self) -> Result<()> {
+        self.erased.store(true, Ordering::SeqCst);
+        self.trees.write().map_err(|_| poisoned())?.clear();
+        Ok(())
     }
 }
 

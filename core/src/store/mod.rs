@@ -7,9 +7,13 @@
 //!
 //! The trees the replica uses are named in [`trees`]; the relay adds its own.
 
+mod cipher;
 mod codec;
 mod compact;
+mod keyring;
 mod memory;
+#[cfg(test)]
+mod sealed_tests;
 #[cfg(test)]
 mod sled_codec_tests;
 mod sled_open;
@@ -18,6 +22,8 @@ mod sled_store;
 #[cfg(any(test, feature = "testing"))]
 pub mod conformance;
 
+pub use cipher::StoreKey;
+pub use keyring::KEY_FILE;
 pub use memory::MemoryStore;
 pub use sled_store::{DEFAULT_COMPRESSION, SledOptions, SledStore};
 
@@ -175,6 +181,19 @@ pub trait Store: Send + Sync + 'static {
     fn flush(&self) -> Result<()> {
         Ok(())
     }
+
+    /// Replaces the key an encrypted store is opened with, atomically: after a crash at
+    /// any moment the store opens with either the old key or the new one. A plaintext
+    /// store has no key to change ([`Error::NotEncrypted`](crate::Error::NotEncrypted)).
+    fn rekey(&self, key: &StoreKey) -> Result<()> {
+        let _ = key;
+        Err(crate::Error::NotEncrypted)
+    }
+
+    /// Makes the store's data unreadable at once (an encrypted store destroys its key
+    /// material first), then removes it. Every later call on this store fails with
+    /// [`Error::Erased`](crate::Error::Erased).
+    fn erase(&self) -> Result<()>;
 }
 
 /// Returns the smallest key greater than every key starting with `prefix`, or `None` when

@@ -57,11 +57,11 @@ pub(super) fn config(options: &SledOptions, compress: bool) -> sled::Config {
         .compression_factor(options.compression.clamp(1, 22))
 }
 
-/// Opens the database in `path` with the compression it was made with (the wanted one
-/// for a new database). A damaged database is an [`Error::Corrupt`], one open in another
+/// Opens the database in `path` with the compression it was made with (`wanted` for a
+/// new database). A damaged database is an [`Error::Corrupt`], one open in another
 /// process an [`Error::StoreInUse`], any other failure an [`Error::Storage`].
-pub(super) fn open_db(path: &Path, options: &SledOptions) -> Result<sled::Db> {
-    let compress = stored_compression(path).unwrap_or(options.compression > 0);
+pub(super) fn open_db(path: &Path, options: &SledOptions, wanted: bool) -> Result<sled::Db> {
+    let compress = stored_compression(path).unwrap_or(wanted);
     open_waiting_for_lock(&config(options, compress).path(path)).map_err(|e| match e {
         sled::Error::Corruption { .. } => Error::corrupt(format!("store at {}", path.display()), e),
         e if is_lock_held(&e) => Error::StoreInUse {

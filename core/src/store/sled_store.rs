@@ -2,17 +2,23 @@
 //! commit a multi-tree sled transaction followed (by default) by a flush (fsync), so a
 //! commit that returned `Ok` survives `kill -9` and power loss. The relay turns the
 //! per-commit flush off and flushes once per group of commits (see [`Store`]).
+//!
+//! Opened with a [`StoreKey`], every value is sealed (`store::cipher`, ADR 0008); a
+//! plaintext store opened with a key for the first time is converted by the same
+//! crash-safe copy a compaction makes.
 
 use std::collections::HashMap;
 use std::ops::Bound;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
 
+use super::cipher::{Cipher, StoreKey};
 use super::codec::{self, Codec};
-use super::{Batch, Op, Scan, Store, compact, prefix_end, sled_open, trees};
+use super::{Batch, Op, Scan, Store, compact, keyring, prefix_end, sled_open, trees};
 use crate::error::{Error, Result};
 
 /// File in the store directory that remembers the size right after the last compaction.
@@ -43,6 +49,9 @@ pub struct SledOptions {
     /// Trees whose values are compressed with a dictionary trained on the store's own
     /// values (`store::codec`, ADR 0006). Handsets: the documents.
     pub dictionary_trees: Vec<&'static str>,
+    /// The app's key: every value is sealed with the store's data key, which this key
+    /// wraps (ADR 0008). `None`: a plaintext store (the relay's; tests).
+    pub key: Option<StoreKey>,
 }
 
 impl Default for SledOptions {
@@ -54,6 +63,7 @@ impl Default for SledOptions {
             high_throughput: false,
             compression: DEFAULT_COMPRESSION,
             dictionary_trees: vec![trees::DOCS],
+            key: None,
         }
     }
 }
@@ -64,9 +74,12 @@ const TRAIN_FROM_BYTES: u64 = 1 << 20;
 /// A [`Store`] in a sled database directory.
 pub struct SledStore {
     db: sled::Db,
+    path: PathBuf,
     trees: Mutex<HashMap<&'static str, sled::Tree>>,
     options: SledOptions,
     codec: Codec,
+    /// Set by [`Store::erase`]: every later call fails.
+    erased: AtomicBool,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -80,58 +93,80 @@ impl std::fmt::Debug for SledStore {
 impl SledStore {
     /// Opens (creating if needed) the store in directory `path`. A directory that holds a
     /// damaged database is an [`Error::Corrupt`]; one locked by another process is an
-    /// [`Error::Storage`].
+    /// [`Error::StoreInUse`]. An encrypted store needs its key ([`Error::KeyNeeded`],
+    /// [`Error::WrongKey`]); an erased one is [`Error::Erased`].
     pub fn open(path: &Path, options: SledOptions) -> Result<Self> {
         let _span = tracing::debug_span!("sled_open", path = %path.display()).entered();
         compact::recover(path)?;
-        let wanted = options.compression > 0;
-        let mut db = sled_open::open_db(path, &options)?;
-        let mut codec = Codec::load(&db, options.dictionary_trees.clone())?;
-        if !codec.is_tagged() && codec::coded_trees_empty(&db, &codec)? {
-            // A new store (or one with nothing to convert): tagged from the start.
-            codec = Codec::fresh(options.dictionary_trees.clone(), None, 0);
-            codec.save(&db)?;
+        if path.exists() {
+            keyring::discard_partial(path)?;
         }
-        let size = compact::dir_bytes(path);
-        let marker = path.join(COMPACTED_MARKER);
-        let last: u64 = std::fs::read_to_string(&marker)
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(0);
-        let grown =
-            options.compact_over_bytes > 0 && size > options.compact_over_bytes && size > 2 * last;
-        let recompress = sled_open::stored_compression(path).is_some_and(|c| c != wanted);
-        let untagged = !codec.is_tagged();
-        let train = !options.dictionary_trees.is_empty()
-            && size >= TRAIN_FROM_BYTES
-            && size > 4 * codec.trained_at_bytes()
-            && codec::has_samples(&db, &codec)?;
-        if grown || recompress || untagged || train {
-            let _span =
-                tracing::info_span!("sled_compact", before = size, recompress, untagged, train)
-                    .entered();
-            let next = codec::retrain(&db, &codec, size)?;
-            let config = sled_open::config(&options, wanted);
-            let tmp = compact::copy_out(&db, path, config, &codec, &next)?;
+        // The key is checked before sled touches the files: a wrong key changes nothing.
+        let key_file = keyring::read(path)?;
+        let cipher = unlock(path, key_file.as_deref(), options.key.as_ref())?;
+        let plain_pages = options.key.is_none() && key_file.is_none();
+        let wanted = options.compression > 0 && plain_pages;
+        let mut db = sled_open::open_db(path, &options, wanted)?;
+        if cipher.is_none() && codec::is_sealed(&db)? {
+            return Err(Error::Erased {
+                path: path.display().to_string(),
+            });
+        }
+        let mut codec = Codec::load(&db, options.dictionary_trees.clone(), cipher.clone())?;
+        // A store opened with a key for the first time gets a data key; one with records
+        // is converted by the copy below.
+        let mut seal_with = None;
+        if let (None, Some(app_key)) = (&cipher, &options.key) {
+            let data = Cipher::new(StoreKey::generate());
+            let file = keyring::wrap(data.data_key(), app_key)?;
+            seal_with = Some((data, file));
+        }
+        let fresh = match seal_with {
+            Some(_) => codec::is_empty_db(&db)?,
+            None => !codec.is_tagged() && codec::coded_trees_empty(&db, &codec)?,
+        };
+        if fresh {
+            // A new store (or one with nothing to convert): tagged and sealed from the start.
+            if let Some((data, file)) = seal_with.take() {
+                keyring::write(path, &file)?;
+                codec = Codec::fresh(options.dictionary_trees.clone(), None, 0, Some(data));
+            } else {
+                codec = Codec::fresh(options.dictionary_trees.clone(), None, 0, None);
+            }
+            codec.save(&db)?;
+            db.flush()?;
+        }
+        if let Some(next) = copy_if_due(path, &db, &codec, &options, wanted, seal_with)? {
             drop(db);
-            compact::swap_in(path, &tmp)?;
-            db = sled_open::open_db(path, &options)?;
-            // The copy was written with `next`, dictionaries and all.
+            db = sled_open::open_db(path, &options, wanted)?;
             codec = next;
-            let after = compact::dir_bytes(path);
-            std::fs::write(&marker, after.to_string())
-                .map_err(|e| Error::Storage(format!("writing {}: {e}", marker.display())))?;
-            tracing::info!(before = size, after, dictionary = ?codec.dictionary_id(), "store compacted");
         }
         Ok(SledStore {
             db,
+            path: path.to_path_buf(),
             trees: Mutex::new(HashMap::new()),
             options,
             codec,
+            erased: AtomicBool::new(false),
         })
     }
 
+    fn check_open(&self) -> Result<()> {
+        if self.erased.load(Ordering::SeqCst) {
+            return Err(Error::Erased {
+                path: self.path.display().to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether the store's values are sealed (it was opened with a key).
+    pub fn is_encrypted(&self) -> bool {
+        self.codec.cipher().is_some()
+    }
+
     fn tree(&self, name: &'static str) -> Result<sled::Tree> {
+        self.check_open()?;
         let mut trees = self
             .trees
             .lock()
@@ -149,7 +184,7 @@ impl Store for SledStore {
     fn get(&self, tree: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.tree(tree)?
             .get(key)?
-            .map(|v| self.codec.decode(tree, &v))
+            .map(|v| self.codec.decode(tree, key, &v))
             .transpose()
     }
 
@@ -174,7 +209,7 @@ impl Store for SledStore {
         let mut out = Vec::new();
         let mut push = |item: sled::Result<(sled::IVec, sled::IVec)>| -> Result<bool> {
             let (k, v) = item?;
-            out.push((k.to_vec(), self.codec.decode(tree, &v)?));
+            out.push((k.to_vec(), self.codec.decode(tree, &k, &v)?));
             Ok(out.len() < scan.limit)
         };
         if scan.limit == 0 {
@@ -209,8 +244,8 @@ impl Store for SledStore {
         let stored: Vec<Option<Vec<u8>>> = batch
             .ops
             .iter()
-            .map(|(tree, _, op)| match op {
-                Op::Put(v) => self.codec.encode(tree, v).map(Some),
+            .map(|(tree, key, op)| match op {
+                Op::Put(v) => self.codec.encode(tree, key, v).map(Some),
                 Op::Delete => Ok(None),
             })
             .collect::<Result<_>>()?;
@@ -239,13 +274,106 @@ impl Store for SledStore {
     }
 
     fn size_on_disk(&self) -> Result<u64> {
+        self.check_open()?;
         Ok(self.db.size_on_disk()?)
     }
 
     fn flush(&self) -> Result<()> {
+        self.check_open()?;
         self.db.flush()?;
         Ok(())
     }
+
+    fn rekey(&self, key: &StoreKey) -> Result<()> {
+        self.check_open()?;
+        let _span = tracing::info_span!("store_rekey").entered();
+        let cipher = self.codec.cipher().ok_or(Error::NotEncrypted)?;
+        keyring::write(&self.path, &keyring::wrap(cipher.data_key(), key)?)
+    }
+
+    fn erase(&self) -> Result<()> {
+        let _span = tracing::info_span!("store_erase").entered();
+        self.erased.store(true, Ordering::SeqCst);
+        // The key file first: from here on nothing in the directory can be read.
+        keyring::shred(&self.path)?;
+        match std::fs::remove_dir_all(&self.path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::Storage(format!(
+                "removing {}: {e}",
+                self.path.display()
+            ))),
+        }
+    }
+}
+
+/// The cipher of the store in `path`: its data key unwrapped with `app_key` when it has a
+/// key file; `None` when it has none (a plaintext store, or an erased one).
+fn unlock(
+    path: &Path,
+    key_file: Option<&[u8]>,
+    app_key: Option<&StoreKey>,
+) -> Result<Option<Cipher>> {
+    match (key_file, app_key) {
+        (Some(file), Some(k)) => Ok(Some(Cipher::new(keyring::unwrap(path, file, k)?))),
+        (Some(_), None) => Err(Error::KeyNeeded {
+            path: path.display().to_string(),
+        }),
+        (None, _) => Ok(None),
+    }
+}
+
+/// Copies the store into a fresh database when it is due (grown, other page compression,
+/// untagged, worth a new dictionary) or when `seal_with` (a data key and its key file)
+/// asks for its plaintext to be sealed; returns the codec the copy was written with.
+fn copy_if_due(
+    path: &Path,
+    db: &sled::Db,
+    codec: &Codec,
+    options: &SledOptions,
+    wanted: bool,
+    seal_with: Option<(Cipher, Vec<u8>)>,
+) -> Result<Option<Codec>> {
+    let size = compact::dir_bytes(path);
+    let marker = path.join(COMPACTED_MARKER);
+    let last: u64 = std::fs::read_to_string(&marker)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    let grown =
+        options.compact_over_bytes > 0 && size > options.compact_over_bytes && size > 2 * last;
+    let recompress = sled_open::stored_compression(path).is_some_and(|c| c != wanted);
+    let untagged = !codec.is_tagged();
+    let train = !options.dictionary_trees.is_empty()
+        && size >= TRAIN_FROM_BYTES
+        && size > 4 * codec.trained_at_bytes()
+        && codec::has_samples(db, codec)?;
+    let seal = seal_with.is_some();
+    if !(grown || recompress || untagged || train || seal) {
+        return Ok(None);
+    }
+    let _span = tracing::info_span!(
+        "sled_compact",
+        before = size,
+        recompress,
+        untagged,
+        train,
+        seal
+    )
+    .entered();
+    let (cipher, key_file) = match seal_with {
+        Some((c, f)) => (Some(c), Some(f)),
+        None => (codec.cipher().cloned(), keyring::read(path)?),
+    };
+    let next = codec::retrain(db, codec, size, cipher)?;
+    let config = sled_open::config(options, wanted);
+    let tmp = compact::copy_out(db, path, config, codec, &next, key_file.as_deref())?;
+    compact::swap_in(path, &tmp)?;
+    let after = compact::dir_bytes(path);
+    std::fs::write(&marker, after.to_string())
+        .map_err(|e| Error::Storage(format!("writing {}: {e}", marker.display())))?;
+    tracing::info!(before = size, after, dictionary = ?next.dictionary_id(), sealed = next.cipher().is_some(), "store compacted");
+    Ok(Some(next))
 }
 
 fn upper_allows(upper: &Bound<Vec<u8>>, key: &[u8]) -> bool {
@@ -257,109 +385,5 @@ fn upper_allows(upper: &Bound<Vec<u8>>, key: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn conformance() {
-        let dirs = std::sync::Mutex::new(Vec::new());
-        super::super::conformance::run_all(|| {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let store = SledStore::open(dir.path(), SledOptions::default()).expect("open");
-            dirs.lock().expect("lock").push(dir);
-            store
-        });
-    }
-
-    #[test]
-    fn a_store_made_with_the_other_compression_is_copied_into_the_wanted_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s");
-        let plain = SledOptions {
-            compression: 0,
-            ..SledOptions::default()
-        };
-        let text = "留守老人 独居 网格员将持续跟进。".repeat(40).into_bytes();
-        {
-            let s = SledStore::open(&path, plain.clone()).unwrap();
-            let mut b = Batch::new();
-            for k in 0..300u32 {
-                b.put("docs", k.to_be_bytes().to_vec(), text.clone());
-            }
-            s.commit(b).unwrap();
-        }
-        assert_eq!(sled_open::stored_compression(&path), Some(false));
-        let s = SledStore::open(&path, SledOptions::default()).unwrap();
-        assert_eq!(sled_open::stored_compression(&path), Some(true));
-        assert_eq!(s.len("docs").unwrap(), 300);
-        assert_eq!(
-            s.get("docs", &299u32.to_be_bytes()).unwrap(),
-            Some(text.clone())
-        );
-        drop(s);
-        // And back, when an operator turns compression off.
-        let s = SledStore::open(&path, plain).unwrap();
-        assert_eq!(sled_open::stored_compression(&path), Some(false));
-        assert_eq!(s.get("docs", &0u32.to_be_bytes()).unwrap(), Some(text));
-    }
-
-    #[test]
-    fn reopening_a_bloated_store_compacts_it_and_keeps_every_key() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s");
-        let opts = SledOptions {
-            compact_over_bytes: 1 << 20,
-            // Compressed pages of repeated bytes would never bloat the files.
-            compression: 0,
-            ..SledOptions::default()
-        };
-        {
-            let s = SledStore::open(&path, opts.clone()).unwrap();
-            for round in 0..40u32 {
-                let mut b = Batch::new();
-                for k in 0..200u32 {
-                    b.put("docs", k.to_be_bytes().to_vec(), vec![round as u8; 512]);
-                }
-                s.commit(b).unwrap();
-            }
-        }
-        let before = compact::dir_bytes(&path);
-        let s = SledStore::open(&path, opts.clone()).unwrap();
-        let after = compact::dir_bytes(&path);
-        assert!(
-            after < before,
-            "compaction did not shrink the store: {before} -> {after}"
-        );
-        assert_eq!(s.len("docs").unwrap(), 200);
-        assert_eq!(
-            s.get("docs", &7u32.to_be_bytes()).unwrap().unwrap(),
-            vec![39u8; 512]
-        );
-        drop(s);
-        // Nothing to gain the second time: no compaction, same contents.
-        let s = SledStore::open(&path, opts).unwrap();
-        assert_eq!(s.len("docs").unwrap(), 200);
-    }
-
-    #[test]
-    fn survives_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let s = SledStore::open(dir.path(), SledOptions::default()).unwrap();
-            let mut b = Batch::new();
-            b.put("docs", b"k".to_vec(), b"v".to_vec());
-            s.commit(b).unwrap();
-        }
-        let s = SledStore::open(dir.path(), SledOptions::default()).unwrap();
-        assert_eq!(s.get("docs", b"k").unwrap().as_deref(), Some(&b"v"[..]));
-    }
-
-    #[test]
-    fn garbage_directory_is_an_error_not_a_panic() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("conf"), b"\xff\xfe garbage").unwrap();
-        std::fs::write(dir.path().join("db"), vec![0xab; 4096]).unwrap();
-        let r = SledStore::open(dir.path(), SledOptions::default());
-        assert!(r.is_err(), "a damaged store opened");
-    }
-}
+#[path = "sled_store_tests.rs"]
+mod tests;

@@ -53,6 +53,12 @@ pub trait HandsetBackend {
     /// user discards them. Seqs no longer pending are ignored.
     fn refuse(&mut self, refused: &[RefusedChange]) -> Result<()>;
 
+    /// Erases the store at the relay's word (a remote wipe): everything unreadable at
+    /// once, then removed (`Replica::erase`).
+    fn erase(&mut self) -> Result<()> {
+        Err(Error::Protocol("this handset cannot erase itself".into()))
+    }
+
     /// The persisted cursor ([`Cursor::Fresh`] on a new handset).
     fn cursor(&self) -> Result<Cursor>;
 
@@ -197,8 +203,22 @@ pub trait RelayBackend {
     /// handset which.
     fn authenticate(&self, token: &str) -> Result<DeviceGrant>;
 
-    /// Whether the device is still enrolled and not revoked (checked on every message).
+    /// Whether the device is still enrolled, not revoked and not to be wiped (checked on
+    /// every message).
     fn still_active(&self, device_id: &str) -> Result<bool>;
+
+    /// Whether the operator asked for the device to be wiped: the session then tells the
+    /// handset to erase itself instead of serving it (ADR 0008).
+    fn wipe_requested(&self, device_id: &str) -> Result<bool> {
+        let _ = device_id;
+        Ok(false)
+    }
+
+    /// Records durably that the device erased its store, as the operator asked.
+    fn wiped(&self, device_id: &str) -> Result<()> {
+        let _ = device_id;
+        Err(Error::Protocol("this relay does not wipe devices".into()))
+    }
 
     /// Validates against what the relay holds and durably stores changes that passed
     /// [`CheckedChange::check`] (parsed, inside `grant.scopes`: not checked again here);

@@ -1,6 +1,8 @@
 //! The handset side of one connection, sans-IO: [`ClientSession`].
 //!
-//! States: `Idle` → `start` → `AwaitWelcome` → Welcome → `Connected` → (error) → `Closed`.
+//! States: `Idle` → `start` → `AwaitWelcome` → Welcome → `Connected` → (error) → `Closed`;
+//! a Wipe (instead of Welcome, or on a live connection) erases the store, answers Wiped
+//! and waits in `Wiped` for the relay's goodbye, which ends it with [`Error::Wiped`].
 //! `start` sends Hello, the first outbox chunk and a Pull in one flight, so a reconnect
 //! costs one round trip. One push is in flight at a time (so pushes stay in outbox order
 //! even on bulk streams); each acknowledgement releases the next chunk. Pulls follow the
@@ -10,6 +12,7 @@
 
 mod pull;
 mod push;
+mod wipe;
 
 use std::collections::VecDeque;
 
@@ -91,6 +94,8 @@ enum Phase {
     Idle,
     AwaitWelcome,
     Connected,
+    /// Erased at the relay's word; waiting for its goodbye.
+    Wiped,
     Closed,
 }
 
@@ -186,6 +191,7 @@ impl ClientSession {
                 self.fail(&e);
                 return Err(e);
             }
+            Phase::Wiped => return self.after_wipe(msg),
             Phase::AwaitWelcome | Phase::Connected => {}
         }
         self.stats.messages_received += 1;
@@ -216,6 +222,7 @@ impl ClientSession {
                 live,
             } => self.on_batch(from, next, &entries, more, live, backend),
             RelayMsg::Error { code, message } => Err(relay_error(code, message)),
+            RelayMsg::Wipe { device } => return self.wipe(&device, backend),
         };
         match result {
             Ok(()) => {
@@ -268,6 +275,11 @@ impl ClientSession {
     /// True when connected with nothing outstanding in either direction.
     pub fn is_caught_up(&self) -> bool {
         self.caught_up
+    }
+
+    /// True once the store was erased at the relay's word (a remote wipe).
+    pub fn is_wiped(&self) -> bool {
+        self.phase == Phase::Wiped
     }
 
     /// True once the session has failed or was ended.

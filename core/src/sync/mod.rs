@@ -99,6 +99,7 @@ pub(crate) fn client_msg_kind(msg: &ClientMsg) -> &'static str {
         ClientMsg::Hello { .. } => "Hello",
         ClientMsg::Push { .. } => "Push",
         ClientMsg::Pull { .. } => "Pull",
+        ClientMsg::Wiped => "Wiped",
     }
 }
 
@@ -109,5 +110,6 @@ pub(crate) fn relay_msg_kind(msg: &RelayMsg) -> &'static str {
         RelayMsg::PushAck { .. } => "PushAck",
         RelayMsg::Batch { .. } => "Batch",
         RelayMsg::Error { .. } => "Error",
+        RelayMsg::Wipe { .. } => "Wipe",
     }
 }

@@ -1,6 +1,8 @@
 //! The relay side of one connection, sans-IO: [`RelaySession`].
 //!
-//! States: `AwaitHello` → (Hello accepted) → `Active` → (error, revocation) → `Closed`.
+//! States: `AwaitHello` → (Hello accepted) → `Active` → (error, revocation) → `Closed`;
+//! a device the operator asked to wipe goes `AwaitHello` (or `Active`) → `Wiping` →
+//! (Wiped, recorded) → `Closed`, and nothing it pushes is accepted.
 //! The session checks the protocol order, authenticates, re-checks revocation on every
 //! message, checks every pushed change ([`CheckedChange::check`](super::CheckedChange::check): parsed, in the grant's
 //! scopes) before the backend sees it, holds every batch to the scopes, and answers pulls.
@@ -36,6 +38,8 @@ const MAX_ECHO_MEMORY: usize = 100_000;
 enum State {
     AwaitHello,
     Active,
+    /// Told to erase itself; waiting for `Wiped`.
+    Wiping,
     Closed,
 }
 
@@ -102,6 +106,7 @@ impl RelaySession {
             ) => {
                 return self.hello(version, &token, &agent, backend);
             }
+            (State::Wiping, msg) => return self.on_wiping(msg, backend),
             (State::Active, ClientMsg::Hello { .. }) => {
                 return self.close(ErrorCode::Malformed, "second Hello on one connection");
             }
@@ -129,6 +134,43 @@ impl RelaySession {
                 self.pull(&grant, cursor, false, backend);
             }
             ClientMsg::Hello { .. } => {}
+            ClientMsg::Wiped => self.close(ErrorCode::Malformed, "Wiped without a Wipe"),
+        }
+    }
+
+    /// Tells the handset to erase itself; from now on only its `Wiped` counts.
+    fn start_wipe(&mut self, grant: DeviceGrant) {
+        warn!(name = %grant.name, "telling the device to erase itself (wipe requested)");
+        self.state = State::Wiping;
+        self.caught_up = false;
+        self.send(
+            RelayMsg::Wipe {
+                device: grant.name.clone(),
+            },
+            Lane::Control,
+        );
+        self.grant = Some(grant);
+    }
+
+    /// A message from a handset told to erase itself: `Wiped` is recorded and ends the
+    /// session; its pushes and pulls are not served.
+    fn on_wiping(&mut self, msg: ClientMsg, backend: &dyn RelayBackend) {
+        let Some(grant) = self.grant.clone() else {
+            return self.close(ErrorCode::Internal, "wiping without a device");
+        };
+        match msg {
+            ClientMsg::Wiped => match backend.wiped(&grant.device_id) {
+                Ok(()) => {
+                    info!(name = %grant.name, "the device erased its store");
+                    let msg = format!("device {:?} was wiped", grant.name);
+                    self.close(ErrorCode::Revoked, msg);
+                }
+                Err(e) => self.fail(e),
+            },
+            other => debug!(
+                kind = client_msg_kind(&other),
+                "ignored from a device being wiped"
+            ),
         }
     }
 
@@ -218,6 +260,11 @@ impl RelaySession {
             Err(e) => return self.fail(e),
         };
         self.span.record("device", grant.device_id.as_str());
+        match backend.wipe_requested(&grant.device_id) {
+            Ok(false) => {}
+            Ok(true) => return self.start_wipe(grant),
+            Err(e) => return self.fail(e),
+        }
         info!(agent, name = %grant.name, worker = %grant.grants.worker, scopes = grant.scopes().len(), "handset connected");
         self.state = State::Active;
         self.send(
@@ -236,6 +283,10 @@ impl RelaySession {
         let grant = self.grant.clone()?;
         match backend.still_active(&grant.device_id) {
             Ok(true) => Some(grant),
+            Ok(false) if backend.wipe_requested(&grant.device_id).unwrap_or(false) => {
+                self.start_wipe(grant);
+                None
+            }
             Ok(false) => {
                 let msg = format!("device {:?} has been revoked", grant.name);
                 self.close(ErrorCode::Revoked, msg);

@@ -125,6 +125,9 @@ pub enum ClientMsg {
         /// a granted scope (a handset bootstrapping grids it was newly granted).
         scopes: Vec<GridPath>,
     },
+    /// Answer to [`RelayMsg::Wipe`]: the handset erased its store. The last message a
+    /// wiped handset sends.
+    Wiped,
 }
 
 /// Relay → handset.
@@ -167,5 +170,12 @@ pub enum RelayMsg {
         code: ErrorCode,
         /// A sentence for logs and the app.
         message: String,
+    },
+    /// Sent instead of [`RelayMsg::Welcome`] to a device the operator asked to wipe (or on
+    /// its live connection): erase the store, answer [`ClientMsg::Wiped`]. The relay
+    /// accepts nothing else from it (ADR 0008).
+    Wipe {
+        /// The device's enrolled name.
+        device: String,
     },
 }

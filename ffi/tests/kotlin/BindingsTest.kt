@@ -283,6 +283,25 @@ fun run(root: File, relay: Relay) {
         }
         x.close()
     }
+    test("an encrypted store opens only with its key, rekeys and erases (WrongKey, Erased)") {
+        val path = File(root, "phone-key").path
+        val key = ByteArray(32) { 7 }
+        val next = ByteArray(32) { 9 }
+        val e = GridsyncReplica.openEncrypted(path, "phone-key", key)
+        e.setSetupIdentity("wang", "王芳", Role.values().toList(), GRID)
+        val id = e.registerHousehold(household(head = "欧阳春花"))
+        e.rekey(next)
+        e.close()
+        expectThrows<GridsyncException.WrongKey> {
+            GridsyncReplica.openEncrypted(path, "phone-key", key)
+        }
+        val again = GridsyncReplica.openEncrypted(path, "phone-key", next)
+        expect(again.getHousehold(id).head == "欧阳春花") { "household after rekey" }
+        again.erase()
+        expectThrows<GridsyncException.Erased> { again.getHousehold(id) }
+        expect(!File(path).exists()) { "files left after erase" }
+        again.close()
+    }
     sessionA.close()
     sessionB.close()
     a.close()

@@ -1,6 +1,8 @@
 """The Python bindings of gridsync-ffi against a real relay: records, cases, callbacks,
 sync between two devices, and typed errors."""
 
+import os
+import subprocess
 import threading
 import time
 
@@ -229,3 +231,31 @@ def test_a_failing_listener_does_not_fail_the_write(tmp_path):
     h = r.register_household(household())
     assert r.get_household(h).head == "李秀英"
     assert rec.changes == [([h], False)]
+
+
+def test_an_encrypted_store_opens_only_with_its_key_and_a_remote_wipe_erases_it(relay, tmp_path):
+    key, other = os.urandom(32), os.urandom(32)
+    path = str(tmp_path / "lost-phone")
+    r = GridsyncReplica.open_encrypted(path, "lost-phone", key)
+    r.set_setup_identity("wang", "王芳", list(Role), GRID)
+    h = r.register_household(household(head="上官婉清"))
+    r.rekey(other)
+    with pytest.raises(GridsyncError.WrongKey):
+        GridsyncReplica.open_encrypted(str(tmp_path / "lost-phone"), "lost-phone", key)
+    session = SyncSession(r, relay_config(relay, relay.enroll("lost-phone")))
+    session.sync_once()
+    # The operator wipes the lost phone; at its next contact it erases itself.
+    subprocess.run(
+        [relay.exe, "--data-dir", str(relay.data_dir), "device", "wipe", "lost-phone"],
+        check=True, capture_output=True, text=True, timeout=30,
+    )
+    with pytest.raises(GridsyncError.Erased):
+        session.sync_once()
+    with pytest.raises(GridsyncError.Erased):
+        r.get_household(h)
+    assert not os.path.exists(path)
+    listed = subprocess.run(
+        [relay.exe, "--data-dir", str(relay.data_dir), "device", "list"],
+        check=True, capture_output=True, text=True, timeout=30,
+    ).stdout
+    assert any("lost-phone" in l and "wiped at" in l for l in listed.splitlines()), listed

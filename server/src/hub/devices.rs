@@ -1,7 +1,7 @@
 //! Enrolling devices: a one-time token shown once and stored only as its SHA-256, the grid
 //! subtrees granted, and revocation that takes effect on the device's next message.
 
-use gridsync_core::error::{Error, Result};
+use gridsync_core::error::{Denial, Error, Result};
 use gridsync_core::ids::{GridPath, now as now_ms};
 use gridsync_core::model::{Grants, Role};
 use gridsync_core::store::{Batch, Scan, Store};
@@ -40,6 +40,13 @@ pub struct Device {
     pub created_at: i64,
     /// Revoked at, if revoked.
     pub revoked_at: Option<i64>,
+    /// When the operator asked for the device to be wiped (`device wipe`), if they did:
+    /// from then on the relay tells it to erase itself and accepts nothing from it.
+    #[serde(default)]
+    pub wipe_requested_at: Option<i64>,
+    /// When the device reported that it erased its store.
+    #[serde(default)]
+    pub wiped_at: Option<i64>,
     /// SHA-256 of the token, hex.
     pub token_sha256: String,
 }
@@ -70,7 +77,21 @@ impl From<LegacyDevice> for Device {
             retired: Vec::new(),
             created_at: d.created_at,
             revoked_at: d.revoked_at,
+            wipe_requested_at: None,
+            wiped_at: None,
             token_sha256: d.token_sha256,
+        }
+    }
+}
+
+impl Device {
+    /// `active`, `revoked`, `wipe pending` (asked, not yet done) or `wiped`.
+    pub fn state(&self) -> &'static str {
+        match (self.revoked_at, self.wipe_requested_at, self.wiped_at) {
+            (_, _, Some(_)) => "wiped",
+            (Some(_), _, None) => "revoked",
+            (None, Some(_), None) => "wipe pending",
+            (None, None, None) => "active",
         }
     }
 }
@@ -140,7 +161,7 @@ impl Hub {
         if self
             .list_devices()?
             .iter()
-            .any(|d| d.name == name && d.revoked_at.is_none())
+            .any(|d| d.name == name && d.revoked_at.is_none() && d.wiped_at.is_none())
         {
             return Err(Error::invalid(
                 "name",
@@ -155,6 +176,8 @@ impl Hub {
             retired: Vec::new(),
             created_at: now_ms(),
             revoked_at: None,
+            wipe_requested_at: None,
+            wiped_at: None,
             token_sha256: token_hash(&token),
         };
         let mut b = Batch::new();
@@ -273,6 +296,46 @@ impl Hub {
         Ok(device)
     }
 
+    /// Asks for a device (by id or name) to be wiped: at its next contact (at once when
+    /// connected) the relay tells it to erase its store and accepts nothing more from it,
+    /// and records when it has (ADR 0008). Unlike [`Hub::revoke_device`], which only cuts
+    /// the device off and leaves its data on the phone.
+    pub fn wipe_device(&self, id_or_name: &str) -> Result<Device> {
+        let _guard = self.lock()?;
+        let mut device = self.active_device(id_or_name)?;
+        if device.wipe_requested_at.is_none() {
+            device.wipe_requested_at = Some(now_ms());
+            self.put_device(&device)?;
+            tracing::warn!(device = %device.id, name = %device.name, "device wipe requested");
+            self.revoked();
+        }
+        Ok(device)
+    }
+
+    /// Records that a device told to wipe itself has erased its store.
+    pub(crate) fn device_wiped(&self, device_id: &str) -> Result<()> {
+        let _guard = self.lock()?;
+        let mut device = self
+            .device(device_id)?
+            .ok_or_else(|| Error::invalid("device", format!("no device {device_id:?}")))?;
+        if device.wiped_at.is_none() {
+            device.wiped_at = Some(now_ms());
+            self.put_device(&device)?;
+            tracing::warn!(device = %device.id, name = %device.name, "device erased its store (wiped)");
+        }
+        Ok(())
+    }
+
+    fn put_device(&self, device: &Device) -> Result<()> {
+        let mut b = Batch::new();
+        b.put(
+            DEVICES,
+            device.id.as_bytes().to_vec(),
+            encode_device(device)?,
+        );
+        self.commit_durable(b)
+    }
+
     /// The grant behind a token.
     pub(crate) fn grant_for_token(&self, token: &str) -> Result<DeviceGrant> {
         let Some(id) = self.store.get(TOKENS, token_hash(token).as_bytes())? else {
@@ -280,6 +343,15 @@ impl Hub {
         };
         let id = String::from_utf8_lossy(&id).to_string();
         let device = self.device(&id)?.ok_or_else(denied_unknown_token)?;
+        if device.wiped_at.is_some() {
+            return Err(Error::denied(
+                Denial::Revoked,
+                format!(
+                    "device {:?} was wiped: enroll the handset again",
+                    device.name
+                ),
+            ));
+        }
         if device.revoked_at.is_some() {
             return Err(denied_revoked(&device.name));
         }

@@ -212,7 +212,17 @@ impl RelayBackend for Hub {
     fn still_active(&self, device_id: &str) -> Result<bool> {
         Ok(self
             .device(device_id)?
-            .is_some_and(|d| d.revoked_at.is_none()))
+            .is_some_and(|d| d.revoked_at.is_none() && d.wipe_requested_at.is_none()))
+    }
+
+    fn wipe_requested(&self, device_id: &str) -> Result<bool> {
+        Ok(self
+            .device(device_id)?
+            .is_some_and(|d| d.wipe_requested_at.is_some() && d.wiped_at.is_none()))
+    }
+
+    fn wiped(&self, device_id: &str) -> Result<()> {
+        self.device_wiped(device_id)
     }
 
     fn ingest(

@@ -5,4 +5,5 @@ pub mod coverage;
 pub mod granularity;
 pub mod records;
 pub mod store;
+pub mod store_report;
 pub mod sync;

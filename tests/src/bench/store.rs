@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use gridsync_core::replica::CaseFilter;
-use gridsync_core::store::{Scan, trees};
+use gridsync_core::store::{Scan, StoreKey, trees};
 use gridsync_core::{DAY_MS, Replica};
 use serde::{Deserialize, Serialize};
 
@@ -104,13 +104,27 @@ pub fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// The bench's replica in `dir`, encrypted with `key` when there is one.
+pub fn open_bench_store(dir: &Path, key: Option<&StoreKey>) -> Result<Replica> {
+    Ok(match key {
+        Some(k) => Replica::open_encrypted(dir, "bench-phone", k.clone())?,
+        None => Replica::open(dir, "bench-phone")?,
+    })
+}
+
 /// Runs in a fresh process: open the store `runs` times, query, report.
-pub fn probe(dir: &Path, worker: &str, now: i64, runs: usize) -> Result<ProbeFigures> {
+pub fn probe(
+    dir: &Path,
+    worker: &str,
+    now: i64,
+    runs: usize,
+    key: Option<&StoreKey>,
+) -> Result<ProbeFigures> {
     let (mut open, mut due, mut open_cases, mut overdue) = (vec![], vec![], vec![], vec![]);
     let mut f = ProbeFigures::default();
     for _ in 0..runs {
         let t = Instant::now();
-        let r = Replica::open(dir, "bench-phone")?;
+        let r = open_bench_store(dir, key)?;
         open.push(ms(t.elapsed()));
         let t = Instant::now();
         f.due_count = r.due_visits(Some(worker), now, 0)?.len();
@@ -138,13 +152,14 @@ pub fn probe(dir: &Path, worker: &str, now: i64, runs: usize) -> Result<ProbeFig
     Ok(f)
 }
 
-/// Loads a year of a grid into a fresh sled store at `dir`, then probes it in a child
-/// process (`self_exe store-probe …`).
+/// Loads a year of a grid into a fresh sled store at `dir` (encrypted with `key` when
+/// given), then probes it in a child process (`self_exe store-probe …`).
 pub fn run(
     dir: &Path,
     self_exe: &Path,
     seed: u64,
     shuffled_text: bool,
+    key: Option<&StoreKey>,
     progress: &dyn Fn(&str),
 ) -> Result<StoreFigures> {
     let mut cfg = WorkloadConfig::grid_year();
@@ -156,7 +171,7 @@ pub fn run(
     let (_, end) = w.period();
     let now = end + DAY_MS;
     progress("loading 300 households, 6,000 visits, 1,000 cases into sled");
-    let replica = Replica::open(dir, "bench-phone")?;
+    let replica = open_bench_store(dir, key)?;
     let loaded = load(&replica, &w, now, "w-bench")?;
     let (p50, p99) = p50_p99(&loaded.visit_latencies);
     replica.store().flush()?;
@@ -174,16 +189,21 @@ pub fn run(
     let disk_before_compaction = dir_size(dir);
     progress("reopening (compacts the store)");
     let t = Instant::now();
-    drop(Replica::open(dir, "bench-phone")?);
+    drop(open_bench_store(dir, key)?);
     let compacting_open_ms = ms(t.elapsed());
     let worker = w.workers.first().map(|x| x.id.clone()).unwrap_or_default();
     progress("probing cold open, queries and memory in a fresh process");
-    let out = Command::new(self_exe)
-        .args(["store-probe", "--store"])
-        .arg(dir)
-        .args(["--worker", &worker, "--now", &now.to_string()])
-        .output()
-        .context("running the probe")?;
+    let mut probe = Command::new(self_exe);
+    probe.args(["store-probe", "--store"]).arg(dir).args([
+        "--worker",
+        &worker,
+        "--now",
+        &now.to_string(),
+    ]);
+    if let Some(k) = key {
+        probe.args(["--key", &hex::encode(k.as_bytes())]);
+    }
+    let out = probe.output().context("running the probe")?;
     anyhow::ensure!(
         out.status.success(),
         "probe failed: {}",
@@ -192,7 +212,7 @@ pub fn run(
     let probe: ProbeFigures = serde_json::from_slice(&out.stdout).context("probe output")?;
     let disk = dir_size(dir);
     let postcard = w.postcard_size() as u64;
-    let stored = super::records::stored_records(&Replica::open(dir, "bench-phone")?)?.len() as u64;
+    let stored = super::records::stored_records(&open_bench_store(dir, key)?)?.len() as u64;
     Ok(StoreFigures {
         records: (
             loaded.households.len(),

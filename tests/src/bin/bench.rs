@@ -47,7 +47,8 @@ struct Cli {
     /// real notes).
     #[arg(long)]
     shuffled_text: bool,
-    /// Keep the store scenario's data in this (new) directory instead of a temporary one.
+    /// Keep the store scenario's data (`store-plain`, `store-encrypted`) in this directory
+    /// instead of a temporary one.
     #[arg(long)]
     keep: Option<PathBuf>,
     #[command(subcommand)]
@@ -65,6 +66,9 @@ enum Internal {
         worker: String,
         #[arg(long)]
         now: i64,
+        /// The store's key, hex (an encrypted store).
+        #[arg(long)]
+        key: Option<String>,
     },
 }
 
@@ -78,8 +82,20 @@ fn progress(json: bool) -> impl Fn(&str) {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    if let Some(Internal::StoreProbe { store, worker, now }) = cli.internal {
-        let f = bench::store::probe(&store, &worker, now, 5)?;
+    if let Some(Internal::StoreProbe {
+        store,
+        worker,
+        now,
+        key,
+    }) = cli.internal
+    {
+        let key = match key {
+            Some(k) => Some(gridsync_core::store::StoreKey::from_slice(&hex::decode(
+                k,
+            )?)?),
+            None => None,
+        };
+        let f = bench::store::probe(&store, &worker, now, 5, key.as_ref())?;
         println!("{}", serde_json::to_string(&f)?);
         return Ok(());
     }
@@ -89,76 +105,28 @@ fn main() -> Result<()> {
     match scenario {
         Scenario::Store => {
             let dir = tempfile::tempdir()?;
-            let store_dir = cli.keep.clone().unwrap_or_else(|| dir.path().join("store"));
+            let root = cli.keep.clone().unwrap_or_else(|| dir.path().to_path_buf());
             let exe = std::env::current_exe()?;
-            let f = bench::store::run(
-                &store_dir,
-                &exe,
-                cli.seed,
-                cli.shuffled_text,
-                &progress(cli.json),
-            )?;
+            let key = gridsync_core::store::StoreKey::generate();
+            let say = progress(cli.json);
+            let mut runs = Vec::new();
+            for (name, key) in [("plain", None), ("encrypted", Some(&key))] {
+                say(&format!("{name} store"));
+                let store_dir = root.join(format!("store-{name}"));
+                runs.push(bench::store::run(
+                    &store_dir,
+                    &exe,
+                    cli.seed,
+                    cli.shuffled_text,
+                    key,
+                    &say,
+                )?);
+            }
             if cli.json {
-                println!("{}", serde_json::to_string_pretty(&f)?);
+                let v = serde_json::json!({ "plain": runs[0], "encrypted": runs[1] });
+                println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
-                let p = &f.probe;
-                println!(
-                    "store: one grid, one year ({} households, {} visits, {} cases, {} case actions)",
-                    f.records.0, f.records.1, f.records.2, f.case_actions
-                );
-                println!("| figure | value | target |");
-                println!("|---|---|---|");
-                println!(
-                    "| log visit p50 (durable) | {:.2} ms | |",
-                    f.log_visit_p50_ms
-                );
-                println!(
-                    "| log visit p99 (durable) | {:.2} ms | ≤ 5 ms |",
-                    f.log_visit_p99_ms
-                );
-                println!(
-                    "| cold open (median of 5) | {:.1} ms | ≤ 100 ms |",
-                    p.open_ms
-                );
-                println!(
-                    "| due visits query ({} due) | {:.2} ms | ≤ 10 ms |",
-                    p.due_count, p.due_visits_ms
-                );
-                println!(
-                    "| open cases query ({} open) | {:.2} ms | ≤ 10 ms |",
-                    p.open_count, p.open_cases_ms
-                );
-                println!(
-                    "| overdue cases query | {:.2} ms | ≤ 10 ms |",
-                    p.overdue_cases_ms
-                );
-                println!(
-                    "| resident memory after open + queries | {:.1} MiB | ≤ 50 MiB |",
-                    p.rss_kib as f64 / 1024.0
-                );
-                println!(
-                    "| disk against the records as stored | {:.2} MiB ({:.2}x postcard {:.2} MiB) | ≤ 3x |",
-                    f.disk_bytes as f64 / 1048576.0,
-                    f.stored_disk_ratio,
-                    f.stored_postcard_bytes as f64 / 1048576.0
-                );
-                println!(
-                    "| disk against the input forms (earlier comparison) | {:.2}x postcard {:.2} MiB | |",
-                    f.disk_ratio,
-                    f.postcard_bytes as f64 / 1048576.0
-                );
-                println!(
-                    "| disk right after loading, before compaction | {:.2} MiB ({:.2}x); the reopen that compacts it took {:.0} ms | |",
-                    f.disk_before_compaction as f64 / 1048576.0,
-                    f.disk_before_compaction as f64 / f.postcard_bytes as f64,
-                    f.compacting_open_ms
-                );
-                for (tree, n) in &f.live_bytes {
-                    println!(
-                        "| live keys+values in {tree} | {:.2} MiB | |",
-                        *n as f64 / 1048576.0
-                    );
-                }
+                println!("{}", bench::store_report::table(&runs[0], &runs[1]));
             }
         }
         Scenario::Sync
