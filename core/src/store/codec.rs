@@ -254,6 +254,10 @@ impl Codec {
         if !self.tagged || !self.is_coded(tree) {
             return Ok(value.to_vec());
         }
+        if value.is_empty() && self.cipher.is_some() {
+            // An empty value (an index entry whose key says it all) has nothing to hide.
+            return Ok(Vec::new());
+        }
         let packed = self.compress(tree, value)?;
         match &self.cipher {
             Some(c) => c.seal(tree, key, &packed),
@@ -297,6 +301,7 @@ impl Codec {
             return Ok(stored.to_vec());
         }
         match &self.cipher {
+            Some(_) if stored.is_empty() => Ok(Vec::new()),
             Some(c) => self.decompress(&c.open(tree, key, stored)?),
             None => self.decompress(stored),
         }

@@ -104,8 +104,9 @@ impl SledStore {
         // The key is checked before sled touches the files: a wrong key changes nothing.
         let key_file = keyring::read(path)?;
         let cipher = unlock(path, key_file.as_deref(), options.key.as_ref())?;
-        let plain_pages = options.key.is_none() && key_file.is_none();
-        let wanted = options.compression > 0 && plain_pages;
+        // Pages are compressed either way: sealed values do not shrink, but the keys
+        // (ids, grid paths, times) do.
+        let wanted = options.compression > 0;
         let mut db = sled_open::open_db(path, &options, wanted)?;
         if cipher.is_none() && codec::is_sealed(&db)? {
             return Err(Error::Erased {

@@ -127,18 +127,25 @@ impl Bench {
         let relay = RelayProcess::spawn(exe, &dir.path().join("relay"), ProcessOptions::default())?;
         let mut cfg = WorkloadConfig::bootstrap();
         cfg.seed = seed;
-        let workload = Workload::generate(&cfg);
+        let mut workload = Workload::generate(&cfg);
+        // One device writes as one worker (issue 13): the seeder authors everything.
+        for v in &mut workload.visits {
+            v.worker = "seeder".into();
+        }
+        for c in &mut workload.cases {
+            c.case.reporter = "seeder".into();
+        }
         let grid = cfg.grids[0].path.to_string();
         let workload_documents =
             (workload.households.len() + workload.visits.len() + workload.cases.len()) as u64;
         let token = relay.enroll("seeder", &[&grid])?;
         let seeder = sled_replica(&dir.path().join("seeder"), "seeder")?;
         let (_, end) = workload.period();
-        load(&seeder, &workload, end, "w-seed")?;
+        load(&seeder, &workload, end, "seeder")?;
         let client = SyncClient::new(seeder.clone(), relay.target(&token))?;
         let r = client.sync_once().await?;
         anyhow::ensure!(
-            seeder.pending()?.changes == 0,
+            seeder.pending()?.changes == 0 && seeder.pending()?.refused == 0,
             "seeding left {} changes unacknowledged ({r:?})",
             seeder.pending()?.changes
         );
@@ -508,10 +515,14 @@ impl Bench {
                 t.await??;
             }
         }
-        let mut left = 0;
+        let (mut left, mut refused) = (0, 0);
         for h in &handset {
             left += pending(h)?;
+            refused += h.1.pending()?.refused;
         }
+        // Refused changes leave the pending count too: none may be, or the rate would
+        // count work the relay did not store.
+        anyhow::ensure!(refused == 0, "the relay refused {refused} changes");
         let acknowledged = before - left;
         let visits = (handsets * per) as u64;
         anyhow::ensure!(
