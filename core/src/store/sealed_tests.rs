@@ -176,7 +176,11 @@ fn a_damaged_value_is_a_clear_error_and_the_rest_reads() {
     }
     {
         // Flip one byte of one stored value, below the store.
-        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        let db = sled::Config::new()
+            .path(dir.path())
+            .use_compression(true)
+            .open()
+            .unwrap();
         let docs = db.open_tree(trees::DOCS).unwrap();
         let mut v = docs.get(b"h-00003").unwrap().unwrap().to_vec();
         let mid = v.len() / 2;
