@@ -158,6 +158,8 @@ impl GridPath {
             Some("is longer than 256 bytes")
         } else if s.split('/').any(|seg| seg.trim().is_empty()) {
             Some("has an empty segment (leading, trailing or double '/')")
+        } else if s.split('/').any(|seg| seg == "." || seg == "..") {
+            Some("has a '.' or '..' segment (a grid is named, not navigated)")
         } else if s.split('/').count() > 8 {
             Some("has more than 8 levels")
         } else if s.chars().any(char::is_control) || s.trim() != s {
@@ -239,5 +241,16 @@ mod serde_tests {
         assert!(serde_json::from_str::<GridPath>("\"a//b\"").is_err());
         let g: GridPath = serde_json::from_str("\"a/b\"").unwrap();
         assert_eq!(g.as_str(), "a/b");
+    }
+
+    #[test]
+    fn a_grid_path_names_grids_and_cannot_navigate() {
+        for bad in ["ankang/..", "../g01", "ankang/./g01", ".", "a/../b"] {
+            let e = GridPath::parse(bad).expect_err(bad);
+            assert!(e.to_string().contains("'..'"), "{bad}: {e}");
+        }
+        for good in ["ankang/g.01", "ankang/...", "新华/一网格"] {
+            assert!(GridPath::parse(good).is_ok(), "{good}");
+        }
     }
 }
