@@ -1,5 +1,5 @@
-//! `gridsync household …`: register, list, show, re-tier, edit households and settle
-//! fields that two handsets edited at once.
+//! `gridsync household …`: register, list, show, re-tier, edit and retire households and
+//! settle fields that two handsets edited at once.
 
 use anyhow::{Result, anyhow, bail};
 use clap::{ArgGroup, Args, Subcommand};
@@ -13,6 +13,7 @@ use crate::{Ctx, parse_grid, parse_tier};
 mod find;
 mod marks;
 mod parse;
+mod retire;
 mod show;
 
 pub use find::resolve;
@@ -32,6 +33,9 @@ pub enum HouseholdCmd {
         /// Only this grid (or subtree).
         #[arg(long, value_parser = parse_grid)]
         grid: Option<GridPath>,
+        /// The retired households instead.
+        #[arg(long)]
+        retired: bool,
     },
     /// Show a household with its visits, tier history and conflicting edits.
     Show {
@@ -65,6 +69,21 @@ pub enum HouseholdCmd {
         /// The value number `household show` listed.
         #[arg(long)]
         choice: usize,
+    },
+    /// Retire a household registered twice (--duplicate-of the one kept) or gone
+    /// (--reason): it leaves the lists and `due`; its visits stay.
+    Retire {
+        /// Household id (or a unique prefix, or its head's name).
+        id: String,
+        /// The household kept in its place (id, prefix or head's name).
+        #[arg(long, value_name = "KEPT")]
+        duplicate_of: Option<String>,
+        /// Why (required without --duplicate-of), e.g. "搬走了".
+        #[arg(long, default_value = "")]
+        reason: String,
+        /// List a retired household again.
+        #[arg(long)]
+        undo: bool,
     },
 }
 
@@ -141,11 +160,17 @@ pub fn run(ctx: &Ctx, cmd: HouseholdCmd) -> Result<()> {
     let r = &hs.replica;
     match cmd {
         HouseholdCmd::Add(a) => add(ctx, &hs, a),
-        HouseholdCmd::List { grid } => list(ctx, r, grid.as_ref()),
+        HouseholdCmd::List { grid, retired } => list(ctx, r, grid.as_ref(), retired),
         HouseholdCmd::Show { id, visits } => show(ctx, r, &resolve(r, &id)?, visits),
         HouseholdCmd::Tier { id, tier, reason } => change_tier(ctx, &hs, &id, tier, &reason),
         HouseholdCmd::Edit(a) => edit(ctx, r, a),
         HouseholdCmd::Resolve { id, field, choice } => settle(ctx, r, &id, &field, choice),
+        HouseholdCmd::Retire {
+            id,
+            duplicate_of,
+            reason,
+            undo,
+        } => retire::retire(ctx, r, &id, duplicate_of.as_deref(), &reason, undo),
     }
 }
 
@@ -184,8 +209,12 @@ fn add(ctx: &Ctx, hs: &Handset, a: AddArgs) -> Result<()> {
 }
 
 /// `household list`.
-fn list(ctx: &Ctx, r: &Replica, grid: Option<&GridPath>) -> Result<()> {
-    let mut list = r.list_households(grid)?;
+fn list(ctx: &Ctx, r: &Replica, grid: Option<&GridPath>, retired: bool) -> Result<()> {
+    let mut list = if retired {
+        r.retired_households(grid)?
+    } else {
+        r.list_households(grid)?
+    };
     list.sort_by(|a, b| {
         (&a.grid, std::cmp::Reverse(a.tier), &a.head).cmp(&(
             &b.grid,
@@ -224,7 +253,11 @@ fn list(ctx: &Ctx, r: &Replica, grid: Option<&GridPath>) -> Result<()> {
             marks.cell(),
         ]);
     }
-    t.print("no households")?;
+    t.print(if retired {
+        "no retired households"
+    } else {
+        "no households"
+    })?;
     if marked.iter().any(|m| !m.marks.conflicts.is_empty()) {
         crate::outln!("⚠ fields edited on two handsets at once: `household show ID` to settle")?;
     }

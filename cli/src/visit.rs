@@ -270,6 +270,7 @@ pub fn due(ctx: &Ctx, a: &DueArgs) -> Result<()> {
         "LAST VISIT",
         "DUE",
         "OVERDUE",
+        "FOLLOW-UP",
         "ID",
     ]);
     let mut unsettled = false;
@@ -297,6 +298,9 @@ pub fn due(ctx: &Ctx, a: &DueArgs) -> Result<()> {
             d.last_visit.map_or("never".into(), output::date),
             output::date(d.due_at),
             overdue,
+            d.follow_up.as_ref().map_or(String::new(), |f| {
+                format!("{} ({})", output::clip(&f.text, 16), output::date(f.due))
+            }),
             output::short(&d.household).into(),
         ]);
     }

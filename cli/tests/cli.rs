@@ -11,10 +11,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
-use support::{G1, Relay, gridsync, json, ok, text};
+use support::{G1, Relay, beijing_days_ago, gridsync, json, ok, text};
 
 const COMMUNITY: &str = "ankang/hanbin/laocheng/xinhua";
-const DAY_MS: i64 = 86_400_000;
 
 /// Runs a command that must fail with one `gridsync: …` line on stderr; returns that line.
 fn fails(store: Option<&Path>, args: &[&str]) -> String {
@@ -35,28 +34,6 @@ fn str_of(v: &Value) -> String {
     v.as_str()
         .unwrap_or_else(|| panic!("not a string: {v}"))
         .to_string()
-}
-
-/// `YYYY-MM-DD HH:MM` in Beijing time, `days` days before now.
-fn beijing_days_ago(days: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    let local = now - days * DAY_MS + 8 * 3_600_000;
-    let (z, mins) = (
-        local.div_euclid(DAY_MS) + 719_468,
-        local.rem_euclid(DAY_MS) / 60_000,
-    );
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", mins / 60, mins % 60)
 }
 
 fn offline_handset(dir: &Path, worker: &str) {

@@ -11,7 +11,7 @@ mod support;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use support::{G1, Relay, json, ok, text};
+use support::{G1, Relay, date_in, json, ok, text};
 
 fn cmd(store: &Path, args: &[&str]) -> Command {
     let mut c = support::command(Some(store));
@@ -31,24 +31,6 @@ fn fails(store: &Path, args: &[&str]) -> String {
     assert_eq!(err.lines().count(), 1, "{args:?}: not one line: {err:?}");
     assert!(err.starts_with("gridsync: "), "{args:?}: {err:?}");
     err.trim_end().to_string()
-}
-
-/// `YYYY-MM-DD` (UTC), `days` days from now.
-fn date_in(days: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let z = (now / 86_400 + days) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
 }
 
 fn offline_handset(dir: &Path) {

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{DAY_MS, DocId, Timestamp};
-use crate::index::HouseholdSummary;
+use crate::index::{HouseholdSummary, OpenFollowUp};
 use crate::model::Tier;
 
 /// Visit intervals per tier, in days (for example red weekly, yellow monthly, green quarterly).
@@ -50,27 +50,33 @@ pub struct DueVisit {
     pub tier: Tier,
     /// Last visit, if any.
     pub last_visit: Option<Timestamp>,
-    /// When the next visit is due (registration time when never visited).
+    /// When the next visit is due: the tier's interval after the last visit (the
+    /// registration time when never visited), or the earliest open follow-up if sooner.
     pub due_at: Timestamp,
     /// Whole days past due (0 when due within the day).
     pub days_overdue: i64,
+    /// The household's earliest open follow-up, when one is due within the horizon.
+    pub follow_up: Option<OpenFollowUp>,
 }
 
-/// Due visits among `households` (each with its last visit), most urgent first: earliest
-/// due date, then higher tier, then id. Only those due before `now + horizon`.
+/// Due visits among `households` (each with its last visit and its earliest open
+/// follow-up), most urgent first: earliest due date, then higher tier, then id. Only those
+/// due before `now + horizon`.
 pub fn due_visits(
-    households: impl IntoIterator<Item = (HouseholdSummary, Option<Timestamp>)>,
+    households: impl IntoIterator<Item = (HouseholdSummary, Option<Timestamp>, Option<OpenFollowUp>)>,
     policy: &TierPolicy,
     now: Timestamp,
     horizon: Timestamp,
 ) -> Vec<DueVisit> {
     let mut out: Vec<DueVisit> = households
         .into_iter()
-        .filter_map(|(h, last)| {
-            let due_at = match last {
+        .filter_map(|(h, last, follow_up)| {
+            let by_tier = match last {
                 Some(t) => t + policy.interval(h.tier),
                 None => h.registered_at,
             };
+            let follow_up = follow_up.filter(|f| f.due <= now + horizon);
+            let due_at = follow_up.as_ref().map_or(by_tier, |f| f.due.min(by_tier));
             (due_at <= now + horizon).then(|| DueVisit {
                 household: h.id,
                 head: h.head,
@@ -78,6 +84,7 @@ pub fn due_visits(
                 last_visit: last,
                 due_at,
                 days_overdue: ((now - due_at) / DAY_MS).max(0),
+                follow_up,
             })
         })
         .collect();
@@ -111,6 +118,7 @@ mod tests {
             tags: vec![],
             contacts: vec![],
             registered_at,
+            retired: false,
         }
     }
 
@@ -124,10 +132,10 @@ mod tests {
         let never = hh(Tier::Green, 95 * DAY_MS); // never visited: due since registration
         let due = due_visits(
             [
-                (green.clone(), Some(50 * DAY_MS)),
-                (yellow.clone(), Some(60 * DAY_MS)),
-                (red.clone(), Some(10 * DAY_MS)),
-                (never.clone(), None),
+                (green.clone(), Some(50 * DAY_MS), None),
+                (yellow.clone(), Some(60 * DAY_MS), None),
+                (red.clone(), Some(10 * DAY_MS), None),
+                (never.clone(), None, None),
             ],
             &p,
             now,
@@ -138,7 +146,13 @@ mod tests {
         assert_eq!(due[0].days_overdue, 83);
         // With a 60-day horizon the green household shows up last.
         assert_eq!(
-            due_visits([(green.clone(), Some(50 * DAY_MS))], &p, now, 60 * DAY_MS).len(),
+            due_visits(
+                [(green.clone(), Some(50 * DAY_MS), None)],
+                &p,
+                now,
+                60 * DAY_MS
+            )
+            .len(),
             1
         );
     }
@@ -151,11 +165,56 @@ mod tests {
             green_days: 10,
         };
         let due = due_visits(
-            [(hh(Tier::Green, 0), Some(0)), (hh(Tier::Red, 0), Some(0))],
+            [
+                (hh(Tier::Green, 0), Some(0), None),
+                (hh(Tier::Red, 0), Some(0), None),
+            ],
             &p,
             20 * DAY_MS,
             0,
         );
         assert_eq!(due[0].tier, Tier::Red);
+    }
+
+    #[test]
+    fn an_open_follow_up_brings_the_visit_forward() {
+        let p = TierPolicy::default();
+        let now = 100 * DAY_MS;
+        let green = hh(Tier::Green, 0); // visited day 95: by its tier due day 185
+        let follow_up = |due| OpenFollowUp {
+            household: green.id.clone(),
+            visit: DocId::new(DocKind::Visit),
+            index: 0,
+            text: "送药上门".into(),
+            due,
+        };
+        let due = due_visits(
+            [(
+                green.clone(),
+                Some(95 * DAY_MS),
+                Some(follow_up(98 * DAY_MS)),
+            )],
+            &p,
+            now,
+            0,
+        );
+        assert_eq!(due.len(), 1, "an overdue follow-up makes the household due");
+        assert_eq!((due[0].due_at, due[0].days_overdue), (98 * DAY_MS, 2));
+        assert_eq!(
+            due[0].follow_up.as_ref().map(|f| f.text.as_str()),
+            Some("送药上门")
+        );
+        // A follow-up beyond the horizon neither shows nor moves the date.
+        let later = due_visits(
+            [(
+                green.clone(),
+                Some(95 * DAY_MS),
+                Some(follow_up(120 * DAY_MS)),
+            )],
+            &p,
+            now,
+            7 * DAY_MS,
+        );
+        assert!(later.is_empty());
     }
 }

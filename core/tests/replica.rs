@@ -94,7 +94,7 @@ fn tier_changes_are_kept_and_update_edits_fields() {
 
 #[test]
 fn due_visits_most_urgent_first_and_logging_updates_them() {
-    let clock = TestClock::new(T0);
+    let clock = TestClock::new(T0 + DAY_MS);
     let r = memory_replica("phone-1", &clock);
     let red = r
         .register_household(&household("红", Tier::Red, "w-li"), "w-li")
@@ -124,6 +124,7 @@ fn due_visits_most_urgent_first_and_logging_updates_them() {
             .iter()
             .any(|d| d.household == other)
     );
+    clock.advance_days(39);
     r.log_visit(&visit(&red, "w-li", now)).unwrap();
     let due = r.due_visits(Some("w-li"), now, 0).unwrap();
     assert_eq!(

@@ -223,6 +223,12 @@ impl From<cm::Household> for Household {
                 .collect(),
             tags: h.tags,
             contacts: h.contacts,
+            retired: h.retired.map(|r| Retirement {
+                by: r.by,
+                at: r.at,
+                duplicate_of: r.duplicate_of.map(Into::into),
+                reason: r.reason,
+            }),
         }
     }
 }
@@ -339,6 +345,12 @@ impl From<cs::DueVisit> for DueVisit {
             last_visit: d.last_visit,
             due_at: d.due_at,
             days_overdue: d.days_overdue,
+            follow_up: d.follow_up.map(|f| OpenFollowUp {
+                visit: f.visit.into(),
+                index: f.index,
+                text: f.text,
+                due: f.due,
+            }),
         }
     }
 }

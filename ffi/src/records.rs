@@ -109,6 +109,21 @@ pub struct Household {
     pub tags: Vec<String>,
     /// Assigned contact people, sorted.
     pub contacts: Vec<String>,
+    /// Set when the household was retired (left out of lists and due visits).
+    pub retired: Option<Retirement>,
+}
+
+/// Why a household was retired (`retireHousehold`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Retirement {
+    /// Who retired it (worker id).
+    pub by: String,
+    /// When (ms).
+    pub at: i64,
+    /// The household kept in its place, when it was a duplicate.
+    pub duplicate_of: Option<String>,
+    /// Why.
+    pub reason: String,
 }
 
 /// A field-level edit of a household. `null`/`nil`/`None` leaves a field alone.
@@ -323,4 +338,19 @@ pub struct DueVisit {
     pub due_at: i64,
     /// Whole days past due (0 when due today or later within the horizon).
     pub days_overdue: i64,
+    /// The household's earliest open follow-up due within the horizon, when one is.
+    pub follow_up: Option<OpenFollowUp>,
+}
+
+/// A follow-up a visit planned that is not done yet.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct OpenFollowUp {
+    /// The visit that planned it.
+    pub visit: String,
+    /// Its number among the visit's follow-ups, from 0 (as `setFollowUpDone` takes it).
+    pub index: u32,
+    /// What to do.
+    pub text: String,
+    /// By when (ms).
+    pub due: i64,
 }

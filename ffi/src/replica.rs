@@ -129,6 +129,28 @@ impl GridsyncReplica {
         Ok(self.inner.change_tier(&id, tier.into(), "", &reason)?)
     }
 
+    /// Retires a household registered twice (as a duplicate of `duplicateOf`, a listed
+    /// household of the same grid) or gone (with a `reason`): it leaves the lists and due
+    /// visits; its visits and history stay.
+    pub fn retire_household(
+        &self,
+        id: String,
+        duplicate_of: Option<String>,
+        reason: String,
+    ) -> Result<()> {
+        let id = convert::id("id", &id)?;
+        let kept = duplicate_of
+            .map(|d| convert::id("duplicate_of", &d))
+            .transpose()?;
+        Ok(self.inner.retire_household(&id, kept.as_ref(), &reason)?)
+    }
+
+    /// Lists a retired household again.
+    pub fn reinstate_household(&self, id: String) -> Result<()> {
+        let id = convert::id("id", &id)?;
+        Ok(self.inner.reinstate_household(&id)?)
+    }
+
     /// Settles a conflicted field by choosing value number `choice` of those
     /// `householdConflicts` listed.
     pub fn resolve_conflict(&self, id: String, field: HouseholdField, choice: u32) -> Result<()> {

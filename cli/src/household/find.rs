@@ -13,12 +13,17 @@ use crate::output;
 const LISTED: usize = 8;
 
 /// Finds a household by id, unique id prefix (`h-3f2a`), or head of household (`王秀英`):
-/// the exact name first, else the households whose head's name contains it.
+/// the exact name first, else the households whose head's name contains it. Ids and
+/// prefixes find retired households too; names find only listed ones.
 pub fn resolve(r: &Replica, text: &str) -> Result<DocId> {
     let t = text.trim();
     if t.starts_with("h-") || t.is_empty() {
         return output::resolve_id(t, DocKind::Household, "household", || {
-            Ok(r.list_households(None)?.into_iter().map(|h| h.id).collect())
+            let listed = r.list_households(None)?.into_iter();
+            Ok(listed
+                .chain(r.retired_households(None)?)
+                .map(|h| h.id)
+                .collect())
         });
     }
     let all = r.list_households(None)?;

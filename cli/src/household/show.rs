@@ -48,6 +48,14 @@ pub(super) fn show(ctx: &Ctx, r: &Replica, id: &DocId, max_visits: usize) -> Res
     )?;
     crate::outln!("  tags      {}", h.tags.join(", "))?;
     crate::outln!("  contacts  {}", h.contacts.join(", "))?;
+    if let Some(ret) = &h.retired {
+        let why = match &ret.duplicate_of {
+            Some(k) if ret.reason.is_empty() => format!("duplicate of {k}"),
+            Some(k) => format!("duplicate of {k}: {}", ret.reason),
+            None => ret.reason.clone(),
+        };
+        crate::outln!("  retired   {} by {}, {why}", output::date(ret.at), ret.by)?;
+    }
     if !h.members.is_empty() {
         crate::outln!("\nmembers")?;
         let mut t = Table::new(&["  NAME", "BORN", "RELATION"]);

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use gridsync_core::GridPath;
 use gridsync_server::{Limits, tls};
 use serde_json::Value;
+use time::{Duration, OffsetDateTime, UtcOffset};
 
 /// The grid the handsets work in.
 pub const G1: &str = "ankang/hanbin/laocheng/xinhua/g01";
@@ -71,6 +72,20 @@ pub fn add_household(store: &Path, args: &[&str]) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("no id in {h}"))
         .to_string()
+}
+
+/// `YYYY-MM-DD` (UTC), `days` days from now.
+pub fn date_in(days: i64) -> String {
+    (OffsetDateTime::now_utc() + Duration::days(days))
+        .date()
+        .to_string()
+}
+
+/// `YYYY-MM-DD HH:MM` in Beijing time, `days` days before now.
+pub fn beijing_days_ago(days: i64) -> String {
+    let t = OffsetDateTime::now_utc().to_offset(UtcOffset::from_hms(8, 0, 0).unwrap())
+        - Duration::days(days);
+    format!("{} {:02}:{:02}", t.date(), t.hour(), t.minute())
 }
 
 /// Runs a command that must fail; returns its stderr.

@@ -98,6 +98,25 @@ pub(crate) fn visits_in_before(grid: &GridPath, from: Timestamp) -> Vec<u8> {
     start
 }
 
+/// `F \0 due \0 visit \0 n`: follow-up number `n` (from 0) of a visit, while it is open,
+/// by the time it is due.
+pub(crate) fn open_follow_up(due: Timestamp, visit: &DocId, n: u32) -> Vec<u8> {
+    key(&[
+        b"F",
+        &time_key(due),
+        visit.as_str().as_bytes(),
+        &n.to_be_bytes(),
+    ])
+}
+
+/// Where every `F` key starts.
+pub(crate) const OPEN_FOLLOW_UPS: &[u8] = b"F\0";
+
+/// An `F` key's due time (`None` when unreadable).
+pub(crate) fn follow_up_due(k: &[u8]) -> Option<Timestamp> {
+    k.get(2..10).and_then(time_from_key)
+}
+
 /// `C \0 case`: a case's summary (`id`: the case id's bytes).
 pub(crate) fn case(id: &[u8]) -> Vec<u8> {
     key(&[b"C", id])
@@ -176,6 +195,14 @@ mod tests {
             (Some(1_700_000_000_000), &b"c-1"[..])
         );
         assert_eq!(last_part(&case_for_review(b"c-2")), b"c-2");
+        let visit = DocId::new(crate::ids::DocKind::Visit);
+        let k = open_follow_up(-3, &visit, 7);
+        assert_eq!(follow_up_due(&k), Some(-3));
+        assert!(k.starts_with(OPEN_FOLLOW_UPS));
+        assert!(
+            open_follow_up(-4, &visit, 9) < k,
+            "F keys sort by due time first"
+        );
         assert_eq!(
             last_part(&case_by_status(CaseStatus::ALL[0], b"c-3")),
             b"c-3"

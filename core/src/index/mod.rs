@@ -13,6 +13,7 @@
 //! L \0 deadline \0 case             → ()                (open cases by deadline)
 //! R \0 case                         → ()                (cases needing review)
 //! W \0 household                    → at                (its latest visit, see below)
+//! F \0 due \0 visit \0 n              → OpenFollowUp      (open follow-ups by due time)
 //! X \0 doc                          → [keys]            (what the document wrote)
 //! ```
 //! Times are big-endian with the sign bit flipped, so byte order is time order. The keys
@@ -52,6 +53,8 @@ pub struct HouseholdSummary {
     pub contacts: Vec<String>,
     /// When the household was registered (first tier change).
     pub registered_at: Timestamp,
+    /// Retired ([`crate::model::Household::retired`]): left out of lists and due visits.
+    pub retired: bool,
 }
 
 /// What a visit list shows.
@@ -69,6 +72,22 @@ pub struct VisitSummary {
     pub mode: VisitMode,
     /// Follow-ups not done yet.
     pub open_follow_ups: u32,
+}
+
+/// A follow-up a visit planned and nobody has ticked yet (what `due` lists beside the
+/// households whose tier interval ran out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenFollowUp {
+    /// The household visited.
+    pub household: DocId,
+    /// The visit that planned it.
+    pub visit: DocId,
+    /// Its number among the visit's follow-ups, from 0 (as `set_follow_up_done` takes it).
+    pub index: u32,
+    /// What to do.
+    pub text: String,
+    /// By when.
+    pub due: Timestamp,
 }
 
 /// What a case list shows.
@@ -132,6 +151,7 @@ pub(crate) fn entries(rec: Indexed<'_>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
                 tags: h.tags.clone(),
                 contacts: h.contacts.clone(),
                 registered_at: h.tier_history.first().map_or(0, |c| c.at),
+                retired: h.retired.is_some(),
             };
             out.push((keys::household(&h.grid, &h.id), encode(&s)?));
             out.push((
@@ -152,6 +172,16 @@ pub(crate) fn entries(rec: Indexed<'_>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
             let value = encode(&s)?;
             out.push((keys::visit_of(&r.household, r.at, &v.id), value.clone()));
             out.push((keys::visit_in(&v.grid, r.at, &v.id), value));
+            for (index, f) in (0u32..).zip(&r.follow_ups).filter(|(_, f)| !f.done) {
+                let open = OpenFollowUp {
+                    household: r.household.clone(),
+                    visit: v.id.clone(),
+                    index,
+                    text: f.text.clone(),
+                    due: f.due,
+                };
+                out.push((keys::open_follow_up(f.due, &v.id, index), encode(&open)?));
+            }
         }
         Indexed::Case(c) => {
             let st = &c.state;

@@ -206,13 +206,27 @@ fn admit_household(
 ) -> Admitted {
     let now = household::read(after).map_err(shape("household"))?;
     household::validate_read(&now).map_err(shape("household"))?;
-    let mut old = if existed {
-        household::read(before)
-            .map_err(shape("household"))?
-            .tier_history
+    let (mut old, was_retired) = if existed {
+        let was = household::read(before).map_err(shape("household"))?;
+        (was.tier_history, was.retired)
     } else {
-        Vec::new()
+        (Vec::new(), None)
     };
+    if now.retired != was_retired
+        && let Some(r) = &now.retired
+    {
+        author("the retirement", &r.by, a)?;
+        not_future("the retirement", r.at, a)?;
+        if let Some(kept) = &r.duplicate_of {
+            if *kept == now.id {
+                return Err(Inadmissible::Shape {
+                    kind: "household",
+                    detail: "retired as a duplicate of itself".into(),
+                });
+            }
+            household_ref("the retirement", kept, &now.grid, a)?;
+        }
+    }
     for change in &now.tier_history {
         if let Some(i) = old.iter().position(|o| o == change) {
             old.swap_remove(i);

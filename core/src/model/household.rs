@@ -5,7 +5,8 @@
 //!        head: str, phone: str, address: bytes(postcard Address), members: bytes(postcard Vec<Member>),
 //!        tier: str,                                     // the tier in force
 //!        tier_history: [ { tier, by, at, reason } ],    // append-only, every change
-//!        tags: { tag: true }, contacts: { worker: true } }
+//!        tags: { tag: true }, contacts: { worker: true },
+//!        retired?: bytes(postcard Retirement) }                 // see household/retire.rs
 //! ```
 //! `head`, `phone`, `address`, `members` and `tier` are single registers: concurrent edits
 //! are kept side by side and surfaced by [`conflicts`] until one is chosen. A tier change
@@ -22,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::ids::{DocId, GridPath, Timestamp};
 
 mod fields;
+mod retire;
 #[cfg(test)]
 mod tests;
 mod tier;
@@ -30,6 +32,7 @@ pub(crate) use fields::resolve;
 pub use fields::{FieldConflict, FieldValue, HouseholdField, conflicts};
 use fields::{field, put_value};
 
+pub(crate) use retire::{reinstate, retire};
 pub use tier::RESOLVED_REASON;
 pub(crate) use tier::change as change_tier;
 
@@ -238,5 +241,6 @@ pub fn read(doc: &impl ReadDoc) -> Result<Household> {
         tier_history,
         tags,
         contacts,
+        retired: retire::read(doc)?,
     })
 }

@@ -107,6 +107,20 @@ pub struct TierChange {
     pub reason: String,
 }
 
+/// Why a household left the lists: registered twice (a duplicate of the one kept), moved
+/// away, or gone. Its document and visits are kept; retiring is undone by reinstating.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retirement {
+    /// Who retired it (worker id).
+    pub by: String,
+    /// When.
+    pub at: Timestamp,
+    /// The household kept in its place, when it was a duplicate.
+    pub duplicate_of: Option<DocId>,
+    /// Why, in the worker's words.
+    pub reason: String,
+}
+
 /// A household as read back from the store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Household {
@@ -133,6 +147,8 @@ pub struct Household {
     pub tags: Vec<String>,
     /// Assigned contact people, sorted.
     pub contacts: Vec<String>,
+    /// Set when the household was retired (left out of lists and the due list).
+    pub retired: Option<Retirement>,
 }
 
 /// A field-level edit of a household. `None` leaves a field alone.

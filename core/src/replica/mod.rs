@@ -18,6 +18,7 @@ mod rescope;
 #[cfg(test)]
 mod rescope_tests;
 mod retention;
+mod retire;
 mod schema;
 mod sync_state;
 

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use super::Replica;
 use crate::error::{Error, Result};
 use crate::ids::{DAY_MS, DocId, DocKind, GridPath, Timestamp};
-use crate::index::{CaseSummary, HouseholdSummary, VisitSummary, decode, keys, last_visit};
+use crate::index::{
+    CaseSummary, HouseholdSummary, OpenFollowUp, VisitSummary, decode, keys, last_visit,
+};
 use crate::model::{self, FieldConflict, Household, TriageClass, Visit, household, visit};
 use crate::schedule::{self, DueVisit};
 use crate::store::{Scan, trees::INDEX};
@@ -62,13 +64,23 @@ impl Replica {
         self.read_doc(id, |d| model::case::read(d, &policy))
     }
 
-    /// Households in a grid subtree (all households when `grid` is `None`).
+    /// Households in a grid subtree (all households when `grid` is `None`), retired ones
+    /// left out ([`Replica::retired_households`] lists those).
     pub fn list_households(&self, grid: Option<&GridPath>) -> Result<Vec<HouseholdSummary>> {
+        self.scan_households(grid, false)
+    }
+
+    /// The summaries under `grid` that are (`retired`) or are not retired.
+    pub(super) fn scan_households(
+        &self,
+        grid: Option<&GridPath>,
+        retired: bool,
+    ) -> Result<Vec<HouseholdSummary>> {
         let prefix = keys::households_in(grid);
         let mut out = Vec::new();
         for (_, v) in self.store.scan(INDEX, Scan::prefix(&prefix))? {
             let s: HouseholdSummary = decode(&v)?;
-            if grid.is_none_or(|g| s.grid.is_within(g)) {
+            if s.retired == retired && grid.is_none_or(|g| s.grid.is_within(g)) {
                 out.push(s);
             }
         }
@@ -123,8 +135,8 @@ impl Replica {
     }
 
     /// Households `worker` must visit, most urgent first: those whose tier's interval has
-    /// run out since their last visit, or that are due within `horizon_days`. With
-    /// `worker` = `None`, every household on the device.
+    /// run out since their last visit, or with a follow-up still open, that are due within
+    /// `horizon_days`. With `worker` = `None`, every household on the device.
     pub fn due_visits(
         &self,
         worker: Option<&str>,
@@ -142,20 +154,39 @@ impl Replica {
                 ))
             })
             .collect();
+        let horizon = Timestamp::from(horizon_days) * DAY_MS;
+        let mut follow_ups = self.open_follow_ups_before(now.saturating_add(horizon))?;
         let mut households = Vec::new();
         for h in self.list_households(None)? {
             if worker.is_some_and(|w| !h.contacts.iter().any(|c| c == w)) {
                 continue;
             }
             let at = last.get(h.id.as_str().as_bytes()).copied();
-            households.push((h, at));
+            let follow_up = follow_ups.remove(&h.id);
+            households.push((h, at, follow_up));
         }
         Ok(schedule::due_visits(
             households,
             &self.config.tiers,
             now,
-            Timestamp::from(horizon_days) * DAY_MS,
+            horizon,
         ))
+    }
+
+    /// Each household's earliest open follow-up due before `until` (one run of `F` keys).
+    fn open_follow_ups_before(&self, until: Timestamp) -> Result<HashMap<DocId, OpenFollowUp>> {
+        let mut out = HashMap::new();
+        for (k, v) in self
+            .store
+            .scan(INDEX, Scan::prefix(keys::OPEN_FOLLOW_UPS))?
+        {
+            if keys::follow_up_due(&k).unwrap_or(Timestamp::MAX) > until {
+                break;
+            }
+            let f: OpenFollowUp = decode(&v)?;
+            out.entry(f.household.clone()).or_insert(f);
+        }
+        Ok(out)
     }
 
     fn case_summary(&self, id: &[u8]) -> Result<Option<CaseSummary>> {

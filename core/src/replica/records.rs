@@ -119,7 +119,9 @@ impl Replica {
             None => unbound_author(&v.worker)?,
         };
         visit::validate_new(&v)?;
+        not_future("visit time", v.at, self.now())?;
         let grid = self.household_grid(&v.household)?;
+        self.check_listed(&v.household, &grid)?;
         let id = DocId::new(DocKind::Visit);
         self.write_doc(&id, true, v.at, |tx| visit::create(tx, &id, &grid, &v))?;
         Ok(id)
@@ -226,4 +228,24 @@ fn unbound_author(given: &str) -> Result<String> {
 
 fn new_action_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..16].to_string()
+}
+
+/// Refuses a time further ahead of the replica's clock than the relay allows
+/// ([`model::admit::CLOCK_SKEW_MS`]), with or without an identity: a visit dated years
+/// ahead would push its household out of the due list until then.
+fn not_future(field: &'static str, at: Timestamp, now: Timestamp) -> Result<()> {
+    if at <= now.saturating_add(model::admit::CLOCK_SKEW_MS) {
+        return Ok(());
+    }
+    let ahead = at - now;
+    let (n, unit) = if ahead >= crate::ids::DAY_MS {
+        (ahead / crate::ids::DAY_MS, "day")
+    } else {
+        (ahead / 60_000, "minute")
+    };
+    let how_far = format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    Err(Error::invalid(
+        field,
+        format!("{how_far} after this phone's clock: a visit cannot be logged in the future"),
+    ))
 }

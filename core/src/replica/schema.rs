@@ -16,8 +16,10 @@ use crate::store::{Batch, Scan, Store, trees};
 /// drops the outbox's hash index that stores made before the outbox lost it still held.
 /// Version 4 keeps changes the relay refused apart from the pending outbox (`r`, `x`
 /// entries and the meta count `outbox_refused`; see `replica::refused`): a build that does
-/// not know them would lose track of them.
-pub const SCHEMA_VERSION: u32 = 4;
+/// not know them would lose track of them. Version 5 indexes open follow-ups by due time
+/// (`F`) and each household's retirement (in its summary), so a build that does not know
+/// them cannot read the index.
+pub const SCHEMA_VERSION: u32 = 5;
 
 const VERSION_KEY: &[u8] = b"schema_version";
 const IDENTITY_KEY: &[u8] = b"device";
@@ -51,6 +53,11 @@ const STEPS: &[Step] = &[
         version: 4,
         name: "count refused changes apart from the pending outbox",
         run: |store, _| outbox::read_pending(store).map(|_| ()),
+    },
+    Step {
+        version: 5,
+        name: "index open follow-ups and retired households",
+        run: rebuild_indexes,
     },
 ];
 

@@ -182,7 +182,17 @@ fun run(root: File, relay: Relay) {
     test("due visits") {
         val due = a.dueVisits("wang", now, 0u)
         expect(due.map { it.household } == listOf(h)) { "$due" }
-        expect(due[0].daysOverdue == 3L && due[0].tier == Tier.RED) { "$due" }
+        // Due by its tier 3 days ago, but the first visit's follow-up is open since 13 days ago.
+        expect(due[0].daysOverdue == 13L && due[0].tier == Tier.RED) { "$due" }
+        expect(due[0].followUp?.text == "下周送药" && due[0].followUp?.index == 0u) { "$due" }
+    }
+    // The duplicate stays retired: phone-b below lists only the household kept.
+    test("a household registered twice is retired") {
+        val twice = a.registerHousehold(household())
+        a.retireHousehold(twice, h, "登记了两次")
+        expect(a.listHouseholds(null).none { it.id == twice }) { "retired household listed" }
+        expect(a.getHousehold(twice).retired?.duplicateOf == h) { "retirement" }
+        expectThrows<GridsyncException.InvalidInput> { a.logVisit(visit(twice, now)) }
     }
     test("report a case, accept and triage it") {
         c = a.reportCase(NewCase(

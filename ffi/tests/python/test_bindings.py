@@ -90,9 +90,15 @@ def test_households_visits_cases_and_callbacks(tmp_path):
     assert [s.id for s in r.visits_of(h, 10)] == [v2, v1]
     assert rec.changes[:3] == [([h], False), ([v1], False), ([v2], False)]
 
+    # Red and visited 10 days ago (due 3 days ago by its tier), but the first visit's
+    # follow-up has been open since 13 days ago: that comes first.
     due = r.due_visits("wang", t, 0)
     assert [d.household for d in due] == [h]
-    assert due[0].days_overdue == 3 and due[0].tier == Tier.RED
+    assert due[0].days_overdue == 13 and due[0].tier == Tier.RED
+    assert (due[0].follow_up.visit, due[0].follow_up.index) == (v1, 0)
+    assert due[0].follow_up.text == "下周送药"
+    r.set_follow_up_done(v1, 0, True)
+    assert r.due_visits("wang", t, 0)[0].days_overdue == 3
 
     c = r.report_case(NewCase(
         grid=GRID, role=Role.GRID_WORKER, household=h, title="楼道堆放杂物",
@@ -106,7 +112,26 @@ def test_households_visits_cases_and_callbacks(tmp_path):
     assert case.status == CaseStatus.TRIAGED and case.level == Level.COMMUNITY
     assert [e.kind.is_triage() for e in case.timeline] == [False, False, True]
     assert [s.id for s in r.list_cases(CaseFilter(open_only=True))] == [c]
-    assert r.pending().changes == 6
+    assert r.pending().changes == 7  # 3 records, the tick, 3 case steps
+
+
+def test_a_duplicate_household_is_retired_and_reinstated(tmp_path):
+    r = open_store(tmp_path, "phone-a")
+    kept = r.register_household(household())
+    twice = r.register_household(household())
+    r.retire_household(twice, kept, "登记了两次")
+    assert [s.id for s in r.list_households(None)] == [kept]
+    retired = r.get_household(twice).retired
+    assert (retired.by, retired.duplicate_of, retired.reason) == ("wang", kept, "登记了两次")
+    with pytest.raises(GridsyncError.InvalidInput) as e:
+        r.log_visit(visit(twice, now_ms()))
+    assert kept in e.value.reason
+    with pytest.raises(GridsyncError.InvalidInput) as e:
+        r.log_visit(visit(kept, now_ms() + 400 * DAY))
+    assert "future" in e.value.reason
+    r.reinstate_household(twice)
+    assert r.get_household(twice).retired is None
+    assert len(r.list_households(None)) == 2
 
 
 def test_bad_input_raises_the_right_error(tmp_path):

@@ -8,7 +8,7 @@ use automerge::{ObjType, ROOT, ReadDoc};
 use super::*;
 use crate::model::doc::req_obj;
 use crate::model::{
-    Address, FollowUp, NewCase, NewHousehold, NewVisit, Tier, TierChange, VisitMode,
+    Address, FollowUp, NewCase, NewHousehold, NewVisit, Retirement, Tier, TierChange, VisitMode,
 };
 use crate::workflow::ActionKind;
 

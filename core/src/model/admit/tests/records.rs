@@ -119,6 +119,51 @@ fn tier_history_is_never_removed() {
 }
 
 #[test]
+fn a_retirement_is_the_writers_and_keeps_a_household_of_its_grid() {
+    let w = World::new();
+    let id = DocId::new(DocKind::Household);
+    let before = household_doc(&id, "王秀英", WORKER);
+    let retired = |by: &str, at: Timestamp, kept: Option<&DocId>| {
+        edit(&before, |tx| {
+            let r = Retirement {
+                by: by.into(),
+                at,
+                duplicate_of: kept.cloned(),
+                reason: String::new(),
+            };
+            household::retire(tx, &r).unwrap()
+        })
+    };
+    let roles = [Role::GridWorker];
+    let ok = retired(WORKER, NOW, Some(&w.g1));
+    assert_eq!(w.admit(&id, &before, &ok, &roles), Ok(()));
+    // Reinstating is a plain edit.
+    let back = edit(&ok, |tx| household::reinstate(tx).unwrap());
+    assert_eq!(w.admit(&id, &ok, &back, &roles), Ok(()));
+    let e = w
+        .admit(&id, &before, &retired("w-li", NOW, None), &roles)
+        .unwrap_err();
+    assert!(matches!(e, Inadmissible::Author { named, .. } if named == "w-li"));
+    let e = w
+        .admit(
+            &id,
+            &before,
+            &retired(WORKER, NOW + CLOCK_SKEW_MS + 1, None),
+            &roles,
+        )
+        .unwrap_err();
+    assert!(matches!(e, Inadmissible::Future { .. }), "{e:?}");
+    let e = w
+        .admit(&id, &before, &retired(WORKER, NOW, Some(&w.g10)), &roles)
+        .unwrap_err();
+    assert!(matches!(e, Inadmissible::OutsideGrid { .. }), "{e:?}");
+    let e = w
+        .admit(&id, &before, &retired(WORKER, NOW, Some(&id)), &roles)
+        .unwrap_err();
+    assert!(matches!(e, Inadmissible::Shape { .. }), "{e:?}");
+}
+
+#[test]
 fn a_visit_must_have_the_shape_of_a_visit() {
     let w = World::new();
     let id = DocId::new(DocKind::Visit);
