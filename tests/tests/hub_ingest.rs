@@ -165,6 +165,40 @@ fn a_refused_new_document_is_stored_nowhere_while_the_rest_of_its_push_lands() {
 }
 
 #[test]
+fn a_visit_to_a_household_of_its_own_push_stands_only_if_the_household_is_accepted() {
+    let f = fixture();
+    f.log_visits(2);
+    let mut pushed = f.outbox();
+    // The household's change is swapped for another phone's household relabelled with
+    // this one's id: the relay refuses it, so the visits name a household it lacks.
+    let other = phone_replica();
+    other.store_grants(&f.grant.grants).unwrap();
+    let mut h = f.workload.households[1].clone();
+    h.grid = GridPath::parse(GRID).unwrap();
+    other.register_household(&h, "w").unwrap();
+    let mut swapped = other.outbox_after(None, 1).unwrap().remove(0).change;
+    swapped.doc = f.household.clone();
+    pushed[0] = swapped;
+    let out = f.ingest(&pushed);
+    assert!(
+        out[0]
+            .as_ref()
+            .unwrap_err()
+            .contains("does not call itself"),
+        "{out:?}"
+    );
+    for visit in &out[1..] {
+        let reason = visit.as_ref().unwrap_err();
+        assert!(reason.contains("not known here"), "{reason}");
+    }
+    assert_eq!(f.hub.document_count().unwrap(), 0);
+    // With the household's own change, the same visits land in one push.
+    let out = f.ingest(&f.outbox());
+    assert!(out.iter().all(|o| o.is_ok()), "{out:?}");
+    assert_eq!(f.hub.document_count().unwrap(), 3);
+}
+
+#[test]
 fn a_repeated_push_logs_nothing_new() {
     let f = fixture();
     f.log_visits(4);

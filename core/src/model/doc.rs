@@ -5,6 +5,9 @@ use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value};
 
 use crate::error::{Error, Result};
 
+mod fields;
+pub(crate) use fields::Fields;
+
 /// Wraps an automerge error as a corrupt document.
 pub(crate) fn am(e: automerge::AutomergeError) -> Error {
     Error::corrupt("document", e)
@@ -56,21 +59,6 @@ pub(crate) fn opt_i64(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Result<Opti
 pub(crate) fn req_i64(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Result<i64> {
     opt_i64(doc, obj, key)?
         .ok_or_else(|| Error::corrupt("document", format!("field {key} is missing")))
-}
-
-/// A float field, or `None` when absent.
-pub(crate) fn opt_f64(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Result<Option<f64>> {
-    match doc.get(obj, key).map_err(am)? {
-        None => Ok(None),
-        Some((v, _)) => match scalar(&v) {
-            Some(ScalarValue::F64(f)) => Ok(Some(*f)),
-            Some(ScalarValue::Int(i)) => Ok(Some(*i as f64)),
-            _ => Err(Error::corrupt(
-                "document",
-                format!("field {key} is not a number"),
-            )),
-        },
-    }
 }
 
 /// A boolean field, `false` when absent.

@@ -10,7 +10,7 @@
 use automerge::transaction::Transactable;
 use automerge::{ObjType, ROOT, ReadDoc};
 
-use super::doc::{am, flag, list_objects, list_strs, opt_f64, req_i64, req_obj, req_str};
+use super::doc::{Fields, am, list_objects, list_strs, req_obj};
 use super::types::{FollowUp, GeoPoint, NewVisit, Visit, VisitMode};
 use super::validate;
 use crate::error::{Error, Result};
@@ -115,34 +115,36 @@ pub(crate) fn set_follow_up_done(
 
 /// Reads the visit back.
 pub fn read(doc: &impl ReadDoc) -> Result<Visit> {
-    if req_str(doc, &ROOT, "kind")? != "visit" {
+    let root = Fields::of(doc, &ROOT);
+    if root.req_str("kind")? != "visit" {
         return Err(Error::corrupt("document", "not a visit"));
     }
-    let mode = VisitMode::parse(&req_str(doc, &ROOT, "mode")?)
+    let mode = VisitMode::parse(&root.req_str("mode")?)
         .ok_or_else(|| Error::corrupt("document", "unknown visit mode"))?;
-    let findings = list_strs(doc, &req_obj(doc, &ROOT, "findings", ObjType::List)?)?;
-    let fus = req_obj(doc, &ROOT, "follow_ups", ObjType::List)?;
+    let findings = list_strs(doc, &root.req_obj("findings", ObjType::List)?)?;
+    let fus = root.req_obj("follow_ups", ObjType::List)?;
     let mut follow_ups = Vec::new();
     for item in list_objects(doc, &fus)? {
+        let f = Fields::of(doc, &item);
         follow_ups.push(FollowUp {
-            text: req_str(doc, &item, "text")?,
-            due: req_i64(doc, &item, "due")?,
-            done: flag(doc, &item, "done")?,
+            text: f.req_str("text")?,
+            due: f.req_i64("due")?,
+            done: f.flag("done")?,
         });
     }
-    let geo = match (opt_f64(doc, &ROOT, "lat")?, opt_f64(doc, &ROOT, "lon")?) {
+    let geo = match (root.opt_f64("lat")?, root.opt_f64("lon")?) {
         (Some(lat), Some(lon)) => Some(GeoPoint { lat, lon }),
         _ => None,
     };
     Ok(Visit {
-        id: DocId::parse(&req_str(doc, &ROOT, "id")?)?,
-        grid: GridPath::parse(&req_str(doc, &ROOT, "grid")?)?,
+        id: DocId::parse(&root.req_str("id")?)?,
+        grid: GridPath::parse(&root.req_str("grid")?)?,
         record: NewVisit {
-            household: DocId::parse(&req_str(doc, &ROOT, "household")?)?,
-            worker: req_str(doc, &ROOT, "worker")?,
-            at: req_i64(doc, &ROOT, "at")?,
+            household: DocId::parse(&root.req_str("household")?)?,
+            worker: root.req_str("worker")?,
+            at: root.req_i64("at")?,
             mode,
-            notes: req_str(doc, &ROOT, "notes")?,
+            notes: root.req_str("notes")?,
             findings,
             follow_ups,
             geo,

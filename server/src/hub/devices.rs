@@ -283,13 +283,7 @@ impl Hub {
         };
         if device.revoked_at.is_none() {
             device.revoked_at = Some(now_ms());
-            let mut b = Batch::new();
-            b.put(
-                DEVICES,
-                device.id.as_bytes().to_vec(),
-                encode_device(&device)?,
-            );
-            self.commit_durable(b)?;
+            self.put_device(&device)?;
             tracing::warn!(device = %device.id, name = %device.name, "device revoked");
             self.revoked();
         }

@@ -34,8 +34,10 @@ enum Prepared {
     /// A change to build on the document the relay holds.
     Parsed(Change),
     /// A document's first change (no dependencies), already applied to an empty document
-    /// and checked: accepted as it is unless the relay has the document already.
-    Fresh(Change),
+    /// and checked: accepted as it is unless the relay has the document already. The ids
+    /// are the documents of the same push its references were checked against (a visit
+    /// to a household registered in the same push): it stands only if they were accepted.
+    Fresh(Change, Vec<DocId>),
 }
 
 /// A document touched by one push.
@@ -65,9 +67,13 @@ impl Hub {
         };
         let now = now_ms();
         let stored = |id: &DocId| self.stored_grid(id);
+        let in_push: HashMap<&DocId, &GridPath> = changes
+            .iter()
+            .map(|c| (&c.pushed().doc, &c.pushed().grid))
+            .collect();
         let prepared: Vec<Prepared> = changes
             .iter()
-            .map(|c| prepare(c, &grant.grants, now, &stored))
+            .map(|c| prepare(c, &grant.grants, now, &stored, &in_push))
             .collect();
         let guard = self.lock()?;
         let start = read_head(self.store.as_ref())?;
@@ -88,8 +94,13 @@ impl Hub {
                     Prepared::Parsed(change) => {
                         self.accept(pc, change, grant, now, &mut touched)?
                     }
-                    Prepared::Fresh(change) => {
-                        self.accept_fresh(pc, change, grant, now, &mut touched)?
+                    Prepared::Fresh(change, relied_on) => {
+                        let stands = relied_on.iter().all(|d| touched.contains_key(d));
+                        if stands {
+                            self.accept_fresh(pc, change, grant, now, &mut touched)?
+                        } else {
+                            self.accept(pc, change, grant, now, &mut touched)?
+                        }
                     }
                 };
                 if accepted == Ok(true) {
@@ -239,22 +250,38 @@ fn load_change(id: &DocId, bytes: &[u8]) -> Result<Automerge> {
     Automerge::load(bytes).map_err(|e| Error::corrupt(what, e))
 }
 
-/// Everything that can be checked without the relay's state.
-fn prepare(checked: &CheckedChange, grants: &Grants, now: i64, grid_of: GridOf<'_>) -> Prepared {
+/// Everything that can be checked without the relay's state. A reference to a document
+/// the relay does not hold is checked against the grid its change in this push (`in_push`)
+/// names, and remembered: see [`Prepared::Fresh`].
+fn prepare(
+    checked: &CheckedChange,
+    grants: &Grants,
+    now: i64,
+    stored: GridOf<'_>,
+    in_push: &HashMap<&DocId, &GridPath>,
+) -> Prepared {
     let (pc, change) = (checked.pushed(), checked.change());
     if !change.deps().is_empty() {
         return Prepared::Parsed(change.clone());
     }
+    let relied_on = std::cell::RefCell::new(Vec::new());
+    let grid_of = |id: &DocId| {
+        stored(id).or_else(|| {
+            let grid = in_push.get(id).map(|g| (*g).clone())?;
+            relied_on.borrow_mut().push(id.clone());
+            Some(grid)
+        })
+    };
     let admission = Admission {
         grants,
         now,
-        grid_of,
+        grid_of: &grid_of,
     };
     let fresh = contain(format!("change for {}", pc.doc), || {
         Ok(apply_checked(&Automerge::new(), &pc.grid, pc, change.clone(), &admission).is_ok())
     });
     match fresh {
-        Ok(true) => Prepared::Fresh(change.clone()),
+        Ok(true) => Prepared::Fresh(change.clone(), relied_on.into_inner()),
         // Checked again under the lock against what the relay holds.
         Ok(false) => Prepared::Parsed(change.clone()),
         Err(e) => Prepared::Refused(format!("malformed change: {e}")),
