@@ -219,9 +219,13 @@ impl RelayProcess {
         let Some(mut c) = self.child.take() else {
             return Ok(());
         };
-        let _ = Command::new("kill")
-            .args(["-TERM", &c.id().to_string()])
-            .status();
+        // A system call, not `kill(1)`: a bare Debian has no procps.
+        let pid = i32::try_from(c.id())
+            .ok()
+            .and_then(rustix::process::Pid::from_raw);
+        if let Some(pid) = pid {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        }
         let t = Instant::now();
         while t.elapsed() < within {
             if c.try_wait()?.is_some() {
