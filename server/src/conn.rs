@@ -38,6 +38,8 @@ enum RelayWake {
     Revocation,
     /// The relay is shutting down (or the hub's channels closed).
     Shutdown,
+    /// The connection's deadline for Hello ran out.
+    HelloOverdue,
 }
 
 /// The relay's end of one connection.
@@ -47,6 +49,8 @@ struct RelayPeer {
     heads: watch::Receiver<u64>,
     revocations: watch::Receiver<u64>,
     shutdown: watch::Receiver<bool>,
+    /// When the handset must have said Hello.
+    hello_by: tokio::time::Instant,
 }
 
 impl Peer for RelayPeer {
@@ -77,8 +81,10 @@ impl Peer for RelayPeer {
     fn next_wake(&mut self) -> impl Future<Output = RelayWake> + Send {
         let (heads, revocations, shutdown) =
             (&mut self.heads, &mut self.revocations, &mut self.shutdown);
+        let (awaiting_hello, hello_by) = (self.session.awaiting_hello(), self.hello_by);
         async move {
             tokio::select! {
+                _ = tokio::time::sleep_until(hello_by), if awaiting_hello => RelayWake::HelloOverdue,
                 changed = heads.changed() => match changed {
                     Ok(()) => RelayWake::LogAdvanced,
                     Err(_) => RelayWake::Shutdown,
@@ -101,6 +107,10 @@ impl Peer for RelayPeer {
             // atomic commit), so nothing is half-written: the driver flushes, and `serve`
             // says goodbye.
             RelayWake::Shutdown => return Some(Ended::Shutdown),
+            RelayWake::HelloOverdue => {
+                tracing::info!("no Hello before the deadline: closing");
+                session.hello_overdue();
+            }
         }
         None
     }
@@ -122,14 +132,17 @@ impl Peer for RelayPeer {
 }
 
 /// Serves one connection until the handset leaves, the session closes, or `shutdown` fires.
+/// A connection that has not said Hello within `hello_deadline` is closed.
 pub(crate) async fn serve(
     conn: quinn::Connection,
     hub: Arc<Hub>,
     shutdown: watch::Receiver<bool>,
     revocations: watch::Receiver<u64>,
+    hello_deadline: Duration,
 ) -> Ended {
     let span = tracing::info_span!("conn", remote = %conn.remote_address());
-    serve_inner(conn, hub, shutdown, revocations)
+    let hello_by = tokio::time::Instant::now() + hello_deadline;
+    serve_inner(conn, hub, shutdown, revocations, hello_by)
         .instrument(span)
         .await
 }
@@ -139,10 +152,16 @@ async fn serve_inner(
     hub: Arc<Hub>,
     mut shutdown: watch::Receiver<bool>,
     revocations: watch::Receiver<u64>,
+    hello_by: tokio::time::Instant,
 ) -> Ended {
     let mut streams = match tokio::select! {
         s = conn.accept_bi() => s,
         _ = shutdown.changed() => return Ended::Shutdown,
+        _ = tokio::time::sleep_until(hello_by) => {
+            tracing::info!("no stream before the Hello deadline: closing");
+            conn.close(2u32.into(), b"no Hello before the deadline");
+            return Ended::Done;
+        }
     } {
         Ok(s) => s,
         Err(e) => {
@@ -156,6 +175,7 @@ async fn serve_inner(
         hub,
         revocations,
         shutdown,
+        hello_by,
     };
     let ended = drive(&conn, &mut streams, STREAM_LEVEL, &mut peer).await;
     match ended {

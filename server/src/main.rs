@@ -246,7 +246,11 @@ fn serve(config: RelayConfig, json: bool) -> Result<()> {
         }
         let (admin_stop, admin_rx) = tokio::sync::watch::channel(false);
         let admin_task = tokio::spawn(admin::serve(admin::socket_path(&config.data_dir), hub.clone(), admin_rx));
-        let limits = Limits { max_connections: config.max_connections, drain: Duration::from_secs(10) };
+        let limits = Limits {
+            max_connections: config.max_connections,
+            drain: Duration::from_secs(10),
+            ..Limits::default()
+        };
         gridsync_server::run(endpoint, hub, limits, shutdown_signal()).await?;
         let _ = admin_stop.send(true);
         let _ = admin_task.await;

@@ -21,6 +21,9 @@ pub struct Limits {
     pub max_connections: usize,
     /// How long shutdown waits for connections to finish.
     pub drain: Duration,
+    /// How long a connection may go without its Hello (counted from the end of the QUIC
+    /// handshake) before the relay closes it: a stranger cannot hold a connection slot.
+    pub hello_deadline: Duration,
 }
 
 impl Default for Limits {
@@ -28,9 +31,15 @@ impl Default for Limits {
         Limits {
             max_connections: 1024,
             drain: Duration::from_secs(10),
+            hello_deadline: HELLO_DEADLINE,
         }
     }
 }
+
+/// The default [`Limits::hello_deadline`]: a handset sends Hello in its first flight, so
+/// even a lossy 2G link (a second or more per round trip, a retransmission or two) has it
+/// there well within this.
+pub const HELLO_DEADLINE: Duration = Duration::from_secs(15);
 
 /// The UDP receive buffer the relay asks for. Many handsets reconnecting at once (coverage
 /// returning to a village) send their first flights together; the kernel's default buffer
@@ -98,6 +107,7 @@ pub async fn run(
                     continue;
                 };
                 let (hub, stop, revoked) = (hub.clone(), stop_rx.clone(), hub.revocations());
+                let hello_deadline = limits.hello_deadline;
                 tasks.spawn(async move {
                     let _permit = permit;
                     let connecting = match incoming.accept() {
@@ -113,7 +123,7 @@ pub async fn run(
                             Err(e) => { tracing::debug!(error = %e, "handshake failed"); return; }
                         },
                     };
-                    conn::serve(conn, hub, stop, revoked).await;
+                    conn::serve(conn, hub, stop, revoked, hello_deadline).await;
                 });
             }
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}

@@ -55,6 +55,7 @@ impl RelayOptions {
             limits: Limits {
                 max_connections: 4096,
                 drain: Duration::from_secs(2),
+                ..Limits::default()
             },
             ..RelayOptions::default()
         }

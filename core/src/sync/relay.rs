@@ -229,6 +229,19 @@ impl RelaySession {
             .map(|(code, msg)| (*code, msg.as_str()))
     }
 
+    /// Whether the session still waits for the handset's Hello.
+    pub fn awaiting_hello(&self) -> bool {
+        matches!(self.state, State::AwaitHello)
+    }
+
+    /// Closes a session whose handset has not said Hello by the connection's deadline (a
+    /// stranger holding a connection slot); a session past Hello is left alone.
+    pub fn hello_overdue(&mut self) {
+        if self.awaiting_hello() {
+            self.close(ErrorCode::Malformed, "no Hello before the deadline");
+        }
+    }
+
     /// The authenticated device, once Hello was accepted.
     pub fn grant(&self) -> Option<&DeviceGrant> {
         self.grant.as_ref()
