@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
-use support::{G1, Relay, beijing_days_ago, gridsync, json, ok, text};
+use support::{G1, Relay, beijing_days_ago, gridsync, json, offline_handset, ok, text};
 
 const COMMUNITY: &str = "ankang/hanbin/laocheng/xinhua";
 
@@ -34,13 +34,6 @@ fn str_of(v: &Value) -> String {
     v.as_str()
         .unwrap_or_else(|| panic!("not a string: {v}"))
         .to_string()
-}
-
-fn offline_handset(dir: &Path, worker: &str) {
-    ok(
-        dir,
-        &["init", "--offline", "--worker", worker, "--grid", G1],
-    );
 }
 
 fn add_household(dir: &Path, head: &str, tier: &str) -> String {

@@ -10,14 +10,7 @@ mod support;
 
 use std::path::Path;
 
-use support::{G1, date_in, fails, json, ok};
-
-fn offline_handset(dir: &Path) {
-    ok(
-        dir,
-        &["init", "--offline", "--worker", "lihua", "--grid", G1],
-    );
-}
+use support::{date_in, fails, json, offline_handset, ok};
 
 fn add(dir: &Path, head: &str, tier: &str) -> String {
     support::add_household(
@@ -30,7 +23,7 @@ fn add(dir: &Path, head: &str, tier: &str) -> String {
 fn an_overdue_follow_up_is_due_until_it_is_ticked() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    offline_handset(d);
+    offline_handset(d, "lihua");
     let h = add(d, "陈桂兰", "green");
     let three_days_ago = format!("{} 09:00", date_in(-3));
     let follow_up = format!("送药上门@{}", date_in(-2));
@@ -76,7 +69,7 @@ fn an_overdue_follow_up_is_due_until_it_is_ticked() {
 fn a_visit_dated_years_ahead_is_refused_and_the_household_stays_due() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    offline_handset(d);
+    offline_handset(d, "lihua");
     let h = add(d, "赵德明", "red");
     let err = fails(
         d,
@@ -105,7 +98,7 @@ fn a_visit_dated_years_ahead_is_refused_and_the_household_stays_due() {
 fn a_household_registered_twice_is_retired_as_a_duplicate_and_can_come_back() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    offline_handset(d);
+    offline_handset(d, "lihua");
     let kept = add(d, "王秀英", "red");
     let twice = add(d, "王秀英", "red");
     let err = fails(d, &["household", "show", "王秀英"]);

@@ -11,7 +11,7 @@ mod support;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use support::{G1, Relay, date_in, json, ok, text};
+use support::{G1, Relay, date_in, json, offline_handset, ok, text};
 
 fn cmd(store: &Path, args: &[&str]) -> Command {
     let mut c = support::command(Some(store));
@@ -33,13 +33,6 @@ fn fails(store: &Path, args: &[&str]) -> String {
     err.trim_end().to_string()
 }
 
-fn offline_handset(dir: &Path) {
-    ok(
-        dir,
-        &["init", "--offline", "--worker", "wangfang", "--grid", G1],
-    );
-}
-
 fn add(dir: &Path, head: &str, address: &str) -> String {
     support::add_household(
         dir,
@@ -51,7 +44,7 @@ fn add(dir: &Path, head: &str, address: &str) -> String {
 fn output_into_a_closed_pipe_ends_quietly() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    offline_handset(d);
+    offline_handset(d, "wangfang");
     let id = add(d, "王秀英", "1栋/1单元/101");
     for args in [
         vec!["household", "list"],
@@ -79,7 +72,7 @@ fn output_into_a_closed_pipe_ends_quietly() {
 fn households_are_found_by_the_heads_name() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    offline_handset(d);
+    offline_handset(d, "wangfang");
     let wang = add(d, "王秀英", "1栋/1单元/101");
     let li = add(d, "李建国", "1栋/1单元/102");
     let li2 = add(d, "李建国", "2栋/1单元/301");
@@ -111,7 +104,7 @@ fn households_are_found_by_the_heads_name() {
 fn visit_show_and_done_take_a_unique_id_prefix() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    offline_handset(d);
+    offline_handset(d, "wangfang");
     let h = add(d, "王秀英", "1栋/1单元/101");
     let v = json(
         d,
@@ -141,7 +134,7 @@ fn visit_show_and_done_take_a_unique_id_prefix() {
 fn chinese_forms_are_accepted() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    offline_handset(d);
+    offline_handset(d, "wangfang");
     let id = add(d, "王秀英", "1栋／1单元／１０１");
     let h = json(d, &["household", "show", &id]);
     assert_eq!(h["household"]["address"]["Urban"]["room"], "101", "{h}");

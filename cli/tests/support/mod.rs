@@ -62,6 +62,14 @@ pub fn json(store: &Path, args: &[&str]) -> Value {
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?} printed non-JSON {out:?}: {e}"))
 }
 
+/// Sets up a handset in `dir` with no relay, as `worker` in grid [`G1`].
+pub fn offline_handset(dir: &Path, worker: &str) {
+    ok(
+        dir,
+        &["init", "--offline", "--worker", worker, "--grid", G1],
+    );
+}
+
 /// Runs `household add` on `store` with `args` (`--head`, `--tier`, `--address` ...);
 /// returns the new household's id.
 pub fn add_household(store: &Path, args: &[&str]) -> String {

@@ -100,10 +100,7 @@ impl Replica {
     pub fn resolve_conflict(&self, id: &DocId, field: HouseholdField, choice: usize) -> Result<()> {
         self.household_grid(id)?;
         let at = self.now();
-        let by = match self.bound_identity()? {
-            Some(me) => me.worker,
-            None => self.identity().device.clone(),
-        };
+        let by = self.acting_worker_or_device()?;
         self.write_doc(id, false, at, |tx| {
             household::resolve(tx, field, choice, &by, at)
         })
@@ -213,6 +210,17 @@ impl Replica {
             model::case::append(tx, &action)
         })?;
         self.case(id)
+    }
+}
+
+impl Replica {
+    /// Who a settling or retiring write is made by: the handset's worker, or the device
+    /// name in a store with no identity at all.
+    pub(super) fn acting_worker_or_device(&self) -> Result<String> {
+        Ok(match self.bound_identity()? {
+            Some(me) => me.worker,
+            None => self.identity().device.clone(),
+        })
     }
 }
 

@@ -41,10 +41,7 @@ impl Replica {
         }
         let at = self.now();
         let retirement = Retirement {
-            by: match self.bound_identity()? {
-                Some(me) => me.worker,
-                None => self.identity().device.clone(),
-            },
+            by: self.acting_worker_or_device()?,
             at,
             duplicate_of: duplicate_of.cloned(),
             reason: reason.to_string(),
