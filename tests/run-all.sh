@@ -26,6 +26,10 @@ cargo --version
 ensure_cc
 ensure_rust_tools
 
+# A CI run builds once from clean: incremental caches only cost disk there (ADR 0010).
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+disk_used() { du -sh "${CARGO_TARGET_DIR:-target}" 2>/dev/null | cut -f1; }
+
 step "format"
 cargo fmt --all -- --check
 
@@ -34,6 +38,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 step "rust tests"
 cargo nextest run --workspace --no-fail-fast
+echo "target/ holds $(disk_used) after the Rust tests"
 
 if [ -f ffi/test-bindings.sh ]; then
   step "ffi bindings: Kotlin on the JVM and Python"
@@ -45,4 +50,5 @@ if [ -f android-demo/test-jvm.sh ]; then
   bash android-demo/test-jvm.sh
 fi
 
+step "disk: target/ holds $(disk_used); $(df -h --output=avail . | tail -1 | tr -d ' ') free"
 step "all tests passed"
