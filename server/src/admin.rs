@@ -1,11 +1,14 @@
 //! Device administration while the relay runs. sled allows one process per store, so
 //! `gridsync-relay device …` talks to a running relay over a Unix socket in the data
 //! directory (owner-only), and opens the store itself only when no relay is running.
-//! One JSON request per line, one JSON response per line.
+//! One JSON request per line, one JSON response per line. The HTTP admin API
+//! ([`crate::http`]) carries the same requests; every action is logged with where it came
+//! from.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use gridsync_core::ids::GridPath;
 use gridsync_core::model::Grants;
@@ -14,7 +17,8 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
 use crate::error::{Context, Result};
-use crate::hub::{Device, Enrollment, Hub};
+use crate::hub::{Device, DeviceStatus, Enrollment, Hub};
+use gridsync_core::error::{Error as CoreError, Result as CoreResult};
 
 /// The admin socket's file name inside the data directory.
 pub const SOCKET: &str = "admin.sock";
@@ -49,6 +53,79 @@ pub enum AdminRequest {
         /// Id or name.
         device: String,
     },
+    /// One device with its activity, by id or name.
+    Show {
+        /// Id or name.
+        device: String,
+    },
+    /// Give an active device (by id or name) a new token; the old one logs in no more.
+    RotateToken {
+        /// Id or name.
+        device: String,
+    },
+}
+
+impl AdminRequest {
+    /// The action's name, for the log.
+    pub fn action(&self) -> &'static str {
+        match self {
+            AdminRequest::Add { .. } => "add",
+            AdminRequest::Rescope { .. } => "rescope",
+            AdminRequest::List => "list",
+            AdminRequest::Revoke { .. } => "revoke",
+            AdminRequest::Wipe { .. } => "wipe",
+            AdminRequest::Show { .. } => "show",
+            AdminRequest::RotateToken { .. } => "rotate_token",
+        }
+    }
+
+    /// The device the action names (its name for an enrolment).
+    pub fn device(&self) -> Option<&str> {
+        match self {
+            AdminRequest::Add { name, .. } => Some(name),
+            AdminRequest::List => None,
+            AdminRequest::Rescope { device, .. }
+            | AdminRequest::Revoke { device }
+            | AdminRequest::Wipe { device }
+            | AdminRequest::Show { device }
+            | AdminRequest::RotateToken { device } => Some(device),
+        }
+    }
+
+    /// Whether it changes anything (listing and showing do not).
+    pub fn writes(&self) -> bool {
+        !matches!(self, AdminRequest::List | AdminRequest::Show { .. })
+    }
+}
+
+/// Where an admin request came from, for the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// The admin socket (`gridsync-relay device …` while the relay runs).
+    Socket,
+    /// The HTTP admin API.
+    Http,
+    /// The command line on a stopped relay's store.
+    Offline,
+}
+
+impl Via {
+    fn as_str(self) -> &'static str {
+        match self {
+            Via::Socket => "socket",
+            Via::Http => "http",
+            Via::Offline => "offline",
+        }
+    }
+}
+
+/// How an admin request is carried out: from where, and what counts as stuck.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller {
+    /// Where the request came from.
+    pub via: Via,
+    /// An active device unseen this long is flagged stuck.
+    pub stuck_after: Duration,
 }
 
 /// The answer.
@@ -62,10 +139,22 @@ pub enum AdminResponse {
         /// Its one-time token.
         token: String,
     },
-    /// The devices.
+    /// The devices, with their activity.
     Devices {
         /// All of them.
-        devices: Vec<Device>,
+        devices: Vec<DeviceStatus>,
+    },
+    /// One device, with its activity.
+    Device {
+        /// The device.
+        device: DeviceStatus,
+    },
+    /// The device has a new token, shown this once; the old one no longer logs in.
+    TokenRotated {
+        /// The device.
+        device: Device,
+        /// Its new token.
+        token: String,
     },
     /// The device was revoked.
     Revoked {
@@ -89,27 +178,64 @@ pub enum AdminResponse {
     },
 }
 
-/// Carries out a request on a hub.
-pub fn execute(hub: &Hub, req: AdminRequest) -> AdminResponse {
-    let result = match req {
-        AdminRequest::Add { name, grants } => hub
-            .add_device(&name, &grants)
-            .map(|Enrollment { device, token }| AdminResponse::Enrolled { device, token }),
-        AdminRequest::List => hub
-            .list_devices()
-            .map(|devices| AdminResponse::Devices { devices }),
-        AdminRequest::Rescope { device, scopes } => hub
-            .rescope_device(&device, &scopes)
-            .map(|device| AdminResponse::Rescoped { device }),
-        AdminRequest::Revoke { device } => hub
-            .revoke_device(&device)
-            .map(|device| AdminResponse::Revoked { device }),
-        AdminRequest::Wipe { device } => hub
-            .wipe_device(&device)
-            .map(|device| AdminResponse::WipeRequested { device }),
-    };
-    result.unwrap_or_else(|e| AdminResponse::Error {
+/// Carries out a request on a hub, logging it (target `gridsync_relay::admin`).
+pub fn execute(hub: &Hub, req: AdminRequest, caller: Caller) -> AdminResponse {
+    try_execute(hub, req, caller).unwrap_or_else(|e| AdminResponse::Error {
         message: e.to_string(),
+    })
+}
+
+/// [`execute`], keeping the error typed (the HTTP API maps it to a status).
+pub fn try_execute(hub: &Hub, req: AdminRequest, caller: Caller) -> CoreResult<AdminResponse> {
+    let (action, device, writes) = (req.action(), req.device().map(str::to_string), req.writes());
+    let result = run(hub, req, caller);
+    let via = caller.via.as_str();
+    match &result {
+        Ok(_) if writes => {
+            tracing::info!(target: "gridsync_relay::admin", via, action, device, "admin action")
+        }
+        Ok(_) => {
+            tracing::debug!(target: "gridsync_relay::admin", via, action, device, "admin read")
+        }
+        Err(e) => {
+            tracing::warn!(target: "gridsync_relay::admin", via, action, device, error = %e, "admin action failed")
+        }
+    }
+    result
+}
+
+fn run(hub: &Hub, req: AdminRequest, caller: Caller) -> CoreResult<AdminResponse> {
+    let stuck_after_ms = i64::try_from(caller.stuck_after.as_millis()).unwrap_or(i64::MAX);
+    Ok(match req {
+        AdminRequest::Add { name, grants } => {
+            let Enrollment { device, token } = hub.add_device(&name, &grants)?;
+            AdminResponse::Enrolled { device, token }
+        }
+        AdminRequest::List => AdminResponse::Devices {
+            devices: hub.device_statuses(stuck_after_ms)?,
+        },
+        AdminRequest::Show { device } => {
+            let id = hub.find_device(&device)?.id;
+            let status = hub
+                .device_statuses(stuck_after_ms)?
+                .into_iter()
+                .find(|s| s.device.id == id)
+                .ok_or_else(|| CoreError::invalid("device", format!("no device {device:?}")))?;
+            AdminResponse::Device { device: status }
+        }
+        AdminRequest::Rescope { device, scopes } => AdminResponse::Rescoped {
+            device: hub.rescope_device(&device, &scopes)?,
+        },
+        AdminRequest::Revoke { device } => AdminResponse::Revoked {
+            device: hub.revoke_device(&device)?,
+        },
+        AdminRequest::Wipe { device } => AdminResponse::WipeRequested {
+            device: hub.wipe_device(&device)?,
+        },
+        AdminRequest::RotateToken { device } => {
+            let Enrollment { device, token } = hub.rotate_token(&device)?;
+            AdminResponse::TokenRotated { device, token }
+        }
     })
 }
 
@@ -122,8 +248,13 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
 pub async fn serve(
     path: PathBuf,
     hub: Arc<Hub>,
+    stuck_after: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<()> {
+    let caller = Caller {
+        via: Via::Socket,
+        stuck_after,
+    };
     let _ = std::fs::remove_file(&path);
     let listener = tokio::net::UnixListener::bind(&path)
         .with_context(|| format!("binding {}", path.display()))?;
@@ -143,7 +274,7 @@ pub async fn serve(
                     let mut lines = tokio::io::BufReader::new(r).lines();
                     while let Ok(Some(line)) = lines.next_line().await {
                         let resp = match serde_json::from_str::<AdminRequest>(&line) {
-                            Ok(req) => tokio::task::block_in_place(|| execute(&hub, req)),
+                            Ok(req) => tokio::task::block_in_place(|| execute(&hub, req, caller)),
                             Err(e) => AdminResponse::Error { message: format!("bad request: {e}") },
                         };
                         let mut out = serde_json::to_vec(&resp).unwrap_or_default();

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Context, Result};
 
+/// The operations listener's default port (on loopback).
+pub const DEFAULT_HTTP_PORT: u16 = 4480;
+
 /// Everything `gridsync-relay serve` needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -28,6 +31,52 @@ pub struct RelayConfig {
     pub log: String,
     /// sled page cache in MiB.
     pub cache_mib: u64,
+    /// TCP address of the operations listener (metrics, health, admin API), or `off`.
+    pub http: HttpListen,
+    /// Log lines as text (for people) or JSON (for log shippers).
+    pub log_format: LogFormat,
+    /// Hours an active device may go unseen before `device list` flags it stuck.
+    pub stuck_after_hours: u64,
+}
+
+/// Where the operations listener listens: an address, or nowhere (`off`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct HttpListen(pub Option<SocketAddr>);
+
+impl std::str::FromStr for HttpListen {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.trim() {
+            "off" => Ok(HttpListen(None)),
+            addr => addr.parse().map(|a| HttpListen(Some(a))).map_err(|e| {
+                format!("{addr:?} is not an address like 127.0.0.1:4480 (or `off`): {e}")
+            }),
+        }
+    }
+}
+
+impl TryFrom<String> for HttpListen {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<HttpListen> for String {
+    fn from(h: HttpListen) -> String {
+        h.0.map_or_else(|| "off".to_string(), |a| a.to_string())
+    }
+}
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One line of text per event (no colour unless stderr is a terminal).
+    Text,
+    /// One JSON object per event, for log shippers.
+    Json,
 }
 
 impl Default for RelayConfig {
@@ -41,6 +90,9 @@ impl Default for RelayConfig {
             tls_key: None,
             log: "info".into(),
             cache_mib: 64,
+            http: HttpListen(Some(SocketAddr::from(([127, 0, 0, 1], DEFAULT_HTTP_PORT)))),
+            log_format: LogFormat::Text,
+            stuck_after_hours: 72,
         }
     }
 }
@@ -103,6 +155,13 @@ mod tests {
         assert_eq!(c.listen.port(), 9000);
         assert_eq!(c.max_connections, 5);
         assert_eq!(c.idle_timeout_secs, 60);
+        assert_eq!(c.http.0.map(|a| a.port()), Some(DEFAULT_HTTP_PORT));
+        std::fs::write(&p, "http = \"off\"\nlog_format = \"json\"\n").unwrap();
+        let c = RelayConfig::from_file(&p).unwrap();
+        assert_eq!((c.http, c.log_format), (HttpListen(None), LogFormat::Json));
+        std::fs::write(&p, "http = \"localhost\"\n").unwrap();
+        let e = RelayConfig::from_file(&p).unwrap_err().to_string();
+        assert!(e.contains("not an address"), "{e}");
         std::fs::write(&p, "max_conections = 5\n").unwrap();
         let e = RelayConfig::from_file(&p).unwrap_err().to_string();
         assert!(e.contains("max_conections"), "{e}");

@@ -12,11 +12,11 @@ use gridsync_core::ids::now;
 use gridsync_core::net::{Peer, drive};
 use gridsync_core::sync::frame::STREAM_LEVEL;
 use gridsync_core::sync::wire::{ClientMsg, RelayMsg};
-use gridsync_core::sync::{RelaySession, Transmit};
+use gridsync_core::sync::{RelaySession, SessionStats, Transmit};
 use tokio::sync::watch;
 use tracing::Instrument;
 
-use crate::hub::Hub;
+use crate::hub::{Hub, cursor_seq};
 
 /// How long a closed session waits for its error frame to leave.
 const GOODBYE: Duration = Duration::from_secs(2);
@@ -51,6 +51,55 @@ struct RelayPeer {
     shutdown: watch::Receiver<bool>,
     /// When the handset must have said Hello.
     hello_by: tokio::time::Instant,
+    /// The session's counters as last added to the metrics.
+    reported: SessionStats,
+    /// The device, once its Hello was accepted (and its contact recorded).
+    device: Option<String>,
+}
+
+impl RelayPeer {
+    /// Adds what the session did since the last call to the metrics and the device's
+    /// contact record.
+    fn report(&mut self) {
+        let now = self.session.stats();
+        self.hub.metrics().session_grew(&self.reported, &now);
+        self.reported = now;
+        if self.device.is_none()
+            && let Some(grant) = self.session.grant()
+            && !self.session.is_closed()
+        {
+            let device = grant.device_id.clone();
+            self.hub.metrics().logins.inc();
+            let agent = self.session.agent().unwrap_or_default();
+            let began = tokio::task::block_in_place(|| self.hub.contact_began(&device, agent));
+            if let Err(e) = began {
+                tracing::warn!(error = %e, "cannot record the device's contact");
+            }
+            self.device = Some(device);
+        }
+        if let Some(device) = &self.device {
+            let cursor = self.session.client_cursor().and_then(cursor_seq);
+            self.hub.contact_advanced(device, cursor);
+        }
+    }
+
+    /// Records the end of the connection on the device's contact record.
+    fn ended(&mut self) {
+        self.report();
+        let Some(device) = self.device.take() else {
+            return;
+        };
+        let stats = self.session.stats();
+        let refused = stats.refused_malformed + stats.refused_scope + stats.refused_admission;
+        let error = self
+            .session
+            .close_reason()
+            .map(|(code, why)| format!("{code:?}: {why}"));
+        let cursor = self.session.client_cursor().and_then(cursor_seq);
+        if let Err(e) = self.hub.contact_ended(&device, cursor, refused, error) {
+            tracing::warn!(error = %e, "cannot record the end of the device's contact");
+        }
+    }
 }
 
 impl Peer for RelayPeer {
@@ -71,7 +120,14 @@ impl Peer for RelayPeer {
 
     fn handle(&mut self, msg: ClientMsg) {
         let (session, hub) = (&mut self.session, self.hub.as_ref());
+        let push = matches!(msg, ClientMsg::Push { .. });
+        let arrived = std::time::Instant::now();
         tokio::task::block_in_place(|| session.handle(msg, now(), hub));
+        if push {
+            // `handle` returns once the push is durable and its PushAck queued.
+            self.hub.metrics().push_acked(arrived.elapsed());
+        }
+        self.report();
     }
 
     fn malformed(&mut self, error: Error) {
@@ -101,7 +157,15 @@ impl Peer for RelayPeer {
     fn wake(&mut self, wake: RelayWake) -> Option<Ended> {
         let (session, hub) = (&mut self.session, self.hub.as_ref());
         match wake {
-            RelayWake::LogAdvanced => tokio::task::block_in_place(|| session.log_advanced(hub)),
+            RelayWake::LogAdvanced => {
+                let live_before = session.stats().live_batches;
+                tokio::task::block_in_place(|| session.log_advanced(hub));
+                if session.stats().live_batches > live_before
+                    && let Some(took) = hub.since_head_moved()
+                {
+                    hub.metrics().live_sent(took);
+                }
+            }
             RelayWake::Revocation => tokio::task::block_in_place(|| session.recheck(hub)),
             // Whatever the session was doing finished inside `handle` (a push is one
             // atomic commit), so nothing is half-written: the driver flushes, and `serve`
@@ -112,6 +176,7 @@ impl Peer for RelayPeer {
                 session.hello_overdue();
             }
         }
+        self.report();
         None
     }
 
@@ -176,8 +241,11 @@ async fn serve_inner(
         revocations,
         shutdown,
         hello_by,
+        reported: SessionStats::default(),
+        device: None,
     };
     let ended = drive(&conn, &mut streams, STREAM_LEVEL, &mut peer).await;
+    tokio::task::block_in_place(|| peer.ended());
     match ended {
         Ended::Shutdown => conn.close(1u32.into(), b"relay shutting down"),
         // Give the error frame of a closed session a moment to leave.

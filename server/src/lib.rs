@@ -7,17 +7,26 @@
 //!   connection cap, graceful shutdown — `run(endpoint, hub, limits, shutdown)`.
 //! - [`tls`]: the self-signed identity made on first start, or a CA-signed one.
 //! - [`config`]: defaults, TOML file, environment and flags.
-//! - [`admin`]: device administration over a Unix socket while the relay runs.
+//! - [`admin`]: device administration (one `execute` for the Unix socket, the HTTP API
+//!   and the offline CLI), every action logged.
+//! - [`admin_token`]: the admin API's token, kept hashed in the data directory.
+//! - [`http`]: the operations listener: `/metrics`, `/healthz`, `/readyz`, the JSON admin
+//!   API behind the admin token.
+//! - [`metrics`]: the Prometheus metrics, bounded labels.
 //! - [`error`]: the library's error type.
 //! - [`perms`]: the data directory kept owner-only.
 //!
-//! The binary `gridsync-relay` (`src/main.rs`) wires these together.
+//! The binary `gridsync-relay` (`src/bin/gridsync-relay/`: `main.rs` the commands,
+//! `serve.rs` the running relay, `device.rs` device administration) wires these together.
 
 pub mod admin;
+pub mod admin_token;
 pub mod config;
 mod conn;
 pub mod error;
+pub mod http;
 pub mod hub;
+pub mod metrics;
 pub mod perms;
 pub mod server;
 pub mod tls;

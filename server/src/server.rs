@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 use crate::conn;
 use crate::error::{Context, Result};
 use crate::hub::Hub;
+use crate::metrics::RelayMetrics;
 
 /// Limits of a running relay.
 #[derive(Debug, Clone, Copy)]
@@ -85,6 +86,22 @@ fn udp_socket(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
     Ok(socket.into())
 }
 
+/// Counts a connection in `connections_open` while it lives.
+struct OpenConnection(prometheus_client::metrics::gauge::Gauge);
+
+impl OpenConnection {
+    fn new(metrics: &RelayMetrics) -> Self {
+        metrics.connections_open.inc();
+        OpenConnection(metrics.connections_open.clone())
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 /// Serves `endpoint` until `shutdown` completes, then drains connections and flushes.
 pub async fn run(
     endpoint: quinn::Endpoint,
@@ -103,13 +120,17 @@ pub async fn run(
                 let Some(incoming) = incoming else { break };
                 let Ok(permit) = permits.clone().try_acquire_owned() else {
                     tracing::warn!(remote = %incoming.remote_address(), "connection cap reached; refusing");
+                    hub.metrics().connections_refused.inc();
                     incoming.refuse();
                     continue;
                 };
+                let metrics = hub.metrics().clone();
+                metrics.connections_accepted.inc();
                 let (hub, stop, revoked) = (hub.clone(), stop_rx.clone(), hub.revocations());
                 let hello_deadline = limits.hello_deadline;
                 tasks.spawn(async move {
                     let _permit = permit;
+                    let _open = OpenConnection::new(&metrics);
                     let connecting = match incoming.accept() {
                         Ok(c) => c,
                         Err(e) => { tracing::debug!(error = %e, "handshake refused"); return; }
@@ -117,12 +138,13 @@ pub async fn run(
                     // 0-RTT data is accepted: every message is idempotent (pushes are
                     // content-addressed, pulls read), so a replay changes nothing.
                     let conn = match connecting.into_0rtt() {
-                        Ok((conn, _)) => conn,
+                        Ok((conn, _)) => { metrics.handshakes_0rtt.inc(); conn }
                         Err(connecting) => match connecting.await {
                             Ok(c) => c,
                             Err(e) => { tracing::debug!(error = %e, "handshake failed"); return; }
                         },
                     };
+                    metrics.handshakes.inc();
                     conn::serve(conn, hub, stop, revoked, hello_deadline).await;
                 });
             }

@@ -11,6 +11,7 @@
 //! - [`forge`]: change bytes a hostile handset pushes (records made by a store with no
 //!   identity, case actions written straight into a document).
 //! - [`relay_process`]: the relay as a separate process (CPU and memory, SIGKILL, restart).
+//! - [`ops_client`]: HTTP client for the relay's operations listener (metrics, admin API).
 //! - [`bench`]: the scenarios of the `gridsync-bench` binary.
 //! - [`netem`]: a seeded user-space link emulator (loss, delay, bandwidth, outages), the fault-test harness and fuzz targets.
 
@@ -18,6 +19,7 @@ pub mod bench;
 pub mod forge;
 pub mod load;
 pub mod netem;
+pub mod ops_client;
 pub mod raw_client;
 pub mod relay;
 pub mod relay_process;

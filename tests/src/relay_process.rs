@@ -27,6 +27,8 @@ pub struct ProcessOptions {
     pub log_to_file: bool,
     /// The `--log` filter (`warn` unless a test reads the log).
     pub log_filter: &'static str,
+    /// The operations listener's address (`127.0.0.1:0`: any free port), `None` for off.
+    pub http: Option<SocketAddr>,
 }
 
 impl Default for ProcessOptions {
@@ -37,6 +39,7 @@ impl Default for ProcessOptions {
             idle_secs: None,
             log_to_file: false,
             log_filter: "warn",
+            http: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         }
     }
 }
@@ -62,6 +65,8 @@ pub struct RelayProcess {
     pub addr: SocketAddr,
     /// Its certificate fingerprint.
     pub fingerprint: String,
+    /// Where its operations listener listens, if on.
+    pub http: Option<SocketAddr>,
     /// Where its stderr goes, when it goes to a file ([`ProcessOptions::log_to_file`]).
     pub log: Option<PathBuf>,
     /// How it was started.
@@ -90,6 +95,10 @@ impl RelayProcess {
         if let Some(idle) = options.idle_secs {
             cmd.args(["--idle-timeout", &idle.to_string()]);
         }
+        let http = options
+            .http
+            .map_or_else(|| "off".to_string(), |a| a.to_string());
+        cmd.args(["--http", &http]);
         let mut child = cmd
             .args(["--log", options.log_filter])
             .stdin(Stdio::null())
@@ -115,7 +124,9 @@ impl RelayProcess {
             .as_str()
             .context("no fingerprint")?
             .to_string();
+        let http = v["http"].as_str().map(str::parse).transpose()?;
         Ok(RelayProcess {
+            http,
             exe: exe.to_path_buf(),
             data_dir: data_dir.to_path_buf(),
             addr,

@@ -24,26 +24,36 @@ impl CheckedChange {
     /// Parses `pushed` (containing any decoder panic) and checks it against `grant`
     /// ([`DeviceGrant::check_write`]). `Err` is the refusal for the handset: named by the
     /// change's hash, or by the SHA-256 of its bytes when they do not parse.
-    pub fn check(grant: &DeviceGrant, mut pushed: PushedChange) -> Result<Self, Refusal> {
+    pub fn check(grant: &DeviceGrant, pushed: PushedChange) -> Result<Self, Refusal> {
+        Self::check_counted(grant, pushed).map_err(|(refusal, _)| refusal)
+    }
+
+    /// [`CheckedChange::check`], saying which check a refused change failed.
+    pub fn check_counted(
+        grant: &DeviceGrant,
+        mut pushed: PushedChange,
+    ) -> Result<Self, (Refusal, Unchecked)> {
         let parsed = contain("pushed change", || {
             Change::from_bytes(pushed.bytes.clone()).map_err(|e| Error::corrupt("pushed change", e))
         });
         let change = match parsed {
             Ok(change) => change,
             Err(e) => {
-                return Err(Refusal {
+                let refusal = Refusal {
                     hash: sha256(&pushed.bytes),
                     reason: format!("malformed change: {e}"),
-                });
+                };
+                return Err((refusal, Unchecked::Malformed));
             }
         };
         pushed.hash = change.hash().0;
         if let Err(reason) = grant.check_write(&pushed) {
             warn!(doc = %pushed.doc, grid = %pushed.grid, %reason, "push refused");
-            return Err(Refusal {
+            let refusal = Refusal {
                 hash: pushed.hash,
                 reason,
-            });
+            };
+            return Err((refusal, Unchecked::NotWritable));
         }
         Ok(CheckedChange { pushed, change })
     }
@@ -57,6 +67,16 @@ impl CheckedChange {
     pub fn change(&self) -> &Change {
         &self.change
     }
+}
+
+/// Which check of [`CheckedChange::check_counted`] a pushed change failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unchecked {
+    /// The bytes are not an automerge change.
+    Malformed,
+    /// The device may not write it there: an invalid document id or grid path, or a grid
+    /// outside the device's scopes ([`DeviceGrant::check_write`]).
+    NotWritable,
 }
 
 /// SHA-256 of some bytes (to name a change that does not parse, and to recognise a change

@@ -33,7 +33,7 @@ pub mod zstream;
 pub use backend::{
     DeviceGrant, HandsetBackend, OutboxItem, PullBatch, RefusedChange, RelayBackend,
 };
-pub use checked::CheckedChange;
+pub use checked::{CheckedChange, Unchecked};
 pub use client::{ClientConfig, ClientEvent, ClientSession};
 pub use frame::{FrameDecoder, FrameEncoder, MAX_BODY, MAX_FRAME, encode_client, encode_relay};
 pub use relay::RelaySession;
@@ -81,6 +81,19 @@ pub struct SessionStats {
     pub changes: u64,
     /// Changes acknowledged (handset) or accepted (relay).
     pub changes_accepted: u64,
+    /// Pushes received (relay).
+    pub pushes: u64,
+    /// Pushed changes refused because they do not parse (relay).
+    pub refused_malformed: u64,
+    /// Pushed changes refused as not the device's to write there: an invalid id or grid,
+    /// a grid outside its scopes (relay).
+    pub refused_scope: u64,
+    /// Pushed changes the backend refused: admission rules, missing dependencies (relay).
+    pub refused_admission: u64,
+    /// Batches sent unasked because the log advanced (relay).
+    pub live_batches: u64,
+    /// Payload bytes of those live batches' entries (part of `entry_bytes`).
+    pub live_entry_bytes: u64,
 }
 
 /// Payload bytes of a list of entries (what the batch-size limits count).

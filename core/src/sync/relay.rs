@@ -31,6 +31,8 @@ pub const MIN_PULL_BYTES: u32 = 4 * 1024;
 pub const MAX_PULL_BYTES: u32 = 1024 * 1024;
 /// Batch size for live batches before the handset has pulled.
 const DEFAULT_LIVE_BYTES: u32 = 256 * 1024;
+/// Longest agent string kept from a Hello (the rest is cut off).
+pub const MAX_AGENT_CHARS: usize = 64;
 /// Most pushed changes remembered per connection to avoid echoing them back.
 const MAX_ECHO_MEMORY: usize = 100_000;
 
@@ -61,6 +63,8 @@ pub struct RelaySession {
     /// them, so batches do not echo them back.
     pushed: HashSet<[u8; 32]>,
     close_reason: Option<(ErrorCode, String)>,
+    /// What the handset's Hello said it runs (at most [`MAX_AGENT_CHARS`]).
+    agent: Option<String>,
     stats: SessionStats,
     span: tracing::Span,
 }
@@ -79,6 +83,7 @@ impl RelaySession {
             live_bytes: DEFAULT_LIVE_BYTES,
             pushed: HashSet::new(),
             close_reason: None,
+            agent: None,
             stats: SessionStats::default(),
             span: tracing::info_span!("relay_session", device = tracing::field::Empty),
         }
@@ -252,6 +257,16 @@ impl RelaySession {
         self.state == State::Active && self.caught_up
     }
 
+    /// The cursor the handset reaches once it has applied every batch sent, if it pulled.
+    pub fn client_cursor(&self) -> Option<&Cursor> {
+        self.client_cursor.as_ref()
+    }
+
+    /// What the handset's Hello said it runs (`gridsync-cli 0.1`, the app's version).
+    pub fn agent(&self) -> Option<&str> {
+        self.agent.as_deref()
+    }
+
     /// Message and entry counters.
     pub fn stats(&self) -> SessionStats {
         self.stats
@@ -278,6 +293,7 @@ impl RelaySession {
             Ok(true) => return self.start_wipe(grant),
             Err(e) => return self.fail(e),
         }
+        self.agent = Some(agent.chars().take(MAX_AGENT_CHARS).collect());
         info!(agent, name = %grant.name, worker = %grant.grants.worker, scopes = grant.scopes().len(), "handset connected");
         self.state = State::Active;
         self.send(

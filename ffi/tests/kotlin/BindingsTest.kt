@@ -45,7 +45,7 @@ inline fun <reified T : Throwable> expectThrows(body: () -> Unit): T {
 class Relay(private val exe: String) : AutoCloseable {
     val dataDir: File = Files.createTempDirectory("gridsync-relay").toFile()
     private val process: Process = ProcessBuilder(
-        exe, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir.path, "--json"
+        exe, "serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--data-dir", dataDir.path, "--json"
     ).redirectError(File(dataDir, "relay.log")).start()
     private val info: String = process.inputStream.bufferedReader().readLine()
         ?: error("the relay exited: ${File(dataDir, "relay.log").readText()}")

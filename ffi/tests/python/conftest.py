@@ -46,7 +46,7 @@ def relay(tmp_path_factory):
     data = tmp_path_factory.mktemp("relay")
     log = open(data / "relay.log", "w")
     proc = subprocess.Popen(
-        [exe, "serve", "--listen", "127.0.0.1:0", "--data-dir", str(data), "--json"],
+        [exe, "serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--data-dir", str(data), "--json"],
         stdout=subprocess.PIPE, stderr=log, text=True,
     )
     try:

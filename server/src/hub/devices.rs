@@ -265,22 +265,46 @@ impl Hub {
             })
     }
 
+    /// A device by id, or the active device of that name (else the latest of that name).
+    pub fn find_device(&self, id_or_name: &str) -> Result<Device> {
+        if let Some(d) = self.device(id_or_name)? {
+            return Ok(d);
+        }
+        let mut named: Vec<Device> = self
+            .list_devices()?
+            .into_iter()
+            .filter(|d| d.name == id_or_name)
+            .collect();
+        named.sort_by_key(|d| (d.revoked_at.is_none(), d.created_at));
+        named.pop().ok_or_else(|| {
+            Error::invalid(
+                "device",
+                format!("no device with id or name {id_or_name:?}"),
+            )
+        })
+    }
+
+    /// Gives an active device (by id or name) a new token, shown this once; the old one
+    /// logs in no more. Connections open now go on until they end.
+    pub fn rotate_token(&self, id_or_name: &str) -> Result<Enrollment> {
+        let _guard = self.lock()?;
+        let mut device = self.active_device(id_or_name)?;
+        let token = format!("gst_{}", random_hex(24)?);
+        let old = std::mem::replace(&mut device.token_sha256, token_hash(&token));
+        let mut b = Batch::new();
+        b.delete(TOKENS, old.into_bytes());
+        let (id, hash) = (device.id.as_bytes(), device.token_sha256.as_bytes());
+        b.put(TOKENS, hash.to_vec(), id.to_vec());
+        b.put(DEVICES, id.to_vec(), encode_device(&device)?);
+        self.commit_durable(b)?;
+        tracing::warn!(device = %device.id, name = %device.name, "device token rotated");
+        Ok(Enrollment { device, token })
+    }
+
     /// Revokes a device, by id or by name. Its connections are refused from their next message.
     pub fn revoke_device(&self, id_or_name: &str) -> Result<Device> {
         let _guard = self.lock()?;
-        let mut device = match self.device(id_or_name)? {
-            Some(d) => d,
-            None => self
-                .list_devices()?
-                .into_iter()
-                .find(|d| d.name == id_or_name && d.revoked_at.is_none())
-                .ok_or_else(|| {
-                    Error::invalid(
-                        "device",
-                        format!("no active device with id or name {id_or_name:?}"),
-                    )
-                })?,
-        };
+        let mut device = self.find_device(id_or_name)?;
         if device.revoked_at.is_none() {
             device.revoked_at = Some(now_ms());
             self.put_device(&device)?;

@@ -134,6 +134,7 @@ impl Hub {
             }
             stage_head(&mut batch, head);
             self.store.commit(batch)?;
+            self.committed_push();
         }
         // Flush outside the lock: the next push builds its batch meanwhile, and pushes
         // that commit during this flush share the next one. A change this push found

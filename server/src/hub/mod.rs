@@ -13,12 +13,16 @@
 //! rdocs     doc                    → RelayDoc { grid, saved automerge document }
 //! hashes    change hash            → seq           (idempotent pushes)
 //! rmeta     "head"                 → u64           (last sequence written)
+//! device_activity  device id       → DeviceActivity (JSON: last seen, agent, cursor...)
 //! ```
 
+mod activity;
 mod devices;
 mod ingest;
 mod pull;
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use gridsync_core::error::{Error, Result};
@@ -30,6 +34,10 @@ use gridsync_core::sync::wire::{ChangeHash, Cursor};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use crate::metrics::{RelayMetrics, StoreGauges};
+
+pub(crate) use activity::cursor_seq;
+pub use activity::{DeviceActivity, DeviceStatus};
 pub use devices::{Device, Enrollment, RETIRED_GRACE_MS, RetiredScope};
 
 pub(crate) const DEVICES: &str = "device_records";
@@ -43,6 +51,7 @@ pub(crate) const GDOCS: &str = "gdocs";
 pub(crate) const RDOCS: &str = "rdocs";
 pub(crate) const HASHES: &str = "hashes";
 pub(crate) const RMETA: &str = "rmeta";
+pub(crate) const ACTIVITY: &str = "device_activity";
 const HEAD_KEY: &[u8] = b"head";
 
 /// One accepted change as the log keeps it.
@@ -76,6 +85,13 @@ pub struct Hub {
     /// (group commit); pulls and acknowledgements never run ahead of this.
     head_tx: watch::Sender<u64>,
     revoked_tx: watch::Sender<u64>,
+    /// Commits not yet covered by a flush that began after them (group-commit sizes).
+    unflushed_commits: AtomicU64,
+    /// Open connections by device.
+    live: Mutex<HashMap<String, activity::LiveContact>>,
+    metrics: Arc<RelayMetrics>,
+    /// When the durable head last moved (live fan-out latency starts there).
+    head_moved_at: Mutex<Option<std::time::Instant>>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -113,6 +129,10 @@ impl Hub {
             write_lock: Mutex::new(()),
             head_tx,
             revoked_tx,
+            unflushed_commits: AtomicU64::new(0),
+            live: Mutex::new(HashMap::new()),
+            metrics: Arc::new(RelayMetrics::new()),
+            head_moved_at: Mutex::new(None),
         })
     }
 
@@ -125,9 +145,20 @@ impl Hub {
     /// began) as durable. Concurrent callers may finish in any order; the published head
     /// only moves forward.
     pub(crate) fn make_durable(&self, head: u64) -> Result<()> {
+        let covered = self.unflushed_commits.swap(0, Ordering::AcqRel);
         self.store.flush()?;
+        if covered > 0 {
+            self.metrics.group_committed(covered as usize);
+        }
+        let mut moved_at = self
+            .head_moved_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.head_tx.send_if_modified(|h| {
             let moved = head > *h;
+            if moved {
+                *moved_at = Some(std::time::Instant::now());
+            }
             *h = (*h).max(head);
             moved
         });
@@ -138,6 +169,33 @@ impl Hub {
     pub(crate) fn commit_durable(&self, batch: Batch) -> Result<()> {
         self.store.commit(batch)?;
         self.store.flush()
+    }
+
+    /// Notes a push's commit, which the next flush to begin makes durable.
+    pub(crate) fn committed_push(&self) {
+        self.unflushed_commits.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// How long ago the durable head last moved.
+    pub(crate) fn since_head_moved(&self) -> Option<std::time::Duration> {
+        self.head_moved_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .map(|at| at.elapsed())
+    }
+
+    /// The relay's metrics.
+    pub fn metrics(&self) -> &Arc<RelayMetrics> {
+        &self.metrics
+    }
+
+    /// What `/metrics` reads off the store.
+    pub fn store_gauges(&self) -> StoreGauges {
+        StoreGauges {
+            durable_head: self.durable_head(),
+            store_bytes: self.store.size_on_disk().unwrap_or(0),
+            devices: self.store.len(DEVICES).unwrap_or(0),
+        }
     }
 
     /// Subscribes to the log head: the receiver sees every new head after a durable write.

@@ -8,7 +8,7 @@ use super::{MAX_ECHO_MEMORY, RelaySession};
 use crate::error::Error;
 use crate::ids::GridPath;
 use crate::sync::backend::{DeviceGrant, RelayBackend};
-use crate::sync::checked::{CheckedChange, sha256};
+use crate::sync::checked::{CheckedChange, Unchecked, sha256};
 use crate::sync::wire::{Cursor, Payload, PushedChange, Refusal, RelayMsg};
 use crate::sync::{BULK_THRESHOLD, Lane, entries_bytes};
 
@@ -21,12 +21,19 @@ impl RelaySession {
         backend: &dyn RelayBackend,
     ) {
         self.stats.changes += changes.len() as u64;
+        self.stats.pushes += 1;
         let mut refused = Vec::new();
         let mut inside = Vec::with_capacity(changes.len());
         for change in changes {
-            match CheckedChange::check(grant, change) {
+            match CheckedChange::check_counted(grant, change) {
                 Ok(checked) => inside.push(checked),
-                Err(refusal) => refused.push(refusal),
+                Err((refusal, why)) => {
+                    match why {
+                        Unchecked::Malformed => self.stats.refused_malformed += 1,
+                        Unchecked::NotWritable => self.stats.refused_scope += 1,
+                    }
+                    refused.push(refusal);
+                }
             }
         }
         let outcomes = if inside.is_empty() {
@@ -55,6 +62,7 @@ impl RelaySession {
                     accepted += 1;
                 }
                 Err(reason) => {
+                    self.stats.refused_admission += 1;
                     warn!(doc = %change.doc, %reason, "ingest refused a change");
                     refused.push(Refusal {
                         hash: change.hash,
@@ -106,6 +114,10 @@ impl RelaySession {
         let bytes = entries_bytes(&entries);
         self.stats.entries += entries.len() as u64;
         self.stats.entry_bytes += bytes as u64;
+        if live {
+            self.stats.live_batches += 1;
+            self.stats.live_entry_bytes += bytes as u64;
+        }
         self.caught_up = !batch.more;
         self.client_cursor = Some(batch.next.clone());
         debug!(

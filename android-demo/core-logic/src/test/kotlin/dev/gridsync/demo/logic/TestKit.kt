@@ -76,7 +76,7 @@ class Relay(private val exe: String, val dataDir: File) : AutoCloseable {
     fun start(listen: String = if (::address.isInitialized) address else "127.0.0.1:0"): Relay {
         check(process == null) { "already running" }
         dataDir.mkdirs()
-        val p = ProcessBuilder(exe, "--json", "--data-dir", dataDir.path, "serve", "--listen", listen)
+        val p = ProcessBuilder(exe, "--json", "--data-dir", dataDir.path, "serve", "--listen", listen, "--http", "127.0.0.1:0")
             .redirectError(ProcessBuilder.Redirect.appendTo(File(dataDir, "relay.log")))
             .start()
         process = p
