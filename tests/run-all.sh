@@ -36,6 +36,9 @@ cargo fmt --all -- --check
 step "lints"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "browser: Chromium and playwright-core for the console test (tests/browser/setup.sh)"
+bash tests/browser/setup.sh
+
 step "rust tests"
 cargo nextest run --workspace --no-fail-fast
 echo "target/ holds $(disk_used) after the Rust tests"

@@ -17,7 +17,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
 use crate::error::{Context, Result};
-use crate::hub::{Device, DeviceStatus, Enrollment, Hub};
+use crate::hub::{Device, DeviceStatus, Enrollment, GridDay, Hub};
 use gridsync_core::error::{Error as CoreError, Result as CoreResult};
 
 /// The admin socket's file name inside the data directory.
@@ -63,6 +63,11 @@ pub enum AdminRequest {
         /// Id or name.
         device: String,
     },
+    /// Changes accepted per grid and UTC day over the last `days` days.
+    Activity {
+        /// How many days back, today included (1 to [`crate::hub::MAX_ACTIVITY_DAYS`]).
+        days: u32,
+    },
 }
 
 impl AdminRequest {
@@ -76,6 +81,7 @@ impl AdminRequest {
             AdminRequest::Wipe { .. } => "wipe",
             AdminRequest::Show { .. } => "show",
             AdminRequest::RotateToken { .. } => "rotate_token",
+            AdminRequest::Activity { .. } => "activity",
         }
     }
 
@@ -83,7 +89,7 @@ impl AdminRequest {
     pub fn device(&self) -> Option<&str> {
         match self {
             AdminRequest::Add { name, .. } => Some(name),
-            AdminRequest::List => None,
+            AdminRequest::List | AdminRequest::Activity { .. } => None,
             AdminRequest::Rescope { device, .. }
             | AdminRequest::Revoke { device }
             | AdminRequest::Wipe { device }
@@ -92,9 +98,12 @@ impl AdminRequest {
         }
     }
 
-    /// Whether it changes anything (listing and showing do not).
+    /// Whether it changes anything (listing, showing and activity do not).
     pub fn writes(&self) -> bool {
-        !matches!(self, AdminRequest::List | AdminRequest::Show { .. })
+        !matches!(
+            self,
+            AdminRequest::List | AdminRequest::Show { .. } | AdminRequest::Activity { .. }
+        )
     }
 }
 
@@ -171,6 +180,11 @@ pub enum AdminResponse {
         /// The device.
         device: Device,
     },
+    /// Changes accepted per grid and UTC day, by grid then day (days without any left out).
+    Activity {
+        /// One entry per grid and day.
+        days: Vec<GridDay>,
+    },
     /// The request failed.
     Error {
         /// Why.
@@ -236,6 +250,9 @@ fn run(hub: &Hub, req: AdminRequest, caller: Caller) -> CoreResult<AdminResponse
             let Enrollment { device, token } = hub.rotate_token(&device)?;
             AdminResponse::TokenRotated { device, token }
         }
+        AdminRequest::Activity { days } => AdminResponse::Activity {
+            days: hub.grid_activity(days)?,
+        },
     })
 }
 

@@ -2,7 +2,8 @@
 //! Prometheus text format, `/healthz` (the process is alive), `/readyz` (the store is open
 //! and the relay is not shutting down) and the JSON admin API under `/api/` behind the
 //! admin token ([`crate::admin_token`]). The admin API carries the same requests as the
-//! admin socket ([`crate::admin::execute`]), so both log every action alike.
+//! admin socket ([`crate::admin::execute`]), so both log every action alike. `/` serves
+//! the operator's web console ([`crate::console`]) over that API.
 //!
 //! Started before the store opens, so `/healthz` answers while `/readyz` says why the
 //! relay is not ready yet: `run(listener, ops, shutdown)`; tests bind `127.0.0.1:0`.
@@ -15,7 +16,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -92,6 +93,8 @@ pub async fn run(
         .route("/api/devices", get(list_devices).post(add_device))
         .route("/api/devices/{device}", get(show_device))
         .route("/api/devices/{device}/{action}", post(device_action))
+        .route("/api/activity", get(activity))
+        .merge(crate::console::routes())
         .with_state(ops);
     tracing::info!(addr = ?listener.local_addr().ok(), "operations listener serving");
     axum::serve(listener, app)
@@ -128,18 +131,25 @@ async fn metrics(State(ops): State<Arc<Ops>>) -> Response {
     }
 }
 
-/// Runs an admin request after checking the admin token.
-async fn admin_call(ops: Arc<Ops>, headers: &HeaderMap, req: AdminRequest) -> Response {
+/// The refusal when the request does not carry the admin token (logged), `None` when it
+/// does.
+fn refused(ops: &Ops, headers: &HeaderMap, action: &str) -> Option<Response> {
     let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    if let Err(refused) = admin_token::check(&ops.data_dir, auth) {
-        tracing::warn!(target: "gridsync_relay::admin", via = "http", action = req.action(), %refused, "admin request refused");
-        let status = match refused {
-            admin_token::Refused::NotSet => StatusCode::FORBIDDEN,
-            _ => StatusCode::UNAUTHORIZED,
-        };
-        return error(status, refused.to_string());
+    let refused = admin_token::check(&ops.data_dir, auth).err()?;
+    tracing::warn!(target: "gridsync_relay::admin", via = "http", action, %refused, "admin request refused");
+    let status = match refused {
+        admin_token::Refused::NotSet => StatusCode::FORBIDDEN,
+        _ => StatusCode::UNAUTHORIZED,
+    };
+    Some(error(status, refused.to_string()))
+}
+
+/// Runs an admin request after checking the admin token.
+async fn admin_call(ops: Arc<Ops>, headers: &HeaderMap, req: AdminRequest) -> Response {
+    if let Some(refusal) = refused(&ops, headers, req.action()) {
+        return refusal;
     }
     let Some(hub) = ops.hub() else {
         return not_open();
@@ -179,6 +189,37 @@ async fn show_device(
     headers: HeaderMap,
 ) -> Response {
     admin_call(ops, &headers, AdminRequest::Show { device }).await
+}
+
+/// `GET /api/activity?days=N`: changes per grid and UTC day, the last `N` days (14
+/// unless given, 1 to [`crate::hub::MAX_ACTIVITY_DAYS`]).
+async fn activity(
+    State(ops): State<Arc<Ops>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let mut days = 14;
+    for (name, value) in query
+        .iter()
+        .flat_map(|q| q.split('&'))
+        .filter_map(|p| p.split_once('='))
+    {
+        if name == "days" {
+            match value.parse() {
+                Ok(n) => days = n,
+                Err(_) => {
+                    // Who may not ask learns nothing, not even that the question was bad.
+                    if let Some(refusal) = refused(&ops, &headers, "activity") {
+                        return refusal;
+                    }
+                    let max = crate::hub::MAX_ACTIVITY_DAYS;
+                    let message = format!("days={value:?}: a number of days, 1 to {max}");
+                    return error(StatusCode::BAD_REQUEST, message);
+                }
+            }
+        }
+    }
+    admin_call(ops, &headers, AdminRequest::Activity { days }).await
 }
 
 /// The body of `POST /api/devices`.

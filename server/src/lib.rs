@@ -12,6 +12,8 @@
 //! - [`admin_token`]: the admin API's token, kept hashed in the data directory.
 //! - [`http`]: the operations listener: `/metrics`, `/healthz`, `/readyz`, the JSON admin
 //!   API behind the admin token.
+//! - [`console`]: the operator's web console at `/` on that listener (HTML, CSS and JS
+//!   embedded from `src/console/`): devices, per-grid activity, revoking.
 //! - [`metrics`]: the Prometheus metrics, bounded labels.
 //! - [`error`]: the library's error type.
 //! - [`perms`]: the data directory kept owner-only.
@@ -23,6 +25,7 @@ pub mod admin;
 pub mod admin_token;
 pub mod config;
 mod conn;
+pub mod console;
 pub mod error;
 pub mod http;
 pub mod hub;

@@ -170,6 +170,31 @@ impl RelayProcess {
         Ok(token)
     }
 
+    /// Makes a new admin token for the HTTP admin API with `exe admin-token` over
+    /// `data_dir` (the previous one stops working); returns it.
+    pub fn admin_token_with(exe: &Path, data_dir: &Path) -> Result<String> {
+        let out = Command::new(exe)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--json", "admin-token"])
+            .output()?;
+        ensure!(
+            out.status.success(),
+            "admin-token failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        Ok(v["admin_token"]
+            .as_str()
+            .context("no admin_token in the answer")?
+            .to_string())
+    }
+
+    /// A new admin token for this relay's admin API.
+    pub fn admin_token(&self) -> Result<String> {
+        Self::admin_token_with(&self.exe, &self.data_dir)
+    }
+
     /// Enrolls a device on this relay (running or not); returns the token.
     pub fn enroll(&self, name: &str, scopes: &[&str]) -> Result<String> {
         Self::enroll_with(&self.exe, &self.data_dir, name, scopes)

@@ -10,7 +10,6 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gridsync_core::model::{NewVisit, VisitMode};
 use gridsync_tests::netem::harness::{self, Phone, PhoneOptions};
 use gridsync_tests::ops_client::OpsClient;
 use gridsync_tests::relay_process::{ProcessOptions, RelayProcess, relay_binary};
@@ -19,19 +18,6 @@ use serde_json::json;
 use tokio::sync::Notify;
 
 const GRID: &str = "ankang/ziyang/haoping/dongmu/g02";
-
-fn visit(p: &Phone, n: i64) -> NewVisit {
-    NewVisit {
-        household: p.replica.list_households(None).unwrap()[0].id.clone(),
-        worker: p.name.clone(),
-        at: 1_704_700_800_000 + n,
-        mode: VisitMode::Phone,
-        notes: format!("电话回访第{n}次"),
-        findings: vec![],
-        follow_ups: vec![],
-        geo: None,
-    }
-}
 
 fn options() -> ProcessOptions {
     ProcessOptions {
@@ -117,7 +103,10 @@ async fn metrics_move_by_what_a_sync_did() {
     .await
     .unwrap();
     let before_live = ops.metrics().unwrap();
-    writer.replica.log_visit(&visit(&writer, 1)).unwrap();
+    writer
+        .replica
+        .log_visit(&writer.call_visit(1).unwrap())
+        .unwrap();
     writer.client.sync_once().await.unwrap();
     harness::eventually(Duration::from_secs(20), || {
         let m = ops.metrics()?;
@@ -138,7 +127,8 @@ async fn metrics_move_by_what_a_sync_did() {
     .unwrap();
 
     // The device list shows the reader online with its lag, the writer seen.
-    let admin = OpsClient::new(relay.http.unwrap()).with_token(&admin_token(&exe, &data));
+    let admin = OpsClient::new(relay.http.unwrap())
+        .with_token(&RelayProcess::admin_token_with(&exe, &data).unwrap());
     let list = admin.get("/api/devices").unwrap().json().unwrap();
     let devices = list["devices"].as_array().unwrap();
     let by_name = |n: &str| devices.iter().find(|d| d["name"] == n).unwrap().clone();
@@ -173,23 +163,6 @@ async fn metrics_move_by_what_a_sync_did() {
     let _ = tokio::time::timeout(Duration::from_secs(10), live).await;
 }
 
-/// `gridsync-relay admin-token --json` on `data`: the new token.
-fn admin_token(exe: &std::path::Path, data: &std::path::Path) -> String {
-    let out = Command::new(exe)
-        .arg("--data-dir")
-        .arg(data)
-        .args(["--json", "admin-token"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["admin_token"].as_str().unwrap().to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_api_wants_the_token_and_logs_every_action() {
     harness::init_logging();
@@ -202,7 +175,7 @@ async fn the_admin_api_wants_the_token_and_logs_every_action() {
 
     // No admin token made yet: the admin API is off. Then missing and wrong tokens.
     assert_eq!(ops.get("/api/devices").unwrap().status, 403);
-    let token = admin_token(&exe, &data);
+    let token = RelayProcess::admin_token_with(&exe, &data).unwrap();
     assert_eq!(ops.get("/api/devices").unwrap().status, 401);
     assert_eq!(
         ops.with_token("gsa_wrong")

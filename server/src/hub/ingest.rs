@@ -23,8 +23,8 @@ use gridsync_core::sync::wire::{ChangeHash, PushedChange};
 use gridsync_core::untrusted::contain;
 
 use super::{
-    GDOCS, GRID_LOG, GRIDS, HASHES, Hub, LOG, LogRecord, RDOCS, RelayDoc, decode, encode, grid_key,
-    read_head, stage_head,
+    GDOCS, GRID_LOG, GRIDS, HASHES, Hub, LOG, LogRecord, RDOCS, RelayDoc, decode, encode,
+    grid_days, grid_key, read_head, stage_head,
 };
 
 /// What a change looks like before the relay's state is consulted.
@@ -81,7 +81,8 @@ impl Hub {
         let mut batch = Batch::new();
         let mut touched: TouchedDocs = HashMap::new();
         let mut accepted_now: HashSet<ChangeHash> = HashSet::new();
-        let mut grids: HashSet<GridPath> = HashSet::new();
+        // Changes accepted per grid: the `grids` index and the day's counts.
+        let mut grids: HashMap<GridPath, u64> = HashMap::new();
         let mut out = Vec::with_capacity(changes.len());
         for (pc, prep) in changes.iter().map(CheckedChange::pushed).zip(prepared) {
             // automerge may panic on a malformed change: that refuses the change, nothing
@@ -132,6 +133,7 @@ impl Hub {
                     encode(&RelayDoc { grid, saved })?,
                 );
             }
+            self.stage_grid_days(&mut batch, &grids, grid_days::day_of(now))?;
             stage_head(&mut batch, head);
             self.store.commit(batch)?;
             self.committed_push();
@@ -338,7 +340,7 @@ fn stage_log(
     grant: &DeviceGrant,
     pc: &PushedChange,
     head: u64,
-    grids: &mut HashSet<GridPath>,
+    grids: &mut HashMap<GridPath, u64>,
 ) -> Result<()> {
     let seq = head.to_be_bytes();
     let record = LogRecord {
@@ -350,7 +352,10 @@ fn stage_log(
     };
     batch.put(LOG, seq.to_vec(), encode(&record)?);
     batch.put(GRID_LOG, grid_key(&pc.grid, &seq), Vec::new());
-    if grids.insert(pc.grid.clone()) {
+    if let Some(n) = grids.get_mut(&pc.grid) {
+        *n += 1;
+    } else {
+        grids.insert(pc.grid.clone(), 1);
         batch.put(GRIDS, pc.grid.as_str().as_bytes().to_vec(), Vec::new());
     }
     batch.put(

@@ -14,10 +14,15 @@
 //! hashes    change hash            → seq           (idempotent pushes)
 //! rmeta     "head"                 → u64           (last sequence written)
 //! device_activity  device id       → DeviceActivity (JSON: last seen, agent, cursor...)
+//! grid_days grid \0 day (u32 BE)   → u64 BE        (changes accepted that UTC day)
 //! ```
+//!
+//! `grid_days` counts per grid the changes ingest accepted on each UTC day (days since
+//! the epoch), in each push's own commit; [`Hub::grid_activity`] reads it back.
 
 mod activity;
 mod devices;
+mod grid_days;
 mod ingest;
 mod pull;
 
@@ -39,6 +44,7 @@ use crate::metrics::{RelayMetrics, StoreGauges};
 pub(crate) use activity::cursor_seq;
 pub use activity::{DeviceActivity, DeviceStatus};
 pub use devices::{Device, Enrollment, RETIRED_GRACE_MS, RetiredScope};
+pub use grid_days::{GridDay, MAX_ACTIVITY_DAYS};
 
 pub(crate) const DEVICES: &str = "device_records";
 /// Where builds before grants kept device records (migrated at open).
@@ -52,6 +58,7 @@ pub(crate) const RDOCS: &str = "rdocs";
 pub(crate) const HASHES: &str = "hashes";
 pub(crate) const RMETA: &str = "rmeta";
 pub(crate) const ACTIVITY: &str = "device_activity";
+pub(crate) const GRID_DAYS: &str = "grid_days";
 const HEAD_KEY: &[u8] = b"head";
 
 /// One accepted change as the log keeps it.

@@ -4,6 +4,7 @@
 pub mod coverage;
 pub mod granularity;
 pub mod records;
+pub mod scrape;
 pub mod store;
 pub mod store_report;
 pub mod sync;

@@ -16,6 +16,7 @@ use gridsync_core::{Replica, ReplicaConfig};
 use serde::{Deserialize, Serialize};
 
 use super::coverage::{self, Coverage, Transfer};
+use super::scrape::{OpsLoad, Scraper};
 use crate::load::load;
 use crate::netem::{Counters, LinkEmulator, LinkProfile, Outages};
 use crate::relay_process::{ProcessOptions, RelayProcess};
@@ -109,6 +110,8 @@ fn sled_replica(dir: &Path, device: &str) -> Result<Arc<Replica>> {
 /// by a seeding handset.
 pub struct Bench {
     relay: RelayProcess,
+    /// Scrapes the relay's `/metrics` while it lives, if asked.
+    scraper: Option<Scraper>,
     dir: tempfile::TempDir,
     grid: String,
     workload: Workload,
@@ -122,9 +125,23 @@ pub struct Bench {
 impl Bench {
     /// Starts the relay at `exe` and uploads the bootstrap grid (300 households, 2,000
     /// visits, 300 cases) through a seeding handset.
-    pub async fn new(exe: &Path, seed: u64, profile: Option<LinkProfile>) -> Result<Self> {
+    /// `ops` says what its operations listener does meanwhile.
+    pub async fn new(
+        exe: &Path,
+        seed: u64,
+        profile: Option<LinkProfile>,
+        ops: OpsLoad,
+    ) -> Result<Self> {
         let dir = tempfile::tempdir()?;
-        let relay = RelayProcess::spawn(exe, &dir.path().join("relay"), ProcessOptions::default())?;
+        let options = ProcessOptions {
+            http: ops.http(),
+            ..ProcessOptions::default()
+        };
+        let relay = RelayProcess::spawn(exe, &dir.path().join("relay"), options)?;
+        let scraper = match (ops, relay.http) {
+            (OpsLoad::Scraped, Some(addr)) => Some(Scraper::start(addr, Duration::from_secs(1))),
+            _ => None,
+        };
         let mut cfg = WorkloadConfig::bootstrap();
         cfg.seed = seed;
         let mut workload = Workload::generate(&cfg);
@@ -157,6 +174,7 @@ impl Bench {
             None => (None, "loopback (direct)".to_string()),
         };
         Ok(Bench {
+            scraper,
             relay,
             dir,
             grid,
@@ -590,12 +608,13 @@ pub async fn run(
     exe: &Path,
     seed: u64,
     profile: Option<LinkProfile>,
+    ops: OpsLoad,
     which: &[Which],
     progress: &dyn Fn(&str),
     show_ticker: bool,
 ) -> Result<Vec<SyncFigures>> {
     progress("starting the relay and uploading the bootstrap grid");
-    let bench = Bench::new(exe, seed, profile).await?;
+    let bench = Bench::new(exe, seed, profile, ops).await?;
     let mut out = Vec::new();
     if which.contains(&Which::Bootstrap) || which.contains(&Which::Reconnect) {
         progress(&format!("bootstrap over {}", bench.profile));
@@ -620,6 +639,9 @@ pub async fn run(
         progress("relay load: 100 handsets x 50 visits");
         let _t = Ticker::start("relay load".into(), show_ticker);
         out.push(bench.load(100, 50, seed).await?);
+    }
+    if let Some(s) = &bench.scraper {
+        progress(&format!("/metrics scraped {} times", s.scrapes()));
     }
     Ok(out)
 }

@@ -42,6 +42,10 @@ struct Cli {
     /// a spec such as `mountain@0.1`, `3g,loss=5%`). Without it handsets connect directly.
     #[arg(long)]
     profile: Option<String>,
+    /// The relay's operations listener during the sync scenarios: off, on (the default,
+    /// idle) or scraped (`/metrics` every second).
+    #[arg(long, value_enum, default_value_t)]
+    ops: gridsync_tests::bench::scrape::OpsLoad,
     /// Store scenario: shuffle the characters of every note and case description, so that
     /// compression cannot learn the generator's phrase pools (a pessimistic stand-in for
     /// real notes).
@@ -163,6 +167,7 @@ fn main() -> Result<()> {
                 &exe,
                 cli.seed,
                 profile,
+                cli.ops,
                 &which,
                 &progress(cli.json),
                 show,

@@ -101,6 +101,25 @@ impl Phone {
         })
     }
 
+    /// A phone call to the first household this phone holds, `n` ms into 2024-01-08,
+    /// by this phone's worker.
+    pub fn call_visit(&self, n: i64) -> Result<gridsync_core::model::NewVisit> {
+        let households = self.replica.list_households(None)?;
+        let first = households
+            .first()
+            .ok_or_else(|| anyhow::anyhow!("{} holds no household", self.name))?;
+        Ok(gridsync_core::model::NewVisit {
+            household: first.id.clone(),
+            worker: self.name.clone(),
+            at: 1_704_700_800_000 + n,
+            mode: gridsync_core::model::VisitMode::Phone,
+            notes: format!("电话回访第{n}次"),
+            findings: vec![],
+            follow_ups: vec![],
+            geo: None,
+        })
+    }
+
     /// Local changes not yet acknowledged.
     pub fn pending(&self) -> u64 {
         self.replica

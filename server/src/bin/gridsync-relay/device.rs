@@ -104,6 +104,11 @@ pub fn device(config: &RelayConfig, cmd: DeviceCommand, json: bool) -> Result<()
             "wipe requested for {} ({}): at its next contact it erases its store; `device list` shows when it has",
             device.name, device.id
         ),
+        AdminResponse::Activity { days } => {
+            for d in &days {
+                println!("{} {} {}", d.day, d.grid, d.changes);
+            }
+        }
         AdminResponse::Error { message } => bail!(message),
     }
     Ok(())
