@@ -90,7 +90,10 @@ impl RelayPeer {
             return;
         };
         let stats = self.session.stats();
-        let refused = stats.refused_malformed + stats.refused_scope + stats.refused_admission;
+        let refused = stats.refused_malformed
+            + stats.refused_too_large
+            + stats.refused_scope
+            + stats.refused_admission;
         let error = self
             .session
             .close_reason()
@@ -191,7 +194,15 @@ impl Peer for RelayPeer {
     }
 
     fn lost(&mut self, error: Error) -> Ended {
-        tracing::debug!(%error, "connection lost");
+        match &error {
+            // The relay failed to send (a batch over the frame limit): this device's sync
+            // is stopped by something the relay holds, not by its link.
+            Error::Protocol(_) | Error::Storage(_) | Error::Corrupt { .. } => {
+                let device = self.session.grant().map(|g| g.name.clone());
+                tracing::error!(%error, ?device, "the relay could not serve this device");
+            }
+            _ => tracing::debug!(%error, "connection lost"),
+        }
         Ended::Done
     }
 }

@@ -21,6 +21,8 @@ use prometheus_client::registry::Registry;
 pub enum RefusedBy {
     /// The bytes are not an automerge change.
     Malformed,
+    /// Over the relay's size limit for a change.
+    TooLarge,
     /// Not the device's to write there (id, grid path, scopes).
     Scope,
     /// The relay's admission rules or a missing dependency.
@@ -32,6 +34,7 @@ impl RefusedBy {
     pub fn as_str(self) -> &'static str {
         match self {
             RefusedBy::Malformed => "malformed",
+            RefusedBy::TooLarge => "too_large",
             RefusedBy::Scope => "scope",
             RefusedBy::Admission => "admission",
         }

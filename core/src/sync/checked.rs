@@ -33,6 +33,17 @@ impl CheckedChange {
         grant: &DeviceGrant,
         mut pushed: PushedChange,
     ) -> Result<Self, (Refusal, Unchecked)> {
+        if pushed.bytes.len() > MAX_CHANGE_BYTES {
+            warn!(doc = %pushed.doc, bytes = pushed.bytes.len(), "push refused: change too large");
+            let refusal = Refusal {
+                hash: sha256(&pushed.bytes),
+                reason: format!(
+                    "a change of {} bytes is over the relay's limit of {MAX_CHANGE_BYTES} bytes for one change",
+                    pushed.bytes.len()
+                ),
+            };
+            return Err((refusal, Unchecked::TooLarge));
+        }
         let parsed = contain("pushed change", || {
             Change::from_bytes(pushed.bytes.clone()).map_err(|e| Error::corrupt("pushed change", e))
         });
@@ -69,9 +80,16 @@ impl CheckedChange {
     }
 }
 
+/// Largest pushed change the relay takes (1 MiB). A visit or a case step is a few
+/// kilobytes; the limit keeps one device from pushing what no batch can carry to the
+/// others (a batch travels in one frame of at most [`super::MAX_FRAME`]).
+pub const MAX_CHANGE_BYTES: usize = 1 << 20;
+
 /// Which check of [`CheckedChange::check_counted`] a pushed change failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unchecked {
+    /// Over [`MAX_CHANGE_BYTES`].
+    TooLarge,
     /// The bytes are not an automerge change.
     Malformed,
     /// The device may not write it there: an invalid document id or grid path, or a grid

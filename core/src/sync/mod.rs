@@ -33,7 +33,7 @@ pub mod zstream;
 pub use backend::{
     DeviceGrant, HandsetBackend, OutboxItem, PullBatch, RefusedChange, RelayBackend,
 };
-pub use checked::{CheckedChange, Unchecked};
+pub use checked::{CheckedChange, MAX_CHANGE_BYTES, Unchecked};
 pub use client::{ClientConfig, ClientEvent, ClientSession};
 pub use frame::{FrameDecoder, FrameEncoder, MAX_BODY, MAX_FRAME, encode_client, encode_relay};
 pub use relay::RelaySession;
@@ -85,6 +85,9 @@ pub struct SessionStats {
     pub pushes: u64,
     /// Pushed changes refused because they do not parse (relay).
     pub refused_malformed: u64,
+    /// Pushed changes refused as over [`MAX_CHANGE_BYTES`] (relay; a change the backend
+    /// refuses for growing a document too large counts in `refused_admission`).
+    pub refused_too_large: u64,
     /// Pushed changes refused as not the device's to write there: an invalid id or grid,
     /// a grid outside its scopes (relay).
     pub refused_scope: u64,

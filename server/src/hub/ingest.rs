@@ -45,9 +45,17 @@ enum Touched {
     /// Created by this push from one change: stored as that change (automerge loads a
     /// change chunk as a document), with no document to save.
     Fresh(Vec<u8>, GridPath),
-    /// Loaded (or created) and changed: saved at the end of the push.
-    Doc(Box<Automerge>, GridPath),
+    /// Loaded (or created) and changed: saved at the end of the push. The size is the
+    /// saved document's as loaded plus the changes applied since (an upper bound of
+    /// what it saves to, checked against [`MAX_DOCUMENT_BYTES`]).
+    Doc(Box<Automerge>, GridPath, usize),
 }
+
+/// Largest a document may grow on the relay (4 MiB, saved). A household's whole history
+/// is tens of kilobytes; the limit keeps one device from growing a document no snapshot
+/// batch can carry to the others (a batch travels in one frame of at most
+/// [`gridsync_core::sync::MAX_FRAME`]).
+pub const MAX_DOCUMENT_BYTES: usize = 4 << 20;
 
 type TouchedDocs = HashMap<DocId, Touched>;
 
@@ -125,7 +133,7 @@ impl Hub {
             for (id, t) in &touched {
                 let (grid, saved) = match t {
                     Touched::Fresh(bytes, grid) => (grid.clone(), bytes.clone()),
-                    Touched::Doc(doc, grid) => (grid.clone(), doc.save_nocompress()),
+                    Touched::Doc(doc, grid, _) => (grid.clone(), doc.save_nocompress()),
                 };
                 batch.put(
                     RDOCS,
@@ -147,7 +155,8 @@ impl Hub {
         Ok(out)
     }
 
-    fn load_doc(&self, id: &DocId) -> Result<Option<(Automerge, GridPath)>> {
+    /// The relay's document, its grid and its saved size.
+    fn load_doc(&self, id: &DocId) -> Result<Option<(Automerge, GridPath, usize)>> {
         match self.store.get(RDOCS, id.as_str().as_bytes())? {
             None => Ok(None),
             Some(v) => {
@@ -156,7 +165,7 @@ impl Hub {
                 let doc = contain(what.clone(), || {
                     Automerge::load(&rd.saved).map_err(|e| Error::corrupt(what.clone(), e))
                 })?;
-                Ok(Some((doc, rd.grid)))
+                Ok(Some((doc, rd.grid, rd.saved.len())))
             }
         }
     }
@@ -205,16 +214,29 @@ impl Hub {
         if self.logged(&pc.hash)? {
             return Ok(Ok(false));
         }
-        let (doc, grid, was_touched) = match touched.remove(&pc.doc) {
-            Some(Touched::Doc(doc, grid)) => (*doc, grid, true),
-            Some(Touched::Fresh(bytes, grid)) => (load_change(&pc.doc, &bytes)?, grid, true),
+        let (doc, grid, size, was_touched) = match touched.remove(&pc.doc) {
+            Some(Touched::Doc(doc, grid, size)) => (*doc, grid, size, true),
+            Some(Touched::Fresh(bytes, grid)) => {
+                (load_change(&pc.doc, &bytes)?, grid, bytes.len(), true)
+            }
             None => match self.load_doc(&pc.doc)? {
-                Some((doc, grid)) => (doc, grid, false),
-                None => (Automerge::new(), pc.grid.clone(), false),
+                Some((doc, grid, size)) => (doc, grid, size, false),
+                None => (Automerge::new(), pc.grid.clone(), 0, false),
             },
         };
+        let size = size + pc.bytes.len();
+        if size > MAX_DOCUMENT_BYTES {
+            if was_touched {
+                let restored = Touched::Doc(Box::new(doc), grid, size - pc.bytes.len());
+                touched.insert(pc.doc.clone(), restored);
+            }
+            return Ok(Err(format!(
+                "the document would grow to about {size} bytes, over the relay's limit of \
+                 {MAX_DOCUMENT_BYTES} bytes for one document"
+            )));
+        }
         let grid_of = |id: &DocId| match touched.get(id) {
-            Some(Touched::Fresh(_, g) | Touched::Doc(_, g)) => Some(g.clone()),
+            Some(Touched::Fresh(_, g) | Touched::Doc(_, g, _)) => Some(g.clone()),
             None => self.stored_grid(id),
         };
         let admission = Admission {
@@ -225,14 +247,15 @@ impl Hub {
         let checked = apply_checked(&doc, &grid, pc, change, &admission);
         Ok(match checked {
             Ok(next) => {
-                touched.insert(pc.doc.clone(), Touched::Doc(Box::new(next), grid));
+                touched.insert(pc.doc.clone(), Touched::Doc(Box::new(next), grid, size));
                 Ok(true)
             }
             Err(reason) => {
                 // Only what this push already changed is saved: a refused change leaves
                 // the relay's document (or its absence) as it was.
                 if was_touched {
-                    touched.insert(pc.doc.clone(), Touched::Doc(Box::new(doc), grid));
+                    let size = size - pc.bytes.len();
+                    touched.insert(pc.doc.clone(), Touched::Doc(Box::new(doc), grid, size));
                 }
                 Err(reason)
             }

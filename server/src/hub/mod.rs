@@ -45,6 +45,7 @@ pub(crate) use activity::cursor_seq;
 pub use activity::{DeviceActivity, DeviceStatus};
 pub use devices::{Device, Enrollment, RETIRED_GRACE_MS, RetiredScope};
 pub use grid_days::{GridDay, MAX_ACTIVITY_DAYS};
+pub use ingest::MAX_DOCUMENT_BYTES;
 
 pub(crate) const DEVICES: &str = "device_records";
 /// Where builds before grants kept device records (migrated at open).

@@ -30,6 +30,7 @@ impl RelaySession {
                 Err((refusal, why)) => {
                     match why {
                         Unchecked::Malformed => self.stats.refused_malformed += 1,
+                        Unchecked::TooLarge => self.stats.refused_too_large += 1,
                         Unchecked::NotWritable => self.stats.refused_scope += 1,
                     }
                     refused.push(refusal);
