@@ -10,7 +10,7 @@ use std::time::Duration;
 use gridsync_core::Error;
 use gridsync_core::ids::now;
 use gridsync_core::net::{Peer, drive};
-use gridsync_core::sync::frame::STREAM_LEVEL;
+use gridsync_core::sync::frame::{FrameLimits, STREAM_LEVEL};
 use gridsync_core::sync::wire::{ClientMsg, RelayMsg};
 use gridsync_core::sync::{RelaySession, SessionStats, Transmit};
 use tokio::sync::watch;
@@ -131,6 +131,15 @@ impl Peer for RelayPeer {
             self.hub.metrics().push_acked(arrived.elapsed());
         }
         self.report();
+    }
+
+    fn frame_limits(&self) -> FrameLimits {
+        // A stranger's first frame is small, never inflated far, never given a context.
+        if self.session.awaiting_hello() {
+            FrameLimits::BEFORE_LOGIN
+        } else {
+            FrameLimits::FULL
+        }
     }
 
     fn malformed(&mut self, error: Error) {

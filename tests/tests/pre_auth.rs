@@ -2,7 +2,10 @@
 //! that never say Hello (with no stream at all, or a stream with half a frame on it) fill
 //! the relay's connection cap, and are closed at the Hello deadline, whatever their QUIC
 //! keep-alives; a real handset is refused while the cap is full and syncs once the
-//! strangers are gone, and a connection that said Hello stays past the deadline.
+//! strangers are gone, and a connection that said Hello stays past the deadline. A
+//! stranger's first frame is read under small limits (4 KiB, no stream context): a
+//! compression bomb, an 8 MiB frame and a stream-context frame are refused at once
+//! without being inflated or buffered, and a handset gets in after 200 of them.
 #![allow(clippy::unwrap_used)]
 
 use std::net::SocketAddr;
@@ -10,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use gridsync_core::net::Trust;
 use gridsync_core::net::tls::client_config;
-use gridsync_core::sync::wire::RelayMsg;
+use gridsync_core::sync::FrameDecoder;
+use gridsync_core::sync::frame::{FLAG_ZSTD, FLAG_ZSTD_STREAM};
+use gridsync_core::sync::wire::{ErrorCode, RelayMsg};
 use gridsync_server::Limits;
 use gridsync_tests::raw_client::RawClient;
 use gridsync_tests::relay::{RelayOptions, TestRelay};
@@ -92,4 +97,82 @@ async fn strangers_that_never_say_hello_are_closed_at_the_deadline_and_a_handset
         refusals.is_empty(),
         "the welcomed handset was cut off: {refusals:?}"
     );
+}
+
+/// Opens a control stream and writes `frame` on it as the first thing; the relay's
+/// answers until it closes the stream (or 5 s pass).
+async fn first_frame(addr: SocketAddr, fingerprint: &str, frame: &[u8]) -> Vec<RelayMsg> {
+    let mut endpoint = quinn::Endpoint::client(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+    endpoint.set_default_client_config(client_config(&Trust::Pinned(fingerprint.into())).unwrap());
+    let conn = endpoint
+        .connect(addr, "gridsync-relay")
+        .unwrap()
+        .await
+        .unwrap();
+    let (mut send, mut recv) = conn.open_bi().await.unwrap();
+    send.write_all(frame).await.unwrap();
+    let read = tokio::time::timeout(Duration::from_secs(5), recv.read_to_end(1 << 20)).await;
+    let bytes = read
+        .expect("the relay kept the stream open")
+        .unwrap_or_default();
+    let mut decoder: FrameDecoder<RelayMsg> = FrameDecoder::new();
+    decoder.push(&bytes).unwrap();
+    let mut got = Vec::new();
+    while let Ok(Some(m)) = decoder.pop() {
+        got.push(m);
+    }
+    got
+}
+
+fn frame(flags: u8, body: &[u8]) -> Vec<u8> {
+    let mut f = ((body.len() + 1) as u32).to_be_bytes().to_vec();
+    f.push(flags);
+    f.extend_from_slice(body);
+    f
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_strangers_first_frame_is_small_never_inflated_far_and_a_handset_gets_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start(&dir.path().join("relay")).await.unwrap();
+    let token = relay.enroll("li", &[G1]).unwrap();
+    // 16 MiB of zeros compressed into a few hundred bytes, as a Hello would be sent.
+    let bomb = zstd::stream::encode_all(&vec![0u8; 16 << 20][..], 19).unwrap();
+    let big = [&(8u32 << 20).to_be_bytes()[..], &[0u8; 1024]].concat();
+    let attacks: [(&str, Vec<u8>); 3] = [
+        ("compression bomb", frame(FLAG_ZSTD, &bomb)),
+        ("8 MiB first frame", big),
+        ("stream-context frame", frame(FLAG_ZSTD_STREAM, &[0u8; 64])),
+    ];
+    for (what, bytes) in &attacks {
+        let t = Instant::now();
+        let got = first_frame(relay.addr, &relay.fingerprint, bytes).await;
+        let closed = got.iter().find_map(|m| match m {
+            RelayMsg::Error { code, message } => Some((*code, message.clone())),
+            _ => None,
+        });
+        let (code, message) = closed.unwrap_or_else(|| panic!("{what}: no Error, got {got:?}"));
+        assert_eq!(code, ErrorCode::Malformed, "{what}: {message}");
+        assert!(
+            message.contains("4096-byte limit") || message.contains("before login"),
+            "{what}: {message}"
+        );
+        println!(
+            "{what} ({} bytes): closed in {:?}: {message}",
+            bytes.len(),
+            t.elapsed()
+        );
+    }
+    // 200 bombs in a row, then a real handset is welcomed and pushes.
+    for _ in 0..200 {
+        first_frame(relay.addr, &relay.fingerprint, &frame(FLAG_ZSTD, &bomb)).await;
+    }
+    let mut handset = RawClient::connect(relay.addr, &relay.fingerprint, &token)
+        .await
+        .unwrap();
+    assert!(matches!(
+        handset.next().await,
+        Some(RelayMsg::Welcome { .. })
+    ));
+    assert!(handset.push(Vec::new()).await.unwrap().is_empty());
 }

@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 
 use super::lanes::{BulkRead, BulkReceiver, BulkSender};
 use crate::error::{Error, Result};
-use crate::sync::frame::{FrameDecoder, FrameEncoder};
+use crate::sync::frame::{FrameDecoder, FrameEncoder, FrameLimits};
 use crate::sync::{Lane, Transmit};
 
 /// Size of the control stream's read buffer.
@@ -54,6 +54,11 @@ pub trait Peer {
     fn check(&mut self) -> Option<Self::Output>;
     /// The connection or one of its streams failed; what the driver returns.
     fn lost(&mut self, error: Error) -> Self::Output;
+    /// What the next control-stream frames may be (the relay reads a stranger's first
+    /// frame under [`FrameLimits::BEFORE_LOGIN`]).
+    fn frame_limits(&self) -> FrameLimits {
+        FrameLimits::FULL
+    }
     /// A flush wrote `messages` messages in `bytes` frame bytes (called only when > 0).
     fn sent(&mut self, _messages: usize, _bytes: usize) {}
     /// `bytes` frame bytes arrived.
@@ -159,11 +164,14 @@ impl Outgoing {
 /// Decodes the control stream's bytes and hands each whole message to the session; an
 /// undecodable frame goes to [`Peer::malformed`] and the rest of the read is dropped.
 fn feed<P: Peer>(peer: &mut P, decoder: &mut FrameDecoder<P::In>, bytes: &[u8]) {
+    decoder.set_limits(peer.frame_limits());
     if let Err(e) = decoder.push(bytes) {
         peer.malformed(e);
         return;
     }
     loop {
+        // Each message may change what the next may be (a Hello accepted).
+        decoder.set_limits(peer.frame_limits());
         match decoder.pop() {
             Ok(Some(msg)) => peer.handle(msg),
             Ok(None) => return,

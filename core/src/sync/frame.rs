@@ -206,6 +206,7 @@ pub struct FrameDecoder<T> {
     poisoned: Option<String>,
     /// The stream's zstd context, made at its first [`FLAG_ZSTD_STREAM`] frame.
     context: Option<StreamDecompressor>,
+    limits: FrameLimits,
     _msg: PhantomData<fn() -> T>,
 }
 
@@ -228,8 +229,18 @@ impl<T: DeserializeOwned> FrameDecoder<T> {
             start: 0,
             poisoned: None,
             context: None,
+            limits: FrameLimits::FULL,
             _msg: PhantomData,
         }
+    }
+
+    /// Sets what the next frames may be (each capped at the protocol's own limits).
+    pub fn set_limits(&mut self, limits: FrameLimits) {
+        self.limits = FrameLimits {
+            max_frame: limits.max_frame.min(MAX_FRAME),
+            max_body: limits.max_body.min(MAX_BODY),
+            stream_context: limits.stream_context,
+        };
     }
 
     /// Appends bytes read from the stream. Fails (and poisons) as soon as a frame header
@@ -256,10 +267,13 @@ impl<T: DeserializeOwned> FrameDecoder<T> {
         }
         let flags = pending[4];
         let body = &pending[HEADER_LEN..4 + len];
-        let decoded = if flags == FLAG_ZSTD_STREAM {
-            stream_segment(&mut self.context, body).and_then(|plain| decode_plain(&plain))
+        let max_body = self.limits.max_body;
+        let decoded = if flags == FLAG_ZSTD_STREAM && !self.limits.stream_context {
+            Err("a stream-context frame before login".to_string())
+        } else if flags == FLAG_ZSTD_STREAM {
+            stream_segment(&mut self.context, body, max_body).and_then(|plain| decode_plain(&plain))
         } else {
-            decode_body::<T>(flags, body)
+            decode_body::<T>(flags, body, max_body)
         };
         self.start += 4 + len;
         match decoded {
@@ -297,9 +311,10 @@ impl<T: DeserializeOwned> FrameDecoder<T> {
         if len == 0 {
             return Err(self.poison("frame announces 0 bytes (no flags byte)".to_string()));
         }
-        if len > MAX_FRAME {
+        let max = self.limits.max_frame;
+        if len > max {
             return Err(self.poison(format!(
-                "frame announces {len} bytes, more than the {MAX_FRAME}-byte limit"
+                "frame announces {len} bytes, more than the {max}-byte limit"
             )));
         }
         Ok(Some(len))
@@ -329,23 +344,28 @@ impl<T: DeserializeOwned> FrameDecoder<T> {
 fn stream_segment(
     context: &mut Option<StreamDecompressor>,
     segment: &[u8],
+    max_body: usize,
 ) -> std::result::Result<Vec<u8>, String> {
     let context = match context {
         Some(c) => c,
         None => context.insert(StreamDecompressor::new(WINDOW_LOG_MAX)?),
     };
     context
-        .decompress(segment, MAX_BODY)
+        .decompress(segment, max_body)
         .map_err(|e| format!("bad zstd stream data: {e}"))
 }
 
 /// Decodes one frame body (after the flags byte).
-fn decode_body<T: DeserializeOwned>(flags: u8, body: &[u8]) -> std::result::Result<T, String> {
+fn decode_body<T: DeserializeOwned>(
+    flags: u8,
+    body: &[u8],
+    max_body: usize,
+) -> std::result::Result<T, String> {
     if flags & !KNOWN_FLAGS != 0 || flags == KNOWN_FLAGS {
         return Err(format!("unknown flags {flags:#04x}"));
     }
     let plain: Cow<'_, [u8]> = if flags & FLAG_ZSTD != 0 {
-        Cow::Owned(decompress(body)?)
+        Cow::Owned(decompress(body, max_body)?)
     } else {
         Cow::Borrowed(body)
     };
@@ -362,27 +382,30 @@ fn decode_plain<T: DeserializeOwned>(plain: &[u8]) -> std::result::Result<T, Str
     Ok(msg)
 }
 
-/// Inflates a zstd body, refusing to produce more than [`MAX_BODY`] bytes.
-fn decompress(body: &[u8]) -> std::result::Result<Vec<u8>, String> {
+/// Inflates a zstd body, refusing to produce more than `max_body` bytes.
+fn decompress(body: &[u8], max_body: usize) -> std::result::Result<Vec<u8>, String> {
     let mut decoder = zstd::stream::read::Decoder::with_buffer(body)
         .map_err(|e| format!("cannot start zstd decoder: {e}"))?;
     decoder
         .window_log_max(WINDOW_LOG_MAX)
         .map_err(|e| format!("zstd window limit: {e}"))?;
     let mut out = Vec::new();
-    let limit = MAX_BODY as u64 + 1;
+    let limit = max_body as u64 + 1;
     decoder
         .take(limit)
         .read_to_end(&mut out)
         .map_err(|e| format!("bad zstd data: {e}"))?;
-    if out.len() > MAX_BODY {
+    if out.len() > max_body {
         return Err(format!(
-            "compressed body inflates past the {MAX_BODY}-byte limit"
+            "compressed body inflates past the {max_body}-byte limit"
         ));
     }
     Ok(out)
 }
 
+mod limits;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;
+
+pub use limits::FrameLimits;

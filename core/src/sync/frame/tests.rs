@@ -100,6 +100,40 @@ fn bad_frames_are_corrupt_and_poison() {
 }
 
 #[test]
+fn before_login_a_bomb_is_not_inflated_and_a_big_frame_not_buffered() {
+    // 16 MiB of zeros in a few hundred bytes.
+    let bomb = zstd::stream::encode_all(&vec![0u8; 16 << 20][..], 19).unwrap();
+    assert!(bomb.len() < 2048, "{}", bomb.len());
+    let mut d: FrameDecoder<ClientMsg> = FrameDecoder::new();
+    d.set_limits(FrameLimits::BEFORE_LOGIN);
+    d.push(&frame(FLAG_ZSTD, &bomb)).unwrap();
+    let e = d.pop().unwrap_err().to_string();
+    assert!(e.contains("4096-byte limit"), "{e}");
+    // A header announcing 8 MiB is refused at once, before any of it is buffered.
+    let mut d: FrameDecoder<ClientMsg> = FrameDecoder::new();
+    d.set_limits(FrameLimits::BEFORE_LOGIN);
+    let e = d.push(&(8u32 << 20).to_be_bytes()).unwrap_err().to_string();
+    assert!(e.contains("4096-byte limit"), "{e}");
+    // No stream context for a stranger.
+    let mut d: FrameDecoder<ClientMsg> = FrameDecoder::new();
+    d.set_limits(FrameLimits::BEFORE_LOGIN);
+    d.push(&frame(FLAG_ZSTD_STREAM, &[0u8; 16])).unwrap();
+    assert!(d.pop().unwrap_err().to_string().contains("before login"));
+    // A Hello fits, and the full limits come back once it is accepted.
+    let hello = ClientMsg::Hello {
+        version: 1,
+        token: "gst_".to_string() + &"a".repeat(48),
+        agent: "gridsync-core/0.1.0 (phone)".into(),
+    };
+    let mut d: FrameDecoder<ClientMsg> = FrameDecoder::new();
+    d.set_limits(FrameLimits::BEFORE_LOGIN);
+    d.push(&encode_client(&hello).unwrap()).unwrap();
+    assert_eq!(d.pop().unwrap(), Some(hello));
+    d.set_limits(FrameLimits::FULL);
+    d.push(&(4u32 << 20).to_be_bytes()).unwrap();
+}
+
+#[test]
 fn truncated_stream_is_reported_at_finish() {
     let bytes = encode_relay(&RelayMsg::PushAck {
         id: 1,
