@@ -37,6 +37,10 @@ pub struct RelayConfig {
     pub log_format: LogFormat,
     /// Hours an active device may go unseen before `device list` flags it stuck.
     pub stuck_after_hours: u64,
+    /// Failed logins a source address may make per minute (10 at once) before it is
+    /// refused for a minute; 0 turns the limit off (handsets behind one carrier NAT share
+    /// an address: raise it there).
+    pub failed_logins_per_minute: u32,
 }
 
 /// Where the operations listener listens: an address, or nowhere (`off`).
@@ -93,6 +97,7 @@ impl Default for RelayConfig {
             http: HttpListen(Some(SocketAddr::from(([127, 0, 0, 1], DEFAULT_HTTP_PORT)))),
             log_format: LogFormat::Text,
             stuck_after_hours: 72,
+            failed_logins_per_minute: 10,
         }
     }
 }

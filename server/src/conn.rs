@@ -11,12 +11,13 @@ use gridsync_core::Error;
 use gridsync_core::ids::now;
 use gridsync_core::net::{Peer, drive};
 use gridsync_core::sync::frame::{FrameLimits, STREAM_LEVEL};
-use gridsync_core::sync::wire::{ClientMsg, RelayMsg};
+use gridsync_core::sync::wire::{ClientMsg, ErrorCode, RelayMsg};
 use gridsync_core::sync::{RelaySession, SessionStats, Transmit};
 use tokio::sync::watch;
 use tracing::Instrument;
 
 use crate::hub::{Hub, cursor_seq};
+use crate::login_limit::FailedLogins;
 
 /// How long a closed session waits for its error frame to leave.
 const GOODBYE: Duration = Duration::from_secs(2);
@@ -55,6 +56,9 @@ struct RelayPeer {
     reported: SessionStats,
     /// The device, once its Hello was accepted (and its contact recorded).
     device: Option<String>,
+    /// Where the connection comes from, and the failed logins by source.
+    remote: std::net::IpAddr,
+    failed_logins: Arc<FailedLogins>,
 }
 
 impl RelayPeer {
@@ -198,6 +202,12 @@ impl Peer for RelayPeer {
         }
         if let Some((code, why)) = self.session.close_reason() {
             tracing::info!(?code, why, "session closed");
+            if code == ErrorCode::Unauthorized {
+                self.hub.metrics().login_failures.inc();
+                if self.failed_logins.failed(self.remote) {
+                    tracing::warn!(remote = %self.remote, "too many failed logins from this source: refusing it for a while");
+                }
+            }
         }
         Some(Ended::Done)
     }
@@ -224,10 +234,11 @@ pub(crate) async fn serve(
     shutdown: watch::Receiver<bool>,
     revocations: watch::Receiver<u64>,
     hello_deadline: Duration,
+    failed_logins: Arc<FailedLogins>,
 ) -> Ended {
     let span = tracing::info_span!("conn", remote = %conn.remote_address());
     let hello_by = tokio::time::Instant::now() + hello_deadline;
-    serve_inner(conn, hub, shutdown, revocations, hello_by)
+    serve_inner(conn, hub, shutdown, revocations, hello_by, failed_logins)
         .instrument(span)
         .await
 }
@@ -238,6 +249,7 @@ async fn serve_inner(
     mut shutdown: watch::Receiver<bool>,
     revocations: watch::Receiver<u64>,
     hello_by: tokio::time::Instant,
+    failed_logins: Arc<FailedLogins>,
 ) -> Ended {
     let mut streams = match tokio::select! {
         s = conn.accept_bi() => s,
@@ -263,6 +275,8 @@ async fn serve_inner(
         hello_by,
         reported: SessionStats::default(),
         device: None,
+        remote: conn.remote_address().ip(),
+        failed_logins,
     };
     let ended = drive(&conn, &mut streams, STREAM_LEVEL, &mut peer).await;
     tokio::task::block_in_place(|| peer.ended());

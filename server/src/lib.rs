@@ -15,6 +15,7 @@
 //! - [`console`]: the operator's web console at `/` on that listener (HTML, CSS and JS
 //!   embedded from `src/console/`): devices, per-grid activity, revoking.
 //! - [`metrics`]: the Prometheus metrics, bounded labels.
+//! - [`login_limit`]: sources that fail to log in too often are refused for a while.
 //! - [`error`]: the library's error type.
 //! - [`perms`]: the data directory kept owner-only.
 //!
@@ -29,6 +30,7 @@ pub mod console;
 pub mod error;
 pub mod http;
 pub mod hub;
+pub mod login_limit;
 pub mod metrics;
 pub mod perms;
 pub mod server;

@@ -102,6 +102,10 @@ pub struct RelayMetrics {
     pub handshakes_0rtt: Counter,
     /// Hellos accepted (a device logged in).
     pub logins: Counter,
+    /// Hellos refused for an unknown token.
+    pub login_failures: Counter,
+    /// Connections refused because their source failed to log in too often.
+    pub refused_blocked: Counter,
     /// Pushes received.
     pub pushes: Counter,
     /// Pushed changes accepted (made durable, or already held).
@@ -142,6 +146,8 @@ impl RelayMetrics {
             handshakes: Counter::default(),
             handshakes_0rtt: Counter::default(),
             logins: Counter::default(),
+            login_failures: Counter::default(),
+            refused_blocked: Counter::default(),
             pushes: Counter::default(),
             changes_ingested: Counter::default(),
             changes_refused: Family::default(),
@@ -187,6 +193,16 @@ impl RelayMetrics {
             "logins",
             "Hellos accepted (a device logged in)",
             self.logins.clone(),
+        );
+        r.register(
+            "login_failures",
+            "Hellos refused for an unknown token",
+            self.login_failures.clone(),
+        );
+        r.register(
+            "refused_blocked",
+            "Connections refused: their source failed to log in too often",
+            self.refused_blocked.clone(),
         );
         r.register("pushes", "Pushes received", self.pushes.clone());
         r.register(

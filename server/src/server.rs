@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 use crate::conn;
 use crate::error::{Context, Result};
 use crate::hub::Hub;
+use crate::login_limit::{FailedLogins, LoginLimit};
 use crate::metrics::RelayMetrics;
 
 /// Limits of a running relay.
@@ -25,6 +26,8 @@ pub struct Limits {
     /// How long a connection may go without its Hello (counted from the end of the QUIC
     /// handshake) before the relay closes it: a stranger cannot hold a connection slot.
     pub hello_deadline: Duration,
+    /// Failed logins a source (IP address) may make before it is refused for a while.
+    pub failed_logins: LoginLimit,
 }
 
 impl Default for Limits {
@@ -33,6 +36,7 @@ impl Default for Limits {
             max_connections: 1024,
             drain: Duration::from_secs(10),
             hello_deadline: HELLO_DEADLINE,
+            failed_logins: LoginLimit::default(),
         }
     }
 }
@@ -111,6 +115,7 @@ pub async fn run(
 ) -> Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let failed_logins = Arc::new(FailedLogins::new(limits.failed_logins));
     let mut tasks = JoinSet::new();
     tokio::pin!(shutdown);
     tracing::info!(addr = ?endpoint.local_addr().ok(), max_connections = limits.max_connections, "relay serving");
@@ -118,6 +123,12 @@ pub async fn run(
         tokio::select! {
             incoming = endpoint.accept() => {
                 let Some(incoming) = incoming else { break };
+                if failed_logins.is_blocked(incoming.remote_address().ip()) {
+                    // Not logged: the source was named once, when it went over its limit.
+                    hub.metrics().refused_blocked.inc();
+                    incoming.refuse();
+                    continue;
+                }
                 let Ok(permit) = permits.clone().try_acquire_owned() else {
                     tracing::warn!(remote = %incoming.remote_address(), "connection cap reached; refusing");
                     hub.metrics().connections_refused.inc();
@@ -128,6 +139,7 @@ pub async fn run(
                 metrics.connections_accepted.inc();
                 let (hub, stop, revoked) = (hub.clone(), stop_rx.clone(), hub.revocations());
                 let hello_deadline = limits.hello_deadline;
+                let failed = failed_logins.clone();
                 tasks.spawn(async move {
                     let _permit = permit;
                     let _open = OpenConnection::new(&metrics);
@@ -145,7 +157,7 @@ pub async fn run(
                         },
                     };
                     metrics.handshakes.inc();
-                    conn::serve(conn, hub, stop, revoked, hello_deadline).await;
+                    conn::serve(conn, hub, stop, revoked, hello_deadline, failed).await;
                 });
             }
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}

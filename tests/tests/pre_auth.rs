@@ -5,7 +5,8 @@
 //! strangers are gone, and a connection that said Hello stays past the deadline. A
 //! stranger's first frame is read under small limits (4 KiB, no stream context): a
 //! compression bomb, an 8 MiB frame and a stream-context frame are refused at once
-//! without being inflated or buffered, and a handset gets in after 200 of them.
+//! without being inflated or buffered, and a handset gets in after 200 of them. A source
+//! that keeps failing to log in is refused at the door for a while; a handset is not.
 #![allow(clippy::unwrap_used)]
 
 use std::net::SocketAddr;
@@ -14,9 +15,11 @@ use std::time::{Duration, Instant};
 use gridsync_core::net::Trust;
 use gridsync_core::net::tls::client_config;
 use gridsync_core::sync::FrameDecoder;
+use gridsync_core::sync::encode_client;
 use gridsync_core::sync::frame::{FLAG_ZSTD, FLAG_ZSTD_STREAM};
-use gridsync_core::sync::wire::{ErrorCode, RelayMsg};
+use gridsync_core::sync::wire::{ClientMsg, ErrorCode, PROTOCOL_VERSION, RelayMsg};
 use gridsync_server::Limits;
+use gridsync_server::login_limit::LoginLimit;
 use gridsync_tests::raw_client::RawClient;
 use gridsync_tests::relay::{RelayOptions, TestRelay};
 
@@ -175,4 +178,104 @@ async fn a_strangers_first_frame_is_small_never_inflated_far_and_a_handset_gets_
         Some(RelayMsg::Welcome { .. })
     ));
     assert!(handset.push(Vec::new()).await.unwrap().is_empty());
+}
+
+/// A Hello with a wrong token from `from` (another loopback address than the handset's):
+/// `None` when the relay refused the connection at the door, else its answer.
+async fn wrong_token(relay: &TestRelay, from: &str) -> Option<Vec<RelayMsg>> {
+    let bind: SocketAddr = format!("{from}:0").parse().unwrap();
+    let mut endpoint = quinn::Endpoint::client(bind).unwrap();
+    endpoint.set_default_client_config(
+        client_config(&Trust::Pinned(relay.fingerprint.clone())).unwrap(),
+    );
+    let conn = endpoint
+        .connect(relay.addr, "gridsync-relay")
+        .unwrap()
+        .await
+        .ok()?;
+    let (mut send, mut recv) = conn.open_bi().await.ok()?;
+    let hello = ClientMsg::Hello {
+        version: PROTOCOL_VERSION,
+        token: "gst_not_a_token".into(),
+        agent: "stranger".into(),
+    };
+    send.write_all(&encode_client(&hello).unwrap()).await.ok()?;
+    let bytes = tokio::time::timeout(Duration::from_secs(5), recv.read_to_end(1 << 20))
+        .await
+        .ok()?
+        .unwrap_or_default();
+    let mut decoder: FrameDecoder<RelayMsg> = FrameDecoder::new();
+    decoder.push(&bytes).unwrap();
+    let mut got = Vec::new();
+    while let Ok(Some(m)) = decoder.pop() {
+        got.push(m);
+    }
+    Some(got)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_that_keeps_failing_to_log_in_is_refused_and_a_handset_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let block_for = Duration::from_secs(2);
+    let options = RelayOptions {
+        limits: Limits {
+            failed_logins: LoginLimit {
+                burst: 3,
+                per_minute: 1,
+                block_for,
+            },
+            ..Limits::default()
+        },
+        ..RelayOptions::default()
+    };
+    let relay = TestRelay::start_with(&dir.path().join("relay"), options)
+        .await
+        .unwrap();
+    let token = relay.enroll("li", &[G1]).unwrap();
+    let mut answered = 0;
+    for _ in 0..4 {
+        let got = wrong_token(&relay, "127.0.0.2")
+            .await
+            .expect("refused before the limit");
+        assert!(
+            got.iter().any(|m| matches!(
+                m,
+                RelayMsg::Error {
+                    code: ErrorCode::Unauthorized,
+                    ..
+                }
+            )),
+            "{got:?}"
+        );
+        answered += 1;
+    }
+    let t = Instant::now();
+    let mut refused = 0;
+    for _ in 0..20 {
+        if wrong_token(&relay, "127.0.0.2").await.is_none() {
+            refused += 1;
+        }
+    }
+    println!(
+        "{answered} wrong tokens answered, then {refused} of 20 refused at the door in {:?}",
+        t.elapsed()
+    );
+    assert_eq!(refused, 20, "a source over its limit was let in");
+    // The handset, from another address, logs in meanwhile.
+    let mut handset = RawClient::connect(relay.addr, &relay.fingerprint, &token)
+        .await
+        .unwrap();
+    assert!(matches!(
+        handset.next().await,
+        Some(RelayMsg::Welcome { .. })
+    ));
+    let m = relay.hub.metrics();
+    assert_eq!(m.login_failures.get(), 4);
+    assert_eq!(m.refused_blocked.get(), 20);
+    // After the block time the source is answered again.
+    tokio::time::sleep(block_for + Duration::from_millis(200)).await;
+    assert!(
+        wrong_token(&relay, "127.0.0.2").await.is_some(),
+        "still refused after the block time"
+    );
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use gridsync_server::config::LogFormat;
 use gridsync_server::http::{self, Ops};
+use gridsync_server::login_limit::LoginLimit;
 use gridsync_server::{Hub, Limits, RelayConfig, RelayError, admin, tls};
 use tokio::sync::watch;
 
@@ -111,6 +112,11 @@ async fn serve_async(config: RelayConfig, json: bool) -> Result<()> {
     let limits = Limits {
         max_connections: config.max_connections,
         drain: Duration::from_secs(10),
+        failed_logins: LoginLimit {
+            per_minute: config.failed_logins_per_minute,
+            burst: config.failed_logins_per_minute.max(1),
+            ..LoginLimit::default()
+        },
         ..Limits::default()
     };
     let draining = {
