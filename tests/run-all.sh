@@ -39,6 +39,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "browser: Chromium and playwright-core for the console test (tests/browser/setup.sh)"
 bash tests/browser/setup.sh
 
+# The export test reads CSV with Python's csv module.
+command -v python3 >/dev/null || apt_install python3
+
 step "rust tests"
 cargo nextest run --workspace --no-fail-fast
 echo "target/ holds $(disk_used) after the Rust tests"

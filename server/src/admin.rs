@@ -17,6 +17,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
 use crate::error::{Context, Result};
+use crate::export::{ExportCounts, ExportFormat};
 use crate::hub::{Device, DeviceStatus, Enrollment, GridDay, Hub};
 use gridsync_core::error::{Error as CoreError, Result as CoreResult};
 
@@ -58,6 +59,15 @@ pub enum AdminRequest {
         /// Id or name.
         device: String,
     },
+    /// Write a scope's households, visits and cases into a directory (`export`).
+    Export {
+        /// The grid subtree.
+        scope: GridPath,
+        /// CSV or JSONL.
+        format: ExportFormat,
+        /// The directory, absolute (the relay writes it).
+        out: PathBuf,
+    },
     /// Give an active device (by id or name) a new token; the old one logs in no more.
     RotateToken {
         /// Id or name.
@@ -81,6 +91,7 @@ impl AdminRequest {
             AdminRequest::Wipe { .. } => "wipe",
             AdminRequest::Show { .. } => "show",
             AdminRequest::RotateToken { .. } => "rotate_token",
+            AdminRequest::Export { .. } => "export",
             AdminRequest::Activity { .. } => "activity",
         }
     }
@@ -89,7 +100,9 @@ impl AdminRequest {
     pub fn device(&self) -> Option<&str> {
         match self {
             AdminRequest::Add { name, .. } => Some(name),
-            AdminRequest::List | AdminRequest::Activity { .. } => None,
+            AdminRequest::List | AdminRequest::Activity { .. } | AdminRequest::Export { .. } => {
+                None
+            }
             AdminRequest::Rescope { device, .. }
             | AdminRequest::Revoke { device }
             | AdminRequest::Wipe { device }
@@ -157,6 +170,11 @@ pub enum AdminResponse {
     Device {
         /// The device.
         device: DeviceStatus,
+    },
+    /// The export is written.
+    Exported {
+        /// Rows by file.
+        counts: ExportCounts,
     },
     /// The device has a new token, shown this once; the old one no longer logs in.
     TokenRotated {
@@ -245,6 +263,9 @@ fn run(hub: &Hub, req: AdminRequest, caller: Caller) -> CoreResult<AdminResponse
         },
         AdminRequest::Wipe { device } => AdminResponse::WipeRequested {
             device: hub.wipe_device(&device)?,
+        },
+        AdminRequest::Export { scope, format, out } => AdminResponse::Exported {
+            counts: hub.export(&scope, format, &out, &|_| {})?,
         },
         AdminRequest::RotateToken { device } => {
             let Enrollment { device, token } = hub.rotate_token(&device)?;

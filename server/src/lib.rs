@@ -14,6 +14,7 @@
 //!   API behind the admin token.
 //! - [`console`]: the operator's web console at `/` on that listener (HTML, CSS and JS
 //!   embedded from `src/console/`): devices, per-grid activity, revoking.
+//! - [`export`]: households, visits and cases of a scope as CSV or JSONL files.
 //! - [`metrics`]: the Prometheus metrics, bounded labels.
 //! - [`login_limit`]: sources that fail to log in too often are refused for a while.
 //! - [`error`]: the library's error type.
@@ -28,6 +29,7 @@ pub mod config;
 mod conn;
 pub mod console;
 pub mod error;
+pub mod export;
 pub mod http;
 pub mod hub;
 pub mod login_limit;

@@ -109,6 +109,7 @@ pub fn device(config: &RelayConfig, cmd: DeviceCommand, json: bool) -> Result<()
                 println!("{} {} {}", d.day, d.grid, d.changes);
             }
         }
+        AdminResponse::Exported { counts } => crate::export::print_counts(&counts),
         AdminResponse::Error { message } => bail!(message),
     }
     Ok(())

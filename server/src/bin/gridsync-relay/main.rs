@@ -2,6 +2,7 @@
 //! the admin API's token, print the certificate fingerprint.
 
 mod device;
+mod export;
 mod serve;
 
 use std::net::SocketAddr;
@@ -40,6 +41,9 @@ enum Command {
     Device(DeviceCommand),
     /// Print the TLS certificate fingerprint handsets pin (making the certificate if needed).
     Fingerprint,
+    /// Write a scope's households, visits and cases as CSV or JSONL files for the
+    /// governance centre (docs/EXPORT.md).
+    Export(export::ExportArgs),
     /// Make a new token for the HTTP admin API and print it once (the relay keeps its
     /// hash; the previous token stops working at once).
     AdminToken,
@@ -188,6 +192,10 @@ fn real_main(cli: Cli) -> Result<()> {
             let enrolling = matches!(cmd, DeviceCommand::Add { .. });
             check_data_dir(&config, enrolling)?;
             device::device(&config, cmd, cli.json)
+        }
+        Command::Export(args) => {
+            check_data_dir(&config, false)?;
+            export::export(&config, args, cli.json)
         }
         Command::AdminToken => {
             check_data_dir(&config, true)?;
