@@ -8,8 +8,6 @@
 //! per line as the model holds it. Files are written under temporary names and renamed
 //! when complete: a failed export leaves no half-written file behind.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use automerge::Automerge;
@@ -21,6 +19,9 @@ use gridsync_core::workflow::TriagePolicy;
 use serde::{Deserialize, Serialize};
 
 use crate::hub::{GDOCS, GRIDS, Hub, RDOCS, RelayDoc, decode};
+
+mod out;
+use out::{Out, io};
 
 /// The export's file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -45,67 +46,6 @@ pub struct ExportCounts {
     pub cases: u64,
     /// Timeline entries of those cases (CSV only; inside cases in JSONL).
     pub timeline_entries: u64,
-}
-
-/// One open output file, written under a temporary name.
-struct Out {
-    tmp: PathBuf,
-    path: PathBuf,
-    csv: Option<csv::Writer<BufWriter<File>>>,
-    lines: Option<BufWriter<File>>,
-}
-
-fn io(what: &Path, e: impl std::fmt::Display) -> Error {
-    Error::Storage(format!("export {}: {e}", what.display()))
-}
-
-impl Out {
-    fn open(dir: &Path, name: &str, format: ExportFormat, header: &[&str]) -> Result<Self> {
-        let path = dir.join(name);
-        let tmp = dir.join(format!(".{name}.part"));
-        let file = BufWriter::new(File::create(&tmp).map_err(|e| io(&tmp, e))?);
-        let mut out = Out {
-            tmp,
-            path,
-            csv: None,
-            lines: None,
-        };
-        match format {
-            ExportFormat::Csv => {
-                let mut w = csv::Writer::from_writer(file);
-                w.write_record(header).map_err(|e| io(&out.tmp, e))?;
-                out.csv = Some(w);
-            }
-            ExportFormat::Jsonl => out.lines = Some(file),
-        }
-        Ok(out)
-    }
-
-    fn row(&mut self, cells: &[String]) -> Result<()> {
-        match &mut self.csv {
-            Some(w) => w.write_record(cells).map_err(|e| io(&self.tmp, e)),
-            None => Ok(()),
-        }
-    }
-
-    fn line(&mut self, record: &impl Serialize) -> Result<()> {
-        let Some(w) = &mut self.lines else {
-            return Ok(());
-        };
-        serde_json::to_writer(&mut *w, record).map_err(|e| io(&self.tmp, e))?;
-        w.write_all(b"\n").map_err(|e| io(&self.tmp, e))
-    }
-
-    fn finish(self) -> Result<()> {
-        let file = match (self.csv, self.lines) {
-            (Some(w), _) => w.into_inner().map_err(|e| io(&self.tmp, e.error()))?,
-            (None, Some(w)) => w,
-            (None, None) => return Ok(()),
-        };
-        let file = file.into_inner().map_err(|e| io(&self.tmp, e.error()))?;
-        file.sync_all().map_err(|e| io(&self.tmp, e))?;
-        std::fs::rename(&self.tmp, &self.path).map_err(|e| io(&self.path, e))
-    }
 }
 
 /// A cell for a value: strings as they are, anything else as JSON.
