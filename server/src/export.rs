@@ -58,8 +58,8 @@ fn cell(v: &impl Serialize) -> String {
     }
 }
 
-/// A time (ms since the epoch) as RFC 3339 UTC.
-fn utc(ms: i64) -> String {
+/// A time (ms since the epoch) as RFC 3339 UTC (`2026-12-02T06:10:00Z`).
+pub fn utc(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
         .ok()
         .and_then(|t| {

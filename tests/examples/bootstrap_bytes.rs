@@ -4,9 +4,6 @@
 
 use std::sync::Arc;
 
-use gridsync_core::replica::{Replica, ReplicaConfig};
-use gridsync_core::store::MemoryStore;
-use gridsync_core::sync::CheckedChange;
 use gridsync_core::sync::backend::RelayBackend;
 use gridsync_core::sync::frame::FrameEncoder;
 use gridsync_core::sync::wire::{Cursor, Entry, Payload, RelayMsg};
@@ -24,28 +21,8 @@ fn main() -> anyhow::Result<()> {
     let cfg = WorkloadConfig::bootstrap();
     let w = Workload::generate(&cfg);
     let grid = cfg.grids[0].path.clone();
-    let seeder = Replica::open_with(
-        Arc::new(MemoryStore::new()),
-        "seeder",
-        ReplicaConfig::default(),
-    )?;
+    let seeder = gridsync_tests::load::seed_hub(&hub, &w, &grid)?;
     let grants = gridsync_tests::relay::all_roles("w-seed", &[grid.as_str()])?;
-    seeder.store_grants(&grants)?;
-    let (_, end) = w.period();
-    gridsync_tests::load::load(&seeder, &w, end, "w-seed")?;
-    let e = hub.add_device("seeder", &grants)?;
-    let grant = hub.authenticate(&e.token)?;
-    let items = seeder.outbox_after(None, usize::MAX)?;
-    let changes: Vec<_> = items.into_iter().map(|i| i.change).collect();
-    for part in changes.chunks(500) {
-        let checked = part
-            .iter()
-            .map(|c| CheckedChange::check(&grant, c.clone()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|r| anyhow::anyhow!("refused: {}", r.reason))?;
-        let out = hub.ingest(&grant, &checked)?;
-        anyhow::ensure!(out.iter().all(|o| o.is_ok()));
-    }
     let floor = z(
         &gridsync_tests::bench::records::stored_records(&seeder)?,
         19,

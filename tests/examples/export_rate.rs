@@ -5,10 +5,6 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use gridsync_core::replica::{Replica, ReplicaConfig};
-use gridsync_core::store::MemoryStore;
-use gridsync_core::sync::CheckedChange;
-use gridsync_core::sync::backend::RelayBackend;
 use gridsync_server::export::ExportFormat;
 use gridsync_tests::workload::{Workload, WorkloadConfig};
 
@@ -18,29 +14,7 @@ fn main() -> anyhow::Result<()> {
     let cfg = WorkloadConfig::grid_year();
     let w = Workload::generate(&cfg);
     let grid = cfg.grids[0].path.clone();
-    let seeder = Replica::open_with(
-        Arc::new(MemoryStore::new()),
-        "seeder",
-        ReplicaConfig::default(),
-    )?;
-    let grants = gridsync_tests::relay::all_roles("w-seed", &[grid.as_str()])?;
-    seeder.store_grants(&grants)?;
-    let (_, end) = w.period();
-    gridsync_tests::load::load(&seeder, &w, end, "w-seed")?;
-    let grant = hub.authenticate(&hub.add_device("seeder", &grants)?.token)?;
-    let changes: Vec<_> = seeder
-        .outbox_after(None, usize::MAX)?
-        .into_iter()
-        .map(|i| i.change)
-        .collect();
-    for part in changes.chunks(500) {
-        let checked = part
-            .iter()
-            .map(|c| CheckedChange::check(&grant, c.clone()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|r| anyhow::anyhow!("refused: {}", r.reason))?;
-        anyhow::ensure!(hub.ingest(&grant, &checked)?.iter().all(|o| o.is_ok()));
-    }
+    gridsync_tests::load::seed_hub(&hub, &w, &grid)?;
     let records = (w.households.len() + w.visits.len() + w.cases.len()) as f64;
     for format in [ExportFormat::Csv, ExportFormat::Jsonl] {
         let mut rates = Vec::new();

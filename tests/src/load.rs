@@ -103,3 +103,39 @@ pub fn p50_p99(samples: &[Duration]) -> (f64, f64) {
     let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
     (at(0.5), at(0.99))
 }
+
+/// Loads `w` into a fresh in-memory handset as worker `w-seed` (every role in `grid`),
+/// enrolls a device for it on `hub` and ingests all its changes there in pushes of 500:
+/// a relay store holding the workload, without QUIC. Returns the seeding replica.
+pub fn seed_hub(
+    hub: &gridsync_server::Hub,
+    w: &Workload,
+    grid: &gridsync_core::GridPath,
+) -> anyhow::Result<Replica> {
+    use gridsync_core::sync::CheckedChange;
+    use gridsync_core::sync::backend::RelayBackend;
+    let seeder = Replica::open_with(
+        std::sync::Arc::new(gridsync_core::store::MemoryStore::new()),
+        "seeder",
+        gridsync_core::ReplicaConfig::default(),
+    )?;
+    let grants = crate::relay::all_roles("w-seed", &[grid.as_str()])?;
+    seeder.store_grants(&grants)?;
+    let (_, end) = w.period();
+    load(&seeder, w, end, "w-seed")?;
+    let grant = hub.authenticate(&hub.add_device("seeder", &grants)?.token)?;
+    let changes: Vec<_> = seeder
+        .outbox_after(None, usize::MAX)?
+        .into_iter()
+        .map(|i| i.change)
+        .collect();
+    for part in changes.chunks(500) {
+        let checked = part
+            .iter()
+            .map(|c| CheckedChange::check(&grant, c.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|r| anyhow::anyhow!("refused: {}", r.reason))?;
+        anyhow::ensure!(hub.ingest(&grant, &checked)?.iter().all(|o| o.is_ok()));
+    }
+    Ok(seeder)
+}

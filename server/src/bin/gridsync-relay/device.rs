@@ -9,6 +9,7 @@ use gridsync_core::ids::GridPath;
 use gridsync_core::model::Grants;
 use gridsync_server::RelayConfig;
 use gridsync_server::admin::{self, AdminRequest, AdminResponse, Caller, Via};
+use gridsync_server::export::utc;
 use gridsync_server::hub::DeviceStatus;
 
 use crate::DeviceCommand;
@@ -113,17 +114,6 @@ pub fn device(config: &RelayConfig, cmd: DeviceCommand, json: bool) -> Result<()
         AdminResponse::Error { message } => bail!(message),
     }
     Ok(())
-}
-
-/// A time (ms since the epoch) as UTC, `2026-12-02T06:10:00Z`.
-fn utc(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| format!("{ms} ms"))
 }
 
 fn parse_scopes(scopes: &[String]) -> Result<Vec<GridPath>> {
