@@ -19,7 +19,7 @@ use tokio::sync::watch;
 use crate::error::{Context, Result};
 use crate::export::{ExportCounts, ExportFormat};
 use crate::hub::{Device, DeviceStatus, Enrollment, GridDay, Hub};
-use gridsync_core::error::{Error as CoreError, Result as CoreResult};
+use gridsync_core::error::Result as CoreResult;
 
 /// The admin socket's file name inside the data directory.
 pub const SOCKET: &str = "admin.sock";
@@ -246,15 +246,9 @@ fn run(hub: &Hub, req: AdminRequest, caller: Caller) -> CoreResult<AdminResponse
         AdminRequest::List => AdminResponse::Devices {
             devices: hub.device_statuses(stuck_after_ms)?,
         },
-        AdminRequest::Show { device } => {
-            let id = hub.find_device(&device)?.id;
-            let status = hub
-                .device_statuses(stuck_after_ms)?
-                .into_iter()
-                .find(|s| s.device.id == id)
-                .ok_or_else(|| CoreError::invalid("device", format!("no device {device:?}")))?;
-            AdminResponse::Device { device: status }
-        }
+        AdminRequest::Show { device } => AdminResponse::Device {
+            device: hub.device_status(hub.find_device(&device)?, stuck_after_ms)?,
+        },
         AdminRequest::Rescope { device, scopes } => AdminResponse::Rescoped {
             device: hub.rescope_device(&device, &scopes)?,
         },

@@ -102,18 +102,25 @@ async fn strangers_that_never_say_hello_are_closed_at_the_deadline_and_a_handset
     );
 }
 
-/// Opens a control stream and writes `frame` on it as the first thing; the relay's
-/// answers until it closes the stream (or 5 s pass).
-async fn first_frame(addr: SocketAddr, fingerprint: &str, frame: &[u8]) -> Vec<RelayMsg> {
-    let mut endpoint = quinn::Endpoint::client(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+/// Connects from `from` (a loopback address), opens a control stream and writes `first`
+/// on it as the first thing: the relay's answers until it closes the stream (or 5 s
+/// pass), `None` when it refused the connection at the door.
+async fn send_first(
+    addr: SocketAddr,
+    fingerprint: &str,
+    from: &str,
+    first: &[u8],
+) -> Option<Vec<RelayMsg>> {
+    let bind: SocketAddr = format!("{from}:0").parse().unwrap();
+    let mut endpoint = quinn::Endpoint::client(bind).unwrap();
     endpoint.set_default_client_config(client_config(&Trust::Pinned(fingerprint.into())).unwrap());
     let conn = endpoint
         .connect(addr, "gridsync-relay")
         .unwrap()
         .await
-        .unwrap();
-    let (mut send, mut recv) = conn.open_bi().await.unwrap();
-    send.write_all(frame).await.unwrap();
+        .ok()?;
+    let (mut send, mut recv) = conn.open_bi().await.ok()?;
+    send.write_all(first).await.ok()?;
     let read = tokio::time::timeout(Duration::from_secs(5), recv.read_to_end(1 << 20)).await;
     let bytes = read
         .expect("the relay kept the stream open")
@@ -124,7 +131,14 @@ async fn first_frame(addr: SocketAddr, fingerprint: &str, frame: &[u8]) -> Vec<R
     while let Ok(Some(m)) = decoder.pop() {
         got.push(m);
     }
-    got
+    Some(got)
+}
+
+/// [`send_first`] from the handsets' address, which is never refused at the door here.
+async fn first_frame(addr: SocketAddr, fingerprint: &str, frame: &[u8]) -> Vec<RelayMsg> {
+    send_first(addr, fingerprint, "127.0.0.1", frame)
+        .await
+        .expect("refused at the door")
 }
 
 fn frame(flags: u8, body: &[u8]) -> Vec<u8> {
@@ -183,34 +197,18 @@ async fn a_strangers_first_frame_is_small_never_inflated_far_and_a_handset_gets_
 /// A Hello with a wrong token from `from` (another loopback address than the handset's):
 /// `None` when the relay refused the connection at the door, else its answer.
 async fn wrong_token(relay: &TestRelay, from: &str) -> Option<Vec<RelayMsg>> {
-    let bind: SocketAddr = format!("{from}:0").parse().unwrap();
-    let mut endpoint = quinn::Endpoint::client(bind).unwrap();
-    endpoint.set_default_client_config(
-        client_config(&Trust::Pinned(relay.fingerprint.clone())).unwrap(),
-    );
-    let conn = endpoint
-        .connect(relay.addr, "gridsync-relay")
-        .unwrap()
-        .await
-        .ok()?;
-    let (mut send, mut recv) = conn.open_bi().await.ok()?;
     let hello = ClientMsg::Hello {
         version: PROTOCOL_VERSION,
         token: "gst_not_a_token".into(),
         agent: "stranger".into(),
     };
-    send.write_all(&encode_client(&hello).unwrap()).await.ok()?;
-    let bytes = tokio::time::timeout(Duration::from_secs(5), recv.read_to_end(1 << 20))
-        .await
-        .ok()?
-        .unwrap_or_default();
-    let mut decoder: FrameDecoder<RelayMsg> = FrameDecoder::new();
-    decoder.push(&bytes).unwrap();
-    let mut got = Vec::new();
-    while let Ok(Some(m)) = decoder.pop() {
-        got.push(m);
-    }
-    Some(got)
+    send_first(
+        relay.addr,
+        &relay.fingerprint,
+        from,
+        &encode_client(&hello).unwrap(),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -145,27 +145,27 @@ impl Hub {
     /// Every device with its activity; `stuck_after_ms` is how long an active device may
     /// go unseen before it is flagged.
     pub fn device_statuses(&self, stuck_after_ms: i64) -> Result<Vec<DeviceStatus>> {
-        let head = self.durable_head();
-        let now = now_ms();
-        let live = self.live_contacts().clone();
         self.list_devices()?
             .into_iter()
-            .map(|device| {
-                let activity = self.activity(&device.id)?;
-                let contact = live.get(&device.id);
-                let online = contact.is_some();
-                let cursor = contact.and_then(|c| c.cursor).or(activity.cursor);
-                let seen = activity.last_seen.unwrap_or(device.created_at);
-                let active = device.revoked_at.is_none() && device.wipe_requested_at.is_none();
-                let stuck = !online && active && now - seen > stuck_after_ms;
-                Ok(DeviceStatus {
-                    lag: cursor.map(|c| head.saturating_sub(c)),
-                    online,
-                    stuck,
-                    activity,
-                    device,
-                })
-            })
+            .map(|device| self.device_status(device, stuck_after_ms))
             .collect()
+    }
+
+    /// One device with its activity (see [`Hub::device_statuses`]).
+    pub fn device_status(&self, device: Device, stuck_after_ms: i64) -> Result<DeviceStatus> {
+        let activity = self.activity(&device.id)?;
+        let contact = self.live_contacts().get(&device.id).cloned();
+        let online = contact.is_some();
+        let cursor = contact.and_then(|c| c.cursor).or(activity.cursor);
+        let seen = activity.last_seen.unwrap_or(device.created_at);
+        let active = device.revoked_at.is_none() && device.wipe_requested_at.is_none();
+        let stuck = !online && active && now_ms() - seen > stuck_after_ms;
+        Ok(DeviceStatus {
+            lag: cursor.map(|c| self.durable_head().saturating_sub(c)),
+            online,
+            stuck,
+            activity,
+            device,
+        })
     }
 }
