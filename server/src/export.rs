@@ -1,19 +1,25 @@
 //! Export for the governance centre: every household (with its tier history), visit and
-//! case (with its timeline) of a grid subtree, as flat files in a directory, streamed
-//! document by document (`docs/EXPORT.md` names the columns).
+//! case (with its timeline) of a grid subtree, as CSV or JSONL tables, streamed document
+//! by document (`docs/EXPORT.md` names the columns).
 //!
 //! CSV: `households.csv`, `tier_changes.csv`, `visits.csv`, `cases.csv`,
 //! `case_timeline.csv`, UTF-8 with a header row; lists are joined with `；`, nested
 //! values are JSON. JSONL: `households.jsonl`, `visits.jsonl`, `cases.jsonl`, one record
-//! per line as the model holds it. Files are written under temporary names and renamed
-//! when complete: a failed export leaves no half-written file behind.
+//! per line as the model holds it.
+//!
+//! [`Hub::export`] writes every table of a format into a directory, each under a
+//! temporary name renamed when complete (a failed export leaves no half-written file
+//! behind). [`Hub::export_table`] writes one table into any writer (the HTTP admin API
+//! streams it as a download). Both make their rows in one place, so a table's bytes are
+//! the same either way.
 
-use std::path::{Path, PathBuf};
+use std::io::{self, Write};
+use std::path::Path;
 
 use automerge::Automerge;
 use gridsync_core::error::{Error, Result};
 use gridsync_core::ids::{DocId, DocKind, GridPath};
-use gridsync_core::model::{self, Household, Visit};
+use gridsync_core::model;
 use gridsync_core::store::Scan;
 use gridsync_core::workflow::TriagePolicy;
 use serde::{Deserialize, Serialize};
@@ -21,7 +27,9 @@ use serde::{Deserialize, Serialize};
 use crate::hub::{GDOCS, GRIDS, Hub, RDOCS, RelayDoc, decode};
 
 mod out;
-use out::{Out, io};
+mod tables;
+pub use tables::Table;
+use tables::Tables;
 
 /// The export's file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -31,6 +39,30 @@ pub enum ExportFormat {
     Csv,
     /// One JSON object per line, one file per record kind.
     Jsonl,
+}
+
+impl ExportFormat {
+    /// The format's name, as `--format` and the HTTP API's `format=` take it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "csv",
+            ExportFormat::Jsonl => "jsonl",
+        }
+    }
+
+    /// The format named `name` (`csv` or `jsonl`).
+    pub fn parse(name: &str) -> Result<Self, ExportError> {
+        match name {
+            "csv" => Ok(ExportFormat::Csv),
+            "jsonl" => Ok(ExportFormat::Jsonl),
+            other => Err(ExportError::UnknownFormat(other.to_string())),
+        }
+    }
+
+    /// The files' extension (`csv`, `jsonl`).
+    pub fn extension(self) -> &'static str {
+        self.as_str()
+    }
 }
 
 /// Rows written, by file.
@@ -48,13 +80,73 @@ pub struct ExportCounts {
     pub timeline_entries: u64,
 }
 
-/// A cell for a value: strings as they are, anything else as JSON.
-fn cell(v: &impl Serialize) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(serde_json::Value::Null) => String::new(),
-        Ok(other) => other.to_string(),
-        Err(_) => String::new(),
+impl ExportCounts {
+    /// The rows of one table.
+    pub fn of(&self, table: Table) -> u64 {
+        match table {
+            Table::Households => self.households,
+            Table::TierChanges => self.tier_changes,
+            Table::Visits => self.visits,
+            Table::Cases => self.cases,
+            Table::CaseTimeline => self.timeline_entries,
+        }
+    }
+}
+
+/// Why an export could not be made as asked, or failed part way.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// No table has this name.
+    #[error(
+        "no table {0:?}: households, visits or cases (and in CSV tier_changes or case_timeline)"
+    )]
+    UnknownTable(String),
+    /// No format has this name.
+    #[error("no format {0:?}: csv or jsonl")]
+    UnknownFormat(String),
+    /// The table is a CSV table only: in JSONL its rows are inside another table's records.
+    #[error("{table} is a CSV table: in JSONL it is inside {inside}.jsonl")]
+    NotInFormat {
+        /// The table asked for.
+        table: Table,
+        /// The table whose records hold it in JSONL.
+        inside: Table,
+    },
+    /// Reading the store or a document failed.
+    #[error(transparent)]
+    Store(#[from] Error),
+    /// Writing a table failed (the disk, or the HTTP client went away).
+    #[error("export {file}: {source}")]
+    Write {
+        /// The table's file name (`households.csv`).
+        file: String,
+        /// What failed.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl ExportError {
+    /// True for a request that cannot be carried out as asked (a name or format that does
+    /// not exist), false for a failure while exporting.
+    pub fn is_bad_request(&self) -> bool {
+        matches!(
+            self,
+            ExportError::UnknownTable(_)
+                | ExportError::UnknownFormat(_)
+                | ExportError::NotInFormat { .. }
+        )
+    }
+}
+
+impl From<ExportError> for Error {
+    /// The core's error for the admin socket and the command line.
+    fn from(e: ExportError) -> Self {
+        match e {
+            ExportError::Store(e) => e,
+            e @ ExportError::Write { .. } => Error::Storage(e.to_string()),
+            bad => Error::invalid("export", bad.to_string()),
+        }
     }
 }
 
@@ -67,198 +159,6 @@ pub fn utc(ms: i64) -> String {
                 .ok()
         })
         .unwrap_or_else(|| ms.to_string())
-}
-
-struct Files {
-    households: Out,
-    tiers: Out,
-    visits: Out,
-    cases: Out,
-    timeline: Out,
-    counts: ExportCounts,
-}
-
-impl Files {
-    fn open(dir: &Path, f: ExportFormat) -> Result<Self> {
-        let ext = if f == ExportFormat::Csv {
-            "csv"
-        } else {
-            "jsonl"
-        };
-        let name = |n: &str| format!("{n}.{ext}");
-        let csv_only = |n: &str, h: &[&str]| -> Result<Out> {
-            match f {
-                ExportFormat::Csv => Out::open(dir, &name(n), f, h),
-                ExportFormat::Jsonl => Ok(Out {
-                    tmp: PathBuf::new(),
-                    path: PathBuf::new(),
-                    csv: None,
-                    lines: None,
-                }),
-            }
-        };
-        Ok(Files {
-            households: Out::open(
-                dir,
-                &name("households"),
-                f,
-                &[
-                    "id", "grid", "head", "phone", "tier", "address", "members", "tags", "retired",
-                ],
-            )?,
-            tiers: csv_only("tier_changes", &["household", "tier", "by", "at", "reason"])?,
-            visits: Out::open(
-                dir,
-                &name("visits"),
-                f,
-                &[
-                    "id",
-                    "grid",
-                    "household",
-                    "worker",
-                    "at",
-                    "mode",
-                    "notes",
-                    "findings",
-                    "follow_ups",
-                ],
-            )?,
-            cases: Out::open(
-                dir,
-                &name("cases"),
-                f,
-                &[
-                    "id",
-                    "grid",
-                    "household",
-                    "reporter",
-                    "title",
-                    "description",
-                    "category",
-                    "reported_at",
-                    "status",
-                    "class",
-                    "level",
-                    "assignee",
-                    "deadline",
-                ],
-            )?,
-            timeline: csv_only(
-                "case_timeline",
-                &[
-                    "case",
-                    "action_id",
-                    "actor",
-                    "role",
-                    "at",
-                    "action",
-                    "problem",
-                ],
-            )?,
-            counts: ExportCounts::default(),
-        })
-    }
-
-    fn household(&mut self, h: &Household) -> Result<()> {
-        self.households.line(h)?;
-        let tags = h.tags.join("；");
-        let members = serde_json::to_string(&h.members).unwrap_or_default();
-        let row = [
-            h.id.to_string(),
-            h.grid.to_string(),
-            h.head.clone(),
-            h.phone.clone(),
-            h.tier.as_str().to_string(),
-            cell(&h.address),
-            members,
-            tags,
-            h.retired.is_some().to_string(),
-        ];
-        self.households.row(&row)?;
-        self.counts.households += 1;
-        for t in &h.tier_history {
-            self.tiers.row(&[
-                h.id.to_string(),
-                t.tier.as_str().to_string(),
-                t.by.clone(),
-                utc(t.at),
-                t.reason.clone(),
-            ])?;
-            self.counts.tier_changes += 1;
-        }
-        Ok(())
-    }
-
-    fn visit(&mut self, v: &Visit) -> Result<()> {
-        self.visits.line(v)?;
-        let r = &v.record;
-        let row = [
-            v.id.to_string(),
-            v.grid.to_string(),
-            r.household.to_string(),
-            r.worker.clone(),
-            utc(r.at),
-            r.mode.as_str().to_string(),
-            r.notes.clone(),
-            r.findings.join("；"),
-            cell(&r.follow_ups),
-        ];
-        self.visits.row(&row)?;
-        self.counts.visits += 1;
-        Ok(())
-    }
-
-    fn case(&mut self, c: &model::Case) -> Result<()> {
-        self.cases.line(c)?;
-        let s = &c.state;
-        let row = [
-            c.id.to_string(),
-            c.grid.to_string(),
-            c.household
-                .as_ref()
-                .map(DocId::to_string)
-                .unwrap_or_default(),
-            c.reporter.clone(),
-            c.title.clone(),
-            c.description.clone(),
-            c.category.clone(),
-            utc(c.reported_at),
-            s.status.as_str().to_string(),
-            s.class.map(|c| c.as_str().to_string()).unwrap_or_default(),
-            s.level.map(|l| l.as_str().to_string()).unwrap_or_default(),
-            s.assignee.clone().unwrap_or_default(),
-            s.deadline.map(utc).unwrap_or_default(),
-        ];
-        self.cases.row(&row)?;
-        self.counts.cases += 1;
-        for e in &c.timeline {
-            let a = &e.action;
-            self.timeline.row(&[
-                c.id.to_string(),
-                a.id.clone(),
-                a.actor.clone(),
-                a.role.as_str().to_string(),
-                utc(a.at),
-                cell(&a.kind),
-                e.problem.clone().unwrap_or_default(),
-            ])?;
-            self.counts.timeline_entries += 1;
-        }
-        Ok(())
-    }
-
-    fn finish(self) -> Result<ExportCounts> {
-        for out in [
-            self.households,
-            self.tiers,
-            self.visits,
-            self.cases,
-            self.timeline,
-        ] {
-            out.finish()?;
-        }
-        Ok(self.counts)
-    }
 }
 
 impl Hub {
@@ -297,8 +197,57 @@ impl Hub {
         dir: &Path,
         progress: &dyn Fn(u64),
     ) -> Result<ExportCounts> {
-        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-        let mut files = Files::open(dir, format)?;
+        let in_dir = |file: &str, e: &dyn std::fmt::Display| {
+            Error::Storage(format!("export {}: {e}", dir.join(file).display()))
+        };
+        let failed = |e: ExportError| match e {
+            ExportError::Write { file, source } => in_dir(&file, &source),
+            other => other.into(),
+        };
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::Storage(format!("export {}: {e}", dir.display())))?;
+        let files = Table::ALL
+            .into_iter()
+            .filter(|t| t.in_format(format))
+            .map(|t| (t, out::create(dir, &t.file_name(format))));
+        let mut files = Tables::open(format, files).map_err(failed)?;
+        self.export_into(scope, &mut files, progress)
+            .map_err(failed)?;
+        let (files, counts) = files.finish().map_err(failed)?;
+        for (table, w) in files {
+            let name = table.file_name(format);
+            out::commit(dir, &name, w).map_err(|e| in_dir(&name, &e))?;
+        }
+        tracing::info!(scope = %scope, ?format, dir = %dir.display(), ?counts, "exported");
+        Ok(counts)
+    }
+
+    /// Writes `table` of `scope`'s records as `format` into `w`, byte for byte the file
+    /// [`Hub::export`] writes for it; returns the rows written. Reads the store: call it
+    /// on a blocking thread.
+    pub fn export_table<W: Write>(
+        &self,
+        scope: &GridPath,
+        table: Table,
+        format: ExportFormat,
+        w: W,
+    ) -> Result<u64, ExportError> {
+        let mut one = Tables::open(format, [(table, Ok(w))])?;
+        self.export_into(scope, &mut one, &|_| {})?;
+        let (_, counts) = one.finish()?;
+        let rows = counts.of(table);
+        tracing::debug!(scope = %scope, %table, ?format, rows, "exported a table");
+        Ok(rows)
+    }
+
+    /// Feeds every document of `scope` that an open table wants into `tables`, calling
+    /// `progress` after each document.
+    fn export_into<W: Write>(
+        &self,
+        scope: &GridPath,
+        tables: &mut Tables<W>,
+        progress: &dyn Fn(u64),
+    ) -> Result<(), ExportError> {
         let policy = TriagePolicy::default();
         let mut done = 0;
         for g in self.grids_within(scope)? {
@@ -318,24 +267,34 @@ impl Hub {
                 after = Some(last.clone());
                 for (k, _) in &page {
                     let id = DocId::parse(&String::from_utf8_lossy(&k[prefix.len()..]))?;
-                    let Some(saved) = self.store().get(RDOCS, id.as_str().as_bytes())? else {
-                        continue;
-                    };
-                    let rd: RelayDoc = decode("relay document", &saved)?;
-                    let doc = Automerge::load(&rd.saved)
-                        .map_err(|e| Error::corrupt(format!("relay document {id}"), e))?;
-                    match id.kind() {
-                        DocKind::Household => files.household(&model::household::read(&doc)?)?,
-                        DocKind::Visit => files.visit(&model::visit::read(&doc)?)?,
-                        DocKind::Case => files.case(&model::case::read(&doc, &policy)?)?,
+                    if tables.wants(id.kind()) {
+                        self.export_doc(&id, &policy, tables)?;
                     }
                     done += 1;
                     progress(done);
                 }
             }
         }
-        let counts = files.finish()?;
-        tracing::info!(scope = %scope, ?format, dir = %dir.display(), ?counts, "exported");
-        Ok(counts)
+        Ok(())
+    }
+
+    /// Loads one document and writes its rows into `tables`.
+    fn export_doc<W: Write>(
+        &self,
+        id: &DocId,
+        policy: &TriagePolicy,
+        tables: &mut Tables<W>,
+    ) -> Result<(), ExportError> {
+        let Some(saved) = self.store().get(RDOCS, id.as_str().as_bytes())? else {
+            return Ok(());
+        };
+        let rd: RelayDoc = decode("relay document", &saved)?;
+        let doc = Automerge::load(&rd.saved)
+            .map_err(|e| Error::corrupt(format!("relay document {id}"), e))?;
+        match id.kind() {
+            DocKind::Household => tables.household(&model::household::read(&doc)?),
+            DocKind::Visit => tables.visit(&model::visit::read(&doc)?),
+            DocKind::Case => tables.case(&model::case::read(&doc, policy)?),
+        }
     }
 }

@@ -2,8 +2,10 @@
 //! Prometheus text format, `/healthz` (the process is alive), `/readyz` (the store is open
 //! and the relay is not shutting down) and the JSON admin API under `/api/` behind the
 //! admin token ([`crate::admin_token`]). The admin API carries the same requests as the
-//! admin socket ([`crate::admin::execute`]), so both log every action alike. `/` serves
-//! the operator's web console ([`crate::console`]) over that API.
+//! admin socket ([`crate::admin::execute`]), so both log every action alike;
+//! `GET /api/export/{table}` streams one table of a scope's export as a download
+//! ([`export`], logged the same way). `/` serves the operator's web console
+//! ([`crate::console`]) over that API.
 //!
 //! Started before the store opens, so `/healthz` answers while `/readyz` says why the
 //! relay is not ready yet: `run(listener, ops, shutdown)`; tests bind `127.0.0.1:0`.
@@ -28,6 +30,8 @@ use crate::admin::{self, AdminRequest, AdminResponse, Caller, Via};
 use crate::admin_token;
 use crate::error::{Context, Result};
 use crate::hub::Hub;
+
+mod export;
 
 /// What the listener serves from: the data directory (for the admin token), the hub
 /// once the store is open, and whether the relay is shutting down.
@@ -63,6 +67,10 @@ impl Ops {
     fn hub(&self) -> Option<Arc<Hub>> {
         self.hub.get().cloned()
     }
+
+    fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
 }
 
 fn not_open() -> Response {
@@ -94,6 +102,7 @@ pub async fn run(
         .route("/api/devices/{device}", get(show_device))
         .route("/api/devices/{device}/{action}", post(device_action))
         .route("/api/activity", get(activity))
+        .route("/api/export/{table}", get(export::download))
         .merge(crate::console::routes())
         .with_state(ops);
     tracing::info!(addr = ?listener.local_addr().ok(), "operations listener serving");
@@ -104,7 +113,7 @@ pub async fn run(
 }
 
 async fn readyz(State(ops): State<Arc<Ops>>) -> Response {
-    if ops.draining.load(Ordering::Acquire) {
+    if ops.is_draining() {
         return unavailable("shutting down");
     }
     match ops.hub() {

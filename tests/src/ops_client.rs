@@ -1,27 +1,40 @@
 //! A client for the relay's operations listener: plain HTTP (`ureq`) against `/metrics`,
-//! `/healthz`, `/readyz` and the admin API, and a parser for the Prometheus text format
-//! good enough to read counters back by name and labels.
+//! `/healthz`, `/readyz` and the admin API (export downloads too), and a parser for the
+//! Prometheus text format good enough to read counters back by name and labels.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use anyhow::{Context, Result};
 
-/// One answer: status and body.
+/// One answer: status, headers and body.
 #[derive(Debug, Clone)]
 pub struct Answer {
     /// HTTP status.
     pub status: u16,
+    /// The headers, names in lower case, in the order received.
+    pub headers: Vec<(String, String)>,
     /// The body as text.
     pub body: String,
 }
 
 impl Answer {
+    /// The first header named `name` (lower case), if it is there and is text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// The body as JSON.
     pub fn json(&self) -> Result<serde_json::Value> {
         serde_json::from_str(&self.body).with_context(|| format!("not JSON: {:?}", self.body))
     }
 }
+
+/// The largest body read (an export download can be larger than ureq's 10 MB default).
+const BODY_LIMIT: u64 = 256 << 20;
 
 /// The operations listener of one relay.
 #[derive(Debug, Clone)]
@@ -96,11 +109,22 @@ impl OpsClient {
 fn answer(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<Answer> {
     let mut resp = r.context("HTTP request")?;
     let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect();
     let body = resp
         .body_mut()
+        .with_config()
+        .limit(BODY_LIMIT)
         .read_to_string()
         .context("reading the body")?;
-    Ok(Answer { status, body })
+    Ok(Answer {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// Samples of one scrape, by series (`name{labels}` as written).
