@@ -65,6 +65,12 @@ pub fn summary(r: &SyncReport) -> String {
         r.elapsed.as_secs_f64(),
         if r.zero_rtt { ", 0-RTT" } else { "" }
     );
+    if r.resent_after_restore > 0 {
+        s.push_str(&format!(
+            "  restored  the relay was restored from a backup: {} acknowledged change(s) sent again\n",
+            r.resent_after_restore
+        ));
+    }
     for f in &r.refused {
         s.push_str(&format!(
             "  refused   {}: {}\n",

@@ -386,7 +386,7 @@ fn retiring_a_households_newest_visits_moves_its_latest_visit_back() {
         .iter()
         .map(|i| i.seq)
         .collect();
-    r.acknowledge(&seqs).unwrap();
+    r.acknowledge(&seqs, 1).unwrap();
     assert_eq!(r.retire_visits_before(T0 - 10 * DAY_MS).unwrap(), 3);
     let due = r.due_visits(Some("w"), T0, 0).unwrap();
     let last = |id: &DocId| {
@@ -426,7 +426,7 @@ fn the_outbox_count_survives_reopening_without_reading_the_outbox() {
         .take(2)
         .map(|i| i.seq)
         .collect();
-    r.acknowledge(&first_two).unwrap();
+    r.acknowledge(&first_two, 1).unwrap();
     let after = r.pending().unwrap();
     assert_eq!(after.changes, 4);
     drop(r);

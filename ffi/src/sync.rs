@@ -78,6 +78,9 @@ pub struct SyncReport {
     pub acknowledged: u64,
     /// Local changes refused in this sync (recorded as refused, not sent again).
     pub refused: Vec<Refusal>,
+    /// Changes the relay had acknowledged before it was restored from an older backup,
+    /// pushed again in this sync (0 unless the relay went back in time).
+    pub resent_after_restore: u64,
     /// Records changed by what was received.
     pub documents_changed: u64,
     /// Entries received and applied.

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
+use crate::backup::{BackupError, BackupSummary};
 use crate::error::{Context, Result};
 use crate::export::{ExportCounts, ExportFormat};
 use crate::hub::{Device, DeviceStatus, Enrollment, GridDay, Hub};
@@ -73,6 +74,11 @@ pub enum AdminRequest {
         /// Id or name.
         device: String,
     },
+    /// Write a consistent backup of the relay to a file (`backup`).
+    Backup {
+        /// The file, absolute (the relay writes it).
+        to: PathBuf,
+    },
     /// Changes accepted per grid and UTC day over the last `days` days.
     Activity {
         /// How many days back, today included (1 to [`crate::hub::MAX_ACTIVITY_DAYS`]).
@@ -93,6 +99,7 @@ impl AdminRequest {
             AdminRequest::RotateToken { .. } => "rotate_token",
             AdminRequest::Export { .. } => "export",
             AdminRequest::Activity { .. } => "activity",
+            AdminRequest::Backup { .. } => "backup",
         }
     }
 
@@ -100,9 +107,10 @@ impl AdminRequest {
     pub fn device(&self) -> Option<&str> {
         match self {
             AdminRequest::Add { name, .. } => Some(name),
-            AdminRequest::List | AdminRequest::Activity { .. } | AdminRequest::Export { .. } => {
-                None
-            }
+            AdminRequest::List
+            | AdminRequest::Activity { .. }
+            | AdminRequest::Export { .. }
+            | AdminRequest::Backup { .. } => None,
             AdminRequest::Rescope { device, .. }
             | AdminRequest::Revoke { device }
             | AdminRequest::Wipe { device }
@@ -203,6 +211,11 @@ pub enum AdminResponse {
         /// One entry per grid and day.
         days: Vec<GridDay>,
     },
+    /// The backup is written.
+    BackedUp {
+        /// What it holds.
+        summary: BackupSummary,
+    },
     /// The request failed.
     Error {
         /// Why.
@@ -267,6 +280,12 @@ fn run(hub: &Hub, req: AdminRequest, caller: Caller) -> CoreResult<AdminResponse
         }
         AdminRequest::Activity { days } => AdminResponse::Activity {
             days: hub.grid_activity(days)?,
+        },
+        AdminRequest::Backup { to } => AdminResponse::BackedUp {
+            summary: hub.backup(&to, &|_| {}).map_err(|e| match e {
+                BackupError::Store(e) => e,
+                other => gridsync_core::Error::Storage(other.to_string()),
+            })?,
         },
     })
 }

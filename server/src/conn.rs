@@ -16,7 +16,7 @@ use gridsync_core::sync::{RelaySession, SessionStats, Transmit};
 use tokio::sync::watch;
 use tracing::Instrument;
 
-use crate::hub::{Hub, cursor_seq};
+use crate::hub::{ContactEnd, Hub, cursor_seq};
 use crate::login_limit::FailedLogins;
 
 /// How long a closed session waits for its error frame to leave.
@@ -102,8 +102,13 @@ impl RelayPeer {
             .session
             .close_reason()
             .map(|(code, why)| format!("{code:?}: {why}"));
-        let cursor = self.session.client_cursor().and_then(cursor_seq);
-        if let Err(e) = self.hub.contact_ended(&device, cursor, refused, error) {
+        let end = ContactEnd {
+            cursor: self.session.client_cursor().and_then(cursor_seq),
+            refused,
+            accepted: stats.changes_accepted,
+            error,
+        };
+        if let Err(e) = self.hub.contact_ended(&device, end) {
             tracing::warn!(error = %e, "cannot record the end of the device's contact");
         }
     }

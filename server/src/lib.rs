@@ -11,10 +11,13 @@
 //!   and the offline CLI), every action logged.
 //! - [`admin_token`]: the admin API's token, kept hashed in the data directory.
 //! - [`http`]: the operations listener: `/metrics`, `/healthz`, `/readyz`, the JSON admin
-//!   API behind the admin token.
+//!   API behind the admin token, and the export's tables as downloads.
 //! - [`console`]: the operator's web console at `/` on that listener (HTML, CSS and JS
 //!   embedded from `src/console/`): devices, per-grid activity, revoking.
-//! - [`export`]: households, visits and cases of a scope as CSV or JSONL files.
+//! - [`backup`]: consistent backups while serving, and restores under a new log
+//!   generation that tells handsets what the relay lost.
+//! - [`export`]: households, visits and cases of a scope as CSV or JSONL files, or one
+//!   table into any writer (the HTTP download).
 //! - [`metrics`]: the Prometheus metrics, bounded labels.
 //! - [`login_limit`]: sources that fail to log in too often are refused for a while.
 //! - [`error`]: the library's error type.
@@ -25,6 +28,7 @@
 
 pub mod admin;
 pub mod admin_token;
+pub mod backup;
 pub mod config;
 mod conn;
 pub mod console;
@@ -48,25 +52,29 @@ use std::sync::Arc;
 
 use gridsync_core::store::{SledOptions, SledStore};
 
+/// The directory of the relay's store inside its data directory.
+pub const STORE_DIR: &str = "store";
+
+/// How the relay opens its sled store (`cache_mib` of cache).
+pub fn store_options(cache_mib: u64) -> SledOptions {
+    SledOptions {
+        cache_bytes: cache_mib << 20,
+        // The hub flushes itself: once per group of concurrent pushes.
+        flush_every_commit: false,
+        compact_over_bytes: 256 << 20,
+        high_throughput: true,
+        // Ingest throughput first; the relay's disk is not a phone's.
+        compression: 0,
+        dictionary_trees: Vec::new(),
+        // The relay's data directory is protected by the operator (docs/OPERATIONS.md).
+        key: None,
+    }
+}
+
 /// Opens the relay's sled store in `data_dir/store`.
 pub fn open_hub(data_dir: &Path, cache_mib: u64) -> Result<Hub> {
-    let path = data_dir.join("store");
-    let store = SledStore::open(
-        &path,
-        SledOptions {
-            cache_bytes: cache_mib << 20,
-            // The hub flushes itself: once per group of concurrent pushes.
-            flush_every_commit: false,
-            compact_over_bytes: 256 << 20,
-            high_throughput: true,
-            // Ingest throughput first; the relay's disk is not a phone's.
-            compression: 0,
-            dictionary_trees: Vec::new(),
-            // The relay's data directory is protected by the operator (docs/OPERATIONS.md).
-            key: None,
-        },
-    )?;
-    let hub = Hub::open(Arc::new(store))?;
+    let store = SledStore::open(&data_dir.join(STORE_DIR), store_options(cache_mib))?;
+    let hub = Hub::open(Arc::new(store))?.with_data_dir(data_dir);
     perms::restrict(data_dir)?;
     Ok(hub)
 }

@@ -80,6 +80,8 @@ async function run(page) {
   const lag = (await row.locator("td.lag").innerText()).trim();
   check(/^\d+$/.test(lag), `the device shows its lag (${lag})`);
   if (expectLag !== undefined) check(lag === expectLag, `the lag is ${expectLag}`);
+  const pending = (await row.locator("td.pending").innerText()).trim();
+  check(/^\d+$/.test(pending), `the device shows what waits in its outbox (${pending})`);
   const seen = await row.locator("td.last-seen").innerText();
   check(!seen.includes("Never") && /\d{4}/.test(seen), `last seen is a time (${seen})`);
   const agent = (await row.locator("td.agent").innerText()).trim();

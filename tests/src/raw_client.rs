@@ -95,7 +95,7 @@ impl RawClient {
     }
 
     /// Pushes `changes` and returns what the relay refused (every other change is durable
-    /// on the relay).
+    /// on the relay, unless deferred for a missing dependency: an error here).
     pub async fn push(&mut self, changes: Vec<PushedChange>) -> Result<Vec<Refusal>> {
         let id = self.next_id;
         self.next_id += 1;
@@ -103,7 +103,15 @@ impl RawClient {
         let answers = self.until(|m| matches!(m, RelayMsg::PushAck { .. })).await;
         for msg in answers {
             match msg {
-                RelayMsg::PushAck { id: got, refused } if got == id => return Ok(refused),
+                RelayMsg::PushAck {
+                    id: got,
+                    refused,
+                    deferred,
+                    ..
+                } if got == id => {
+                    anyhow::ensure!(deferred.is_empty(), "{} changes deferred", deferred.len());
+                    return Ok(refused);
+                }
                 RelayMsg::Error { code, message } => bail!("relay error {code:?}: {message}"),
                 _ => {}
             }

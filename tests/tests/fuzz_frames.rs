@@ -17,7 +17,7 @@ use gridsync_core::sync::frame::{
     FLAG_ZSTD, FLAG_ZSTD_STREAM, FrameDecoder, FrameEncoder, HEADER_LEN,
 };
 use gridsync_core::sync::wire::{
-    ClientMsg, Cursor, Entry, ErrorCode, Payload, PushedChange, Refusal, RelayMsg,
+    ClientMsg, Cursor, Entry, ErrorCode, Fork, Lineage, Payload, PushedChange, Refusal, RelayMsg,
 };
 use gridsync_core::sync::zstream::StreamCompressor;
 use gridsync_core::{DocId, DocKind, GridPath};
@@ -87,6 +87,8 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
             )
         )
             .prop_map(|(id, changes)| ClientMsg::Push { id, changes }),
+        (any::<u64>(), any::<u64>())
+            .prop_map(|(changes, bytes)| ClientMsg::Pending { changes, bytes }),
         (cursor(), any::<u32>(), prop::collection::vec(grid(), 0..3)).prop_map(
             |(cursor, max_bytes, scopes)| ClientMsg::Pull {
                 cursor,
@@ -119,28 +121,46 @@ fn relay_msg() -> impl Strategy<Value = RelayMsg> {
         (
             ".{0,20}",
             (".{0,20}", ".{0,20}", prop::collection::vec(grid(), 0..3)),
-            any::<u64>()
+            any::<u64>(),
+            (any::<u64>(), any::<u64>())
         )
-            .prop_map(|(device, (worker, display_name, scopes), head)| {
-                RelayMsg::Welcome {
-                    device,
-                    grants: Grants {
-                        worker,
-                        display_name,
-                        roles: vec![Role::GridWorker],
-                        scopes,
-                    },
-                    head,
+            .prop_map(
+                |(device, (worker, display_name, scopes), head, (generation, backed_up))| {
+                    RelayMsg::Welcome {
+                        device,
+                        grants: Grants {
+                            worker,
+                            display_name,
+                            roles: vec![Role::GridWorker],
+                            scopes,
+                        },
+                        head,
+                        lineage: Lineage {
+                            generation,
+                            forks: vec![Fork {
+                                generation: !generation,
+                                head,
+                            }],
+                            backed_up,
+                        },
+                    }
                 }
-            }),
+            ),
         (
             any::<u64>(),
             prop::collection::vec(
                 (any::<[u8; 32]>(), ".{0,30}").prop_map(|(hash, reason)| Refusal { hash, reason }),
                 0..2
-            )
+            ),
+            any::<u64>(),
+            prop::collection::vec(any::<[u8; 32]>(), 0..2)
         )
-            .prop_map(|(id, refused)| RelayMsg::PushAck { id, refused }),
+            .prop_map(|(id, refused, head, deferred)| RelayMsg::PushAck {
+                id,
+                head,
+                refused,
+                deferred
+            }),
         (
             cursor(),
             cursor(),

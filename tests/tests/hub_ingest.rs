@@ -10,7 +10,7 @@ use std::sync::Arc;
 use gridsync_core::replica::{Replica, ReplicaConfig};
 use gridsync_core::store::MemoryStore;
 use gridsync_core::sync::CheckedChange;
-use gridsync_core::sync::backend::{DeviceGrant, RelayBackend};
+use gridsync_core::sync::backend::{DeviceGrant, NotIngested, RelayBackend};
 use gridsync_core::sync::wire::{Cursor, Payload, PushedChange};
 use gridsync_core::{DocId, GridPath};
 use gridsync_server::Hub;
@@ -77,12 +77,19 @@ impl Fixture {
     }
 
     /// Ingests changes as a session would hand them over (parsed and scope-checked).
-    fn ingest(&self, changes: &[PushedChange]) -> Vec<Result<(), String>> {
+    fn ingest_typed(&self, changes: &[PushedChange]) -> Vec<Result<(), NotIngested>> {
         let checked: Vec<CheckedChange> = changes
             .iter()
             .map(|c| CheckedChange::check(&self.grant, c.clone()).unwrap())
             .collect();
         self.hub.ingest(&self.grant, &checked).unwrap()
+    }
+
+    /// [`Fixture::ingest_typed`], refusals and deferrals as their reasons.
+    fn ingest(&self, changes: &[PushedChange]) -> Vec<Result<(), String>> {
+        (self.ingest_typed(changes).into_iter())
+            .map(|o| o.map_err(|e| e.reason().to_string()))
+            .collect()
     }
 
     fn log_visits(&self, n: usize) -> Vec<DocId> {
@@ -144,6 +151,30 @@ fn later_changes_build_on_a_document_stored_as_its_first_change() {
     assert_eq!(want.tier, gridsync_core::model::Tier::Red);
     let changes = doc.get_changes(&[]);
     assert_eq!(changes.len(), 2);
+}
+
+/// A relay restored from an older backup lacks what a later change builds on: the change is
+/// deferred (the handset keeps it and pushes it again after its dependency), not refused
+/// for good, and nothing is stored until the dependency arrives.
+#[test]
+fn a_change_whose_dependency_is_missing_is_deferred_not_refused() {
+    let f = fixture();
+    let first = f.outbox();
+    f.replica
+        .change_tier(&f.household, gridsync_core::model::Tier::Red, "w", "独居")
+        .unwrap();
+    let later: Vec<PushedChange> = f.outbox()[first.len()..].to_vec();
+    let out = f.ingest_typed(&later);
+    assert!(
+        out.iter()
+            .all(|o| matches!(o, Err(NotIngested::MissingDependency(_)))),
+        "{out:?}"
+    );
+    assert_eq!(f.hub.head().unwrap(), 0);
+    let mut both = first.clone();
+    both.extend(later);
+    assert!(f.ingest_typed(&both).iter().all(Result::is_ok));
+    assert_eq!(f.hub.head().unwrap(), 2);
 }
 
 #[test]

@@ -145,6 +145,13 @@ async fn metrics_move_by_what_a_sync_did() {
             .is_some_and(|a| !a.is_empty())
     );
     assert_eq!(by_name("writer")["stuck"], false);
+    // The writer reported its outbox at login; all of it was accepted on that connection.
+    let writer = by_name("writer");
+    assert_eq!(writer["activity"]["pending"], 0, "{writer}");
+    assert!(
+        writer["activity"]["pending_bytes"].as_u64() > Some(0),
+        "{writer}"
+    );
     harness::eventually(Duration::from_secs(10), || {
         let list = admin.get("/api/devices")?.json()?;
         let reader = list["devices"]

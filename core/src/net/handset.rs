@@ -119,6 +119,9 @@ impl Peer for HandsetPeer<'_> {
                 }
                 ClientEvent::Acknowledged { count } => self.report.acknowledged += count as u64,
                 ClientEvent::Refused(r) => self.report.refused.push(r),
+                ClientEvent::RelayRestored { requeued } => {
+                    self.report.resent_after_restore += requeued
+                }
                 ClientEvent::CaughtUp => {
                     self.report.caught_up = true;
                     self.client.set_ok(LinkState::Live);

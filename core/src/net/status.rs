@@ -60,6 +60,9 @@ pub struct SyncReport {
     /// Local changes the relay refused in this session, each with its record and reason;
     /// they are recorded as refused and not sent again.
     pub refused: Vec<RefusedChange>,
+    /// Changes the relay had acknowledged before it was restored from an older backup,
+    /// put back into the outbox to be pushed again (0 unless the relay went back in time).
+    pub resent_after_restore: u64,
     /// Documents changed by pulled entries.
     pub documents_changed: u64,
     /// Entries applied.

@@ -14,6 +14,9 @@ mod records;
 mod refused;
 #[cfg(test)]
 mod refused_tests;
+mod rejoin;
+#[cfg(test)]
+mod rejoin_tests;
 mod rescope;
 #[cfg(test)]
 mod rescope_tests;

@@ -2,7 +2,8 @@
 //! as the change itself, read page by page for a push and dropped on acknowledgement.
 //!
 //! Outbox tree layout: `q seq` → which change of which document, `d doc \0 seq` → ().
-//! Changes the relay refused move out of `q`/`d` into `r`/`x` (see [`super::refused`]).
+//! Changes the relay refused move out of `q`/`d` into `r`/`x` (see [`super::refused`]);
+//! acknowledged ones into `a` until a relay backup covers them (see [`super::rejoin`]).
 //! Meta `outbox_pending` holds the pending changes' count and bytes, `outbox_refused` the
 //! count of refused ones. Stores from before the outbox lost its hash index also held
 //! `h hash` → `seq`; schema step 3 ([`drop_legacy_hash_index`]) deletes those once.
@@ -122,12 +123,13 @@ fn last_seq(store: &dyn Store, prefix: &[u8]) -> Result<Option<u64>> {
     last.first().map(|(k, _)| seq_of(k)).transpose()
 }
 
-/// The next free outbox sequence in a store (refused entries keep their seqs too, so a
-/// seq is never reused).
+/// The next free outbox sequence in a store (refused and acknowledged entries keep their
+/// seqs too, so a seq is never reused).
 pub(super) fn next_outbox_seq(store: &dyn Store) -> Result<u64> {
     let pending = last_seq(store, SEQ_PREFIX)?;
     let refused = last_seq(store, super::refused::REFUSED_PREFIX)?;
-    Ok(pending.max(refused).map_or(1, |s| s + 1))
+    let acked = last_seq(store, super::rejoin::ACKED_PREFIX)?;
+    Ok(pending.max(refused).max(acked).map_or(1, |s| s + 1))
 }
 
 /// Counts of the outbox, read once at open and kept up to date after. A store written
@@ -274,9 +276,11 @@ impl Replica {
         })
     }
 
-    /// Drops acknowledged changes (by outbox seq) from the outbox. Seqs no longer there are
-    /// ignored (a repeated acknowledgement is harmless).
-    pub fn acknowledge(&self, seqs: &[u64]) -> Result<()> {
+    /// Drops acknowledged changes (by outbox seq) from the outbox, keeping each with the
+    /// relay's `head` in the acknowledged journal until a relay backup covers it (see
+    /// [`Replica::rejoin`]). Seqs no longer there are ignored (a repeated acknowledgement is
+    /// harmless).
+    pub fn acknowledge(&self, seqs: &[u64], head: u64) -> Result<()> {
         let mut inner = self.lock()?;
         let mut batch = Batch::new();
         let mut gone = PendingSummary::default();
@@ -289,6 +293,7 @@ impl Replica {
             batch.delete(trees::OUTBOX, q_key(*seq));
             gone.changes += 1;
             gone.bytes += change.size;
+            super::rejoin::stage_acked(&mut batch, *seq, change, head)?;
         }
         self.stage_last_sync(&mut batch);
         let after = PendingSummary {
@@ -373,13 +378,20 @@ mod tests {
             Some(SCHEMA_VERSION)
         );
         assert_eq!(r.pending().expect("pending").changes, 3);
-        r.acknowledge(&[items[0].seq, items[1].seq]).expect("ack");
+        r.acknowledge(&[items[0].seq, items[1].seq], 1)
+            .expect("ack");
         assert_eq!(r.pending().expect("pending").changes, 1);
         let left = r.outbox_after(None, usize::MAX).expect("outbox");
         assert_eq!(left.len(), 1);
         assert_eq!(left[0].seq, items[2].seq);
-        r.acknowledge(&[items[2].seq]).expect("ack");
+        r.acknowledge(&[items[2].seq], 1).expect("ack");
         assert_eq!(r.pending().expect("pending"), PendingSummary::default());
-        assert_eq!(store.len(trees::OUTBOX).expect("len"), 0);
+        // What is left are the three acknowledged changes, kept for a relay restore.
+        let left = store.scan(trees::OUTBOX, Scan::prefix(b"")).expect("scan");
+        assert_eq!(left.len(), 3);
+        assert!(
+            left.iter()
+                .all(|(k, _)| k.starts_with(super::super::rejoin::ACKED_PREFIX))
+        );
     }
 }

@@ -5,7 +5,7 @@
 //! pushed nor pending) for `r seq` → [`RefusedEntry`] and `x doc \0 seq` → (). Meta
 //! `outbox_refused` counts them (see [`super::outbox`]).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use automerge::{Automerge, Change};
 use serde::{Deserialize, Serialize};
@@ -84,6 +84,42 @@ fn refused_of(store: &dyn Store, doc: &DocId) -> Result<Vec<(u64, RefusedEntry)>
             .get(trees::OUTBOX, &seq_key(REFUSED_PREFIX, seq))?
             .ok_or_else(|| Error::corrupt("outbox", "a refused entry lost its record"))?;
         out.push((seq, decode(&v)?));
+    }
+    Ok(out)
+}
+
+/// Of `deferred` (in outbox order), the changes that build on a refused change of their
+/// record, directly or through an earlier one of them, with that as their reason.
+pub(super) fn built_on_refused(
+    replica: &Replica,
+    deferred: &[RefusedChange],
+) -> Result<Vec<RefusedChange>> {
+    let store = replica.store.as_ref();
+    let mut refused: HashMap<DocId, HashSet<ChangeHash>> = HashMap::new();
+    let mut out = Vec::new();
+    for d in deferred {
+        if !refused.contains_key(&d.doc) {
+            let known = refused_of(store, &d.doc)?
+                .into_iter()
+                .map(|(_, e)| e.change.hash);
+            refused.insert(d.doc.clone(), known.collect());
+        }
+        let hash = automerge::ChangeHash(d.hash);
+        let deps: Vec<ChangeHash> = replica.read_doc(&d.doc, |doc| {
+            use automerge::ReadDoc;
+            Ok(doc
+                .get_change_by_hash(&hash)
+                .map(|c| c.deps().iter().map(|h| h.0).collect())
+                .unwrap_or_default())
+        })?;
+        let of_doc = refused.entry(d.doc.clone()).or_default();
+        if deps.iter().any(|h| of_doc.contains(h)) {
+            of_doc.insert(d.hash);
+            out.push(RefusedChange {
+                reason: "builds on a change the relay refused".into(),
+                ..d.clone()
+            });
+        }
     }
     Ok(out)
 }
@@ -181,6 +217,12 @@ impl Replica {
         self.store.commit(batch)?;
         inner.pending = after;
         Ok(())
+    }
+
+    /// Of changes the relay deferred for a missing dependency, those built on a change it
+    /// refused (see [`crate::sync::HandsetBackend::built_on_refused`]).
+    pub fn built_on_refused(&self, deferred: &[RefusedChange]) -> Result<Vec<RefusedChange>> {
+        built_on_refused(self, deferred)
     }
 
     /// The records holding changes the relay refused, in the order they were refused.

@@ -175,7 +175,7 @@ fn a_refused_change_is_marked_skipped_and_counted_apart_across_reopens() {
         assert_eq!(seqs.len(), 2);
         assert!(seqs[1] > refused[0], "{seqs:?}");
         // Acknowledging what is pending leaves the refused count alone.
-        r.acknowledge(&seqs).expect("ack");
+        r.acknowledge(&seqs, 1).expect("ack");
         assert_eq!(
             r.pending().expect("pending"),
             PendingSummary {
@@ -250,7 +250,7 @@ fn discarding_a_later_refused_change_keeps_what_the_relay_accepted() {
         let r = b.open();
         let h = register(&r, G1, "甲");
         let created: Vec<u64> = outbox(&r).into_iter().map(|i| i.seq).collect();
-        r.acknowledge(&created).expect("ack");
+        r.acknowledge(&created, 1).expect("ack");
         set_phone(&r, &h, "13900002222");
         let refused = refuse_all_of(&r, &h);
         assert_eq!(refused.len(), 1);
@@ -335,7 +335,7 @@ fn a_visit_with_a_refused_change_is_not_retired() {
             .filter(|i| i.change.doc == h)
             .map(|i| i.seq)
             .collect();
-        r.acknowledge(&created).expect("ack");
+        r.acknowledge(&created, 1).expect("ack");
         refuse_all_of(&r, &visit);
         assert_eq!(r.retire_visits_before(NOW).expect("retire"), 0);
         assert!(r.visit(&visit).is_ok());

@@ -204,6 +204,11 @@ impl Replica {
 }
 
 /// Stages `value` under meta `key`, or the key's removal for `None`.
+/// Stages where the bootstrap pull stands (`None`: no bootstrap to run).
+pub(super) fn stage_bootstrap(b: &mut Batch, boot: Option<&Bootstrap>) -> Result<()> {
+    stage_meta(b, BOOTSTRAP_KEY, boot)
+}
+
 fn stage_meta<T: serde::Serialize>(b: &mut Batch, key: &[u8], value: Option<&T>) -> Result<()> {
     match value {
         Some(v) => b.put(trees::META, key.to_vec(), encode(v)?),

@@ -55,7 +55,7 @@ fn acknowledge_all(r: &Replica) {
     let seqs: Vec<u64> = (r.outbox_after(None, usize::MAX).expect("outbox").iter())
         .map(|i| i.seq)
         .collect();
-    r.acknowledge(&seqs).expect("ack");
+    r.acknowledge(&seqs, 1).expect("ack");
     r.retire_lost().expect("retire");
 }
 

@@ -9,8 +9,8 @@ use crate::error::Result;
 use crate::ids::DocId;
 use crate::index::{decode, encode};
 use crate::store::{Batch, trees};
-use crate::sync::backend::{Bootstrap, HandsetBackend, OutboxItem, RefusedChange};
-use crate::sync::wire::{Cursor, Entry};
+use crate::sync::backend::{Bootstrap, HandsetBackend, OutboxItem, RefusedChange, Rejoin};
+use crate::sync::wire::{Cursor, Entry, Lineage};
 
 /// Meta key of the pull cursor.
 const CURSOR_KEY: &[u8] = b"cursor";
@@ -89,9 +89,22 @@ impl HandsetBackend for &Replica {
         Replica::apply_batch(self, entries, cursor)
     }
 
-    fn acknowledge(&mut self, seqs: &[u64]) -> Result<()> {
-        Replica::acknowledge(self, seqs)?;
+    fn acknowledge(&mut self, seqs: &[u64], head: u64) -> Result<()> {
+        Replica::acknowledge(self, seqs, head)?;
         Replica::retire_lost(self).map(|_| ())
+    }
+
+    fn built_on_refused(&self, deferred: &[RefusedChange]) -> Result<Vec<RefusedChange>> {
+        Replica::built_on_refused(self, deferred)
+    }
+
+    fn rejoin(&mut self, lineage: &Lineage) -> Result<Rejoin> {
+        Replica::rejoin(self, lineage)
+    }
+
+    fn pending_outbox(&self) -> Result<(u64, u64)> {
+        let p = Replica::pending(self)?;
+        Ok((p.changes, p.bytes))
     }
 
     fn refuse(&mut self, refused: &[RefusedChange]) -> Result<()> {

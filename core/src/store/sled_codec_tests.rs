@@ -37,11 +37,18 @@ fn fill(path: &std::path::Path, n: u32) {
 }
 
 fn raw_value(path: &std::path::Path, key: u32) -> Vec<u8> {
-    let db = sled::Config::new()
-        .path(path)
-        .use_compression(true)
-        .open()
-        .unwrap();
+    // A store just dropped may hold its file lock a moment longer on a loaded machine.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let db = loop {
+        match sled::Config::new().path(path).use_compression(true).open() {
+            Ok(db) => break db,
+            Err(e) if std::time::Instant::now() < deadline => {
+                let _ = e;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("opening {}: {e}", path.display()),
+        }
+    };
     db.open_tree("docs")
         .unwrap()
         .get(key.to_be_bytes())

@@ -10,7 +10,7 @@ use crate::ids::{DocId, GridPath};
 use crate::model::Grants;
 
 use super::checked::CheckedChange;
-use super::wire::{ChangeHash, Cursor, Entry, PushedChange};
+use super::wire::{ChangeHash, Cursor, Entry, Lineage, PushedChange};
 
 /// One local change waiting in the handset's outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,13 +45,39 @@ pub trait HandsetBackend {
     fn apply_batch(&mut self, entries: &[Entry], cursor: &Cursor) -> Result<Vec<DocId>>;
 
     /// Drops acknowledged changes (by outbox seq, as [`OutboxItem::seq`]) from the outbox;
-    /// seqs no longer there are ignored.
-    fn acknowledge(&mut self, seqs: &[u64]) -> Result<()>;
+    /// seqs no longer there are ignored. `head` is the relay's log head the
+    /// acknowledgement came with: a backend that keeps acknowledged changes against a
+    /// relay restored from a backup (see [`HandsetBackend::rejoin`]) keeps it with them.
+    fn acknowledge(&mut self, seqs: &[u64], head: u64) -> Result<()>;
+
+    /// Compares the relay's [`Lineage`] (from `Welcome`) with the generation the handset
+    /// last synced with, before anything else on the connection is handled. When the
+    /// relay was restored from a backup older than what the handset holds, the backend
+    /// moves its cursor back to the backup's head and puts the changes acknowledged after
+    /// it back into the outbox, in one durable write. The default keeps nothing and
+    /// reports [`Rejoin::Same`].
+    fn rejoin(&mut self, lineage: &Lineage) -> Result<Rejoin> {
+        let _ = lineage;
+        Ok(Rejoin::Same)
+    }
+
+    /// Changes waiting in the outbox and their bytes, reported to the relay after Hello.
+    fn pending_outbox(&self) -> Result<(u64, u64)> {
+        Ok((0, 0))
+    }
 
     /// Records durably that the relay refused these changes, with its reasons: they leave
     /// the pending outbox, are never pushed again, and are kept (with the record) until the
     /// user discards them. Seqs no longer pending are ignored.
     fn refuse(&mut self, refused: &[RefusedChange]) -> Result<()>;
+
+    /// Of changes the relay deferred for a missing dependency, those that build (directly
+    /// or through another of them) on a change it refused: they are refused in turn, with
+    /// the reason given here; the others stay in the outbox (the relay went back in time
+    /// and gets what they build on again). The default refuses them all.
+    fn built_on_refused(&self, deferred: &[RefusedChange]) -> Result<Vec<RefusedChange>> {
+        Ok(deferred.to_vec())
+    }
 
     /// Erases the store at the relay's word (a remote wipe): everything unreadable at
     /// once, then removed (`Replica::erase`).
@@ -86,6 +112,41 @@ pub trait HandsetBackend {
         Err(Error::Protocol(
             "this handset backend does not pull newly granted grids".into(),
         ))
+    }
+}
+
+/// What [`HandsetBackend::rejoin`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejoin {
+    /// The relay's log continues the one the handset synced with (or this is the first
+    /// contact): nothing to do again.
+    Same,
+    /// The relay went back in time (restored from a backup): the persisted cursor moved
+    /// back and `requeued` acknowledged changes are in the outbox again.
+    Rewound {
+        /// Changes put back into the outbox.
+        requeued: u64,
+    },
+}
+
+/// Why [`RelayBackend::ingest`] did not store a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotIngested {
+    /// Refused for good (admission rules, a document grown too large, a change that does
+    /// not apply): the handset keeps it as refused and never pushes it again.
+    Refused(String),
+    /// The relay lacks a change this one depends on (a relay restored from an older
+    /// backup): the handset keeps it in its outbox and pushes it again after what it
+    /// depends on.
+    MissingDependency(String),
+}
+
+impl NotIngested {
+    /// The reason, for logs.
+    pub fn reason(&self) -> &str {
+        match self {
+            NotIngested::Refused(r) | NotIngested::MissingDependency(r) => r,
+        }
     }
 }
 
@@ -222,13 +283,13 @@ pub trait RelayBackend {
 
     /// Validates against what the relay holds and durably stores changes that passed
     /// [`CheckedChange::check`] (parsed, inside `grant.scopes`: not checked again here);
-    /// returns, per change and in order, accepted or refused (reason). Idempotent: a change
-    /// already held is accepted again. Must return exactly one outcome per change.
+    /// returns, per change and in order, accepted or why not. Idempotent: a change already
+    /// held is accepted again. Must return exactly one outcome per change.
     fn ingest(
         &self,
         grant: &DeviceGrant,
         changes: &[CheckedChange],
-    ) -> Result<Vec<std::result::Result<(), String>>>;
+    ) -> Result<Vec<std::result::Result<(), NotIngested>>>;
 
     /// The next batch after `cursor` restricted to `scopes` (the device's granted scopes,
     /// or some of them; [`Cursor::Fresh`] starts a
@@ -240,6 +301,18 @@ pub trait RelayBackend {
 
     /// Current log head sequence.
     fn head(&self) -> Result<u64>;
+
+    /// Where the relay's log comes from (sent in `Welcome`). The default is a relay with
+    /// no generation, which handsets never treat as restored.
+    fn lineage(&self) -> Result<Lineage> {
+        Ok(Lineage::default())
+    }
+
+    /// Records what a handset reported waiting in its outbox at connection start.
+    fn pending_reported(&self, device_id: &str, changes: u64, bytes: u64) -> Result<()> {
+        let _ = (device_id, changes, bytes);
+        Ok(())
+    }
 }
 
 /// The error [`RelayBackend::authenticate`] returns for a token it does not know.

@@ -3,13 +3,15 @@
 //! States: `Idle` → `start` → `AwaitWelcome` → Welcome → `Connected` → (error) → `Closed`;
 //! a Wipe (instead of Welcome, or on a live connection) erases the store, answers Wiped
 //! and waits in `Wiped` for the relay's goodbye, which ends it with [`Error::Wiped`].
-//! `start` sends Hello, the first outbox chunk and a Pull in one flight, so a reconnect
-//! costs one round trip. One push is in flight at a time (so pushes stay in outbox order
+//! `start` sends Hello, the outbox's size, the first outbox chunk and a Pull in one
+//! flight, so a reconnect costs one round trip. Welcome's lineage is handled first: a relay
+//! restored from a backup gets the handset's acknowledged work again (ADR 0012). One push is in flight at a time (so pushes stay in outbox order
 //! even on bulk streams); each acknowledgement releases the next chunk. Pulls follow the
 //! persisted cursor: every batch is applied together with its `next` cursor. Grids newly
 //! granted since that cursor began are then pulled from their start, narrowed to them,
 //! before the session counts as caught up (`client/pull.rs`).
 
+mod ack;
 mod pull;
 mod push;
 mod wipe;
@@ -20,7 +22,7 @@ use tracing::{debug, info, warn};
 
 use self::push::Pushes;
 use super::backend::{Bootstrap, HandsetBackend, RefusedChange};
-use super::wire::{ClientMsg, Cursor, ErrorCode, PROTOCOL_VERSION, Refusal, RelayMsg};
+use super::wire::{ClientMsg, Cursor, ErrorCode, PROTOCOL_VERSION, RelayMsg};
 use super::{BULK_THRESHOLD, Lane, SessionStats, Transmit, relay_msg_kind};
 use crate::error::{Denial, Error, Result};
 use crate::ids::{DocId, Timestamp};
@@ -82,6 +84,12 @@ pub enum ClientEvent {
     /// the pending outbox and is never pushed again; the record keeps it until the user
     /// discards it.
     Refused(RefusedChange),
+    /// The relay was restored from a backup older than what this handset held: the cursor
+    /// moved back, and `requeued` changes it had acknowledged are pushed again.
+    RelayRestored {
+        /// Acknowledged changes put back into the outbox.
+        requeued: u64,
+    },
     /// Nothing is outstanding: the last batch said no more, and every pushed change was
     /// acknowledged or refused.
     CaughtUp,
@@ -160,6 +168,8 @@ impl ClientSession {
             agent: self.config.agent.clone(),
         };
         self.queue(hello, Lane::Control);
+        let (changes, bytes) = backend.pending_outbox()?;
+        self.queue(ClientMsg::Pending { changes, bytes }, Lane::Control);
         self.phase = Phase::AwaitWelcome;
         if let Err(e) = self.push_next(backend) {
             self.fail(&e);
@@ -200,10 +210,12 @@ impl ClientSession {
                 device,
                 grants,
                 head,
+                lineage,
             } => {
                 if self.phase == Phase::AwaitWelcome {
                     info!(%device, worker = %grants.worker, head, "connected");
                     self.phase = Phase::Connected;
+                    self.rejoin(&lineage, backend)?;
                     backend.set_grants(&grants)?;
                     self.boot = backend.bootstrap()?;
                     self.events
@@ -213,7 +225,12 @@ impl ClientSession {
                     Err(Error::Protocol("second Welcome on one connection".into()))
                 }
             }
-            RelayMsg::PushAck { id, refused } => self.on_ack(id, refused, backend),
+            RelayMsg::PushAck {
+                id,
+                head,
+                refused,
+                deferred,
+            } => self.on_ack(id, head, refused, &deferred, backend),
             RelayMsg::Batch {
                 from,
                 next,
@@ -295,29 +312,6 @@ impl ClientSession {
     /// Message, entry and change counters.
     pub fn stats(&self) -> SessionStats {
         self.stats
-    }
-
-    fn on_ack(
-        &mut self,
-        id: u64,
-        refused: Vec<Refusal>,
-        backend: &mut dyn HandsetBackend,
-    ) -> Result<()> {
-        let (acked, refused) = self.pushes.complete(id, refused)?;
-        backend.acknowledge(&acked)?;
-        if !refused.is_empty() {
-            backend.refuse(&refused)?;
-        }
-        self.stats.changes_accepted += acked.len() as u64;
-        if !acked.is_empty() {
-            self.events
-                .push_back(ClientEvent::Acknowledged { count: acked.len() });
-        }
-        for refusal in refused {
-            warn!(doc = %refusal.doc, seq = refusal.seq, reason = %refusal.reason, "relay refused a change");
-            self.events.push_back(ClientEvent::Refused(refusal));
-        }
-        self.push_next(backend)
     }
 
     /// Sends the next outbox chunk unless a push is in flight.

@@ -31,15 +31,16 @@ pub mod wire;
 pub mod zstream;
 
 pub use backend::{
-    DeviceGrant, HandsetBackend, OutboxItem, PullBatch, RefusedChange, RelayBackend,
+    DeviceGrant, HandsetBackend, NotIngested, OutboxItem, PullBatch, RefusedChange, Rejoin,
+    RelayBackend,
 };
 pub use checked::{CheckedChange, MAX_CHANGE_BYTES, Unchecked};
 pub use client::{ClientConfig, ClientEvent, ClientSession};
 pub use frame::{FrameDecoder, FrameEncoder, MAX_BODY, MAX_FRAME, encode_client, encode_relay};
 pub use relay::RelaySession;
 pub use wire::{
-    ChangeHash, ClientMsg, Cursor, Entry, ErrorCode, PROTOCOL_VERSION, Payload, PushedChange,
-    Refusal, RelayMsg,
+    ChangeHash, ClientMsg, Cursor, Entry, ErrorCode, Fork, Lineage, PROTOCOL_VERSION, Payload,
+    PushedChange, Refusal, RelayMsg,
 };
 
 /// Messages carrying more than this many bytes of entries or changes go on [`Lane::Bulk`].
@@ -91,8 +92,12 @@ pub struct SessionStats {
     /// Pushed changes refused as not the device's to write there: an invalid id or grid,
     /// a grid outside its scopes (relay).
     pub refused_scope: u64,
-    /// Pushed changes the backend refused: admission rules, missing dependencies (relay).
+    /// Pushed changes the backend refused: admission rules, a document grown too large
+    /// (relay).
     pub refused_admission: u64,
+    /// Pushed changes deferred because a change they depend on is missing (relay; the
+    /// handset keeps them and pushes them again).
+    pub deferred: u64,
     /// Batches sent unasked because the log advanced (relay).
     pub live_batches: u64,
     /// Payload bytes of those live batches' entries (part of `entry_bytes`).
@@ -115,6 +120,7 @@ pub(crate) fn client_msg_kind(msg: &ClientMsg) -> &'static str {
         ClientMsg::Hello { .. } => "Hello",
         ClientMsg::Push { .. } => "Push",
         ClientMsg::Pull { .. } => "Pull",
+        ClientMsg::Pending { .. } => "Pending",
         ClientMsg::Wiped => "Wiped",
     }
 }

@@ -138,6 +138,11 @@ impl RelaySession {
                 self.narrowed = narrow(&grant, scopes);
                 self.pull(&grant, cursor, false, backend);
             }
+            ClientMsg::Pending { changes, bytes } => {
+                if let Err(e) = backend.pending_reported(&grant.device_id, changes, bytes) {
+                    self.fail(e);
+                }
+            }
             ClientMsg::Hello { .. } => {}
             ClientMsg::Wiped => self.close(ErrorCode::Malformed, "Wiped without a Wipe"),
         }
@@ -283,8 +288,8 @@ impl RelaySession {
             Ok(grant) => grant,
             Err(e) => return self.fail(e),
         };
-        let head = match backend.head() {
-            Ok(head) => head,
+        let (head, lineage) = match backend.head().and_then(|h| Ok((h, backend.lineage()?))) {
+            Ok(found) => found,
             Err(e) => return self.fail(e),
         };
         self.span.record("device", grant.device_id.as_str());
@@ -301,6 +306,7 @@ impl RelaySession {
                 device: grant.name.clone(),
                 grants: grant.grants.clone(),
                 head,
+                lineage,
             },
             Lane::Control,
         );

@@ -11,8 +11,11 @@ use crate::model::Grants;
 /// pre-release). Version 3: a bulk stream carries a run of frames sharing one zstd context
 /// (frame flag bit 1) instead of one frame per stream. Version 4: `Welcome` carries the
 /// device's [`Grants`] (worker, display name, roles, scopes) and a `Pull` may narrow
-/// itself to some of the granted scopes (a bootstrap of newly granted grids).
-pub const PROTOCOL_VERSION: u16 = 4;
+/// itself to some of the granted scopes (a bootstrap of newly granted grids). Version 5:
+/// `Welcome` carries the relay's [`Lineage`] (a restored relay's history), `PushAck` the
+/// relay's head and the changes deferred for a missing dependency, and the handset reports
+/// its outbox in [`ClientMsg::Pending`] (ADR 0012).
+pub const PROTOCOL_VERSION: u16 = 5;
 
 /// An automerge change hash (SHA-256 of the change), the content address of a change.
 pub type ChangeHash = [u8; 32];
@@ -35,6 +38,50 @@ pub enum Cursor {
         /// Last log sequence received.
         after: u64,
     },
+}
+
+/// Where a relay's log comes from. A relay's store is created with a random `generation`;
+/// `gridsync-relay restore` gives the restored store a new one and records the fork: the
+/// generation the backup was taken from and the head it was taken at. A handset whose
+/// cursor and acknowledgements belong to a generation in `forks` knows the relay holds that
+/// generation's log only up to the fork's head, and pushes again what it had acknowledged
+/// after it (ADR 0012).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lineage {
+    /// The generation of the relay's log now (0 from a relay that has none).
+    pub generation: u64,
+    /// Earlier generations this log continues, oldest first, each with the head up to
+    /// which this log holds it.
+    pub forks: Vec<Fork>,
+    /// The head of the relay's newest backup (0 for none): a handset may forget what it
+    /// had acknowledged at or below it, since any restore brings that back.
+    pub backed_up: u64,
+}
+
+/// One restore in a relay's [`Lineage`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fork {
+    /// The generation the backup was taken from.
+    pub generation: u64,
+    /// The log head of the backup: sequences up to it are the same in both generations.
+    pub head: u64,
+}
+
+impl Lineage {
+    /// Up to which log head this relay holds `generation`'s log: `Some(u64::MAX)` for the
+    /// current generation, the fork's head for an earlier one, `None` for a generation
+    /// this relay does not descend from.
+    pub fn holds_through(&self, generation: u64) -> Option<u64> {
+        if generation == self.generation {
+            return Some(u64::MAX);
+        }
+        // A generation restored more than once counts up to its earliest fork.
+        self.forks
+            .iter()
+            .filter(|f| f.generation == generation)
+            .map(|f| f.head)
+            .min()
+    }
 }
 
 /// The bytes of one log entry.
@@ -128,6 +175,14 @@ pub enum ClientMsg {
     /// Answer to [`RelayMsg::Wipe`]: the handset erased its store. The last message a
     /// wiped handset sends.
     Wiped,
+    /// What waits in the handset's outbox, sent right after Hello (for the operator's view
+    /// of devices that cannot get their work out).
+    Pending {
+        /// Changes waiting to be pushed.
+        changes: u64,
+        /// Their bytes.
+        bytes: u64,
+    },
 }
 
 /// Relay → handset.
@@ -142,14 +197,23 @@ pub enum RelayMsg {
         grants: Grants,
         /// The relay's current log head.
         head: u64,
+        /// Where the relay's log comes from: a handset that synced with an earlier
+        /// generation learns what the relay lost.
+        lineage: Lineage,
     },
     /// Outcome of a [`ClientMsg::Push`]: every change of the push not named in `refused`
-    /// is now durable on the relay (including ones it already had).
+    /// or `deferred` is now durable on the relay (including ones it already had).
     PushAck {
         /// The push's id.
         id: u64,
+        /// The relay's durable log head once the push was stored: every accepted change
+        /// is at or below it.
+        head: u64,
         /// Changes refused, with reasons; they were stored nowhere.
         refused: Vec<Refusal>,
+        /// Changes not stored because the relay lacks a change they depend on: they stay
+        /// in the outbox and go again after what they depend on.
+        deferred: Vec<ChangeHash>,
     },
     /// Entries after `from`; the handset applies them and stores `next` atomically.
     Batch {

@@ -227,6 +227,7 @@ impl From<cn::SyncReport> for SyncReport {
                     reason: x.reason,
                 })
                 .collect(),
+            resent_after_restore: r.resent_after_restore,
             documents_changed: r.documents_changed,
             entries: r.entries,
             bytes_sent: r.bytes_sent,

@@ -101,6 +101,8 @@
     tr.appendChild(el("td", "last-seen", localTime(a.last_seen)));
     tr.appendChild(el("td", "agent", a.agent || "—"));
     tr.appendChild(el("td", "num lag", d.lag === null || d.lag === undefined ? "—" : d.lag));
+    const waiting = a.pending;
+    tr.appendChild(el("td", "num pending", waiting === null || waiting === undefined ? "—" : waiting));
     tr.appendChild(el("td", "num refused", a.refused || 0));
     tr.appendChild(el("td", "err", a.last_error || ""));
     const act = el("td", "action");

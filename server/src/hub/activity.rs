@@ -29,6 +29,25 @@ pub struct DeviceActivity {
     pub refused: u64,
     /// Why its last connection was closed by the relay, if it was (bad frame, revoked...).
     pub last_error: Option<String>,
+    /// Changes waiting in its outbox as last known: what it reported at its last login,
+    /// less what the relay accepted from it on that connection. `None` from handsets that
+    /// do not report it.
+    pub pending: Option<u64>,
+    /// The bytes of what it reported waiting at its last login.
+    pub pending_bytes: Option<u64>,
+}
+
+/// How a connection ended, for the device's activity record.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ContactEnd {
+    /// Where its cursor stood.
+    pub cursor: Option<u64>,
+    /// Changes refused on it.
+    pub refused: u64,
+    /// Changes accepted on it.
+    pub accepted: u64,
+    /// Why the relay closed it (`None` when it ended cleanly).
+    pub error: Option<String>,
 }
 
 /// One open connection's progress, kept in memory.
@@ -55,8 +74,9 @@ pub struct DeviceStatus {
     /// Log entries after its cursor (what it has yet to receive), if it has a cursor.
     #[serde(default)]
     pub lag: Option<u64>,
-    /// Active, offline, and not seen for longer than the relay's stuck threshold (or
-    /// never, since enrolment that long ago): a phone to go and look at.
+    /// Active, offline, with work left in its outbox (or not known to have none), and not
+    /// seen for longer than the relay's stuck threshold (or never, since enrolment that
+    /// long ago): a phone to go and look at.
     #[serde(default)]
     pub stuck: bool,
 }
@@ -98,15 +118,23 @@ impl Hub {
         }
     }
 
-    /// Records the end of a connection: last seen now, its cursor, the changes refused on
-    /// it and the error that closed it (`None` when it ended cleanly).
-    pub(crate) fn contact_ended(
-        &self,
-        device_id: &str,
-        cursor: Option<u64>,
-        refused: u64,
-        error: Option<String>,
-    ) -> Result<()> {
+    /// Records what a handset reported waiting in its outbox at login.
+    pub(crate) fn outbox_reported(&self, device_id: &str, changes: u64, bytes: u64) -> Result<()> {
+        self.update_activity(device_id, |a| {
+            a.pending = Some(changes);
+            a.pending_bytes = Some(bytes);
+        })
+    }
+
+    /// Records the end of a connection: last seen now, its cursor, what was refused and
+    /// accepted on it and the error that closed it.
+    pub(crate) fn contact_ended(&self, device_id: &str, end: ContactEnd) -> Result<()> {
+        let ContactEnd {
+            cursor,
+            refused,
+            accepted,
+            error,
+        } = end;
         {
             let mut live = self.live_contacts();
             if let Some(c) = live.get_mut(device_id) {
@@ -119,6 +147,7 @@ impl Hub {
         self.update_activity(device_id, |a| {
             a.cursor = cursor.or(a.cursor);
             a.refused += refused;
+            a.pending = a.pending.map(|p| p.saturating_sub(accepted + refused));
             if error.is_some() {
                 a.last_error = error;
             }
@@ -159,7 +188,9 @@ impl Hub {
         let cursor = contact.and_then(|c| c.cursor).or(activity.cursor);
         let seen = activity.last_seen.unwrap_or(device.created_at);
         let active = device.revoked_at.is_none() && device.wipe_requested_at.is_none();
-        let stuck = !online && active && now_ms() - seen > stuck_after_ms;
+        // Work left on the phone (or not known to be none) that has not come in for long.
+        let has_work = activity.pending.is_none_or(|p| p > 0);
+        let stuck = !online && active && has_work && now_ms() - seen > stuck_after_ms;
         Ok(DeviceStatus {
             lag: cursor.map(|c| self.durable_head().saturating_sub(c)),
             online,

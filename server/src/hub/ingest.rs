@@ -9,19 +9,22 @@
 //! are one change), building and checking the whole document. Under the lock only what
 //! depends on the relay's state is left.
 
+mod apply;
+
 use std::collections::{HashMap, HashSet};
 
 use automerge::{Automerge, Change};
 use gridsync_core::error::{Error, Result};
 use gridsync_core::ids::{DocId, GridPath, now as now_ms};
-use gridsync_core::model::admit::{Admission, GridOf, admit};
-use gridsync_core::model::{Grants, doc_id_of, grid_of};
+use gridsync_core::model::Grants;
+use gridsync_core::model::admit::{Admission, GridOf};
 use gridsync_core::store::Batch;
 use gridsync_core::sync::CheckedChange;
-use gridsync_core::sync::backend::DeviceGrant;
+use gridsync_core::sync::backend::{DeviceGrant, NotIngested};
 use gridsync_core::sync::wire::{ChangeHash, PushedChange};
 use gridsync_core::untrusted::contain;
 
+use self::apply::apply_checked;
 use super::{
     GDOCS, GRID_LOG, GRIDS, HASHES, Hub, LOG, LogRecord, RDOCS, RelayDoc, decode, encode,
     grid_days, grid_key, read_head, stage_head,
@@ -64,7 +67,7 @@ impl Hub {
         &self,
         grant: &DeviceGrant,
         changes: &[CheckedChange],
-    ) -> Result<Vec<std::result::Result<(), String>>> {
+    ) -> Result<Vec<std::result::Result<(), NotIngested>>> {
         let _span =
             tracing::debug_span!("ingest", device = %grant.device_id, changes = changes.len())
                 .entered();
@@ -97,7 +100,7 @@ impl Hub {
             // more (the document being changed is a fork until every check passed).
             let contained = contain(format!("change for {}", pc.doc), || {
                 let accepted = match prep {
-                    Prepared::Refused(reason) => return Ok(Err(reason)),
+                    Prepared::Refused(reason) => return Ok(Err(NotIngested::Refused(reason))),
                     // Repeated within this push.
                     _ if accepted_now.contains(&pc.hash) => return Ok(Ok(())),
                     Prepared::Parsed(change) => {
@@ -121,11 +124,14 @@ impl Hub {
             });
             let outcome = match contained {
                 Ok(outcome) => outcome,
-                Err(Error::Corrupt { detail, .. }) => Err(format!("malformed change: {detail}")),
+                Err(Error::Corrupt { detail, .. }) => {
+                    Err(NotIngested::Refused(format!("malformed change: {detail}")))
+                }
                 Err(e) => return Err(e),
             };
-            if let Err(reason) = &outcome {
-                tracing::info!(device = %grant.device_id, doc = %pc.doc, reason, "change refused");
+            if let Err(why) = &outcome {
+                let reason = why.reason();
+                tracing::info!(device = %grant.device_id, doc = %pc.doc, reason, "change not stored");
             }
             out.push(outcome);
         }
@@ -184,7 +190,7 @@ impl Hub {
         grant: &DeviceGrant,
         now: i64,
         touched: &mut TouchedDocs,
-    ) -> Result<std::result::Result<bool, String>> {
+    ) -> Result<std::result::Result<bool, NotIngested>> {
         let known = touched.contains_key(&pc.doc)
             || self.store.get(RDOCS, pc.doc.as_str().as_bytes())?.is_some();
         if known {
@@ -210,7 +216,7 @@ impl Hub {
         grant: &DeviceGrant,
         now: i64,
         touched: &mut TouchedDocs,
-    ) -> Result<std::result::Result<bool, String>> {
+    ) -> Result<std::result::Result<bool, NotIngested>> {
         if self.logged(&pc.hash)? {
             return Ok(Ok(false));
         }
@@ -230,10 +236,10 @@ impl Hub {
                 let restored = Touched::Doc(Box::new(doc), grid, size - pc.bytes.len());
                 touched.insert(pc.doc.clone(), restored);
             }
-            return Ok(Err(format!(
+            return Ok(Err(NotIngested::Refused(format!(
                 "the document would grow to about {size} bytes, over the relay's limit of \
                  {MAX_DOCUMENT_BYTES} bytes for one document"
-            )));
+            ))));
         }
         let grid_of = |id: &DocId| match touched.get(id) {
             Some(Touched::Fresh(_, g) | Touched::Doc(_, g, _)) => Some(g.clone()),
@@ -312,49 +318,6 @@ fn prepare(
         Ok(false) => Prepared::Parsed(change.clone()),
         Err(e) => Prepared::Refused(format!("malformed change: {e}")),
     }
-}
-
-/// Applies `change` to a fork of `doc` (which belongs to `grid`) and checks the result: its
-/// dependencies were there, it stays in its grid, it calls itself by its id, and its
-/// content passes [`admit`] for the pushing device's grants.
-fn apply_checked(
-    doc: &Automerge,
-    grid: &GridPath,
-    pc: &PushedChange,
-    change: Change,
-    admission: &Admission<'_>,
-) -> std::result::Result<Automerge, String> {
-    if *grid != pc.grid {
-        return Err(format!(
-            "document {} belongs to grid {grid}, not {}",
-            pc.doc, pc.grid
-        ));
-    }
-    if let Some(missing) = change
-        .deps()
-        .iter()
-        .find(|d| doc.get_change_meta_by_hash(d).is_none())
-    {
-        return Err(format!(
-            "depends on change {} that the relay does not have; push older changes first",
-            &hex::encode(missing.0)[..12]
-        ));
-    }
-    let mut next = doc.fork();
-    if let Err(e) = next.apply_changes([change]) {
-        return Err(format!("change does not apply: {e}"));
-    }
-    match grid_of(&next) {
-        Ok(Some(g)) if g == pc.grid => {}
-        Ok(Some(g)) => return Err(format!("the change moves the document to grid {g}")),
-        Ok(None) => return Err("the document has no grid".into()),
-        Err(e) => return Err(format!("the document's grid is unreadable: {e}")),
-    }
-    if doc_id_of(&next).as_deref() != Some(pc.doc.as_str()) {
-        return Err(format!("the document does not call itself {}", pc.doc));
-    }
-    admit(&pc.doc, doc, &next, admission).map_err(|e| e.to_string())?;
-    Ok(next)
 }
 
 /// Stages one accepted change: the log entry and the indexes that find it.

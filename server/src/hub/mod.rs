@@ -13,6 +13,7 @@
 //! rdocs     doc                    → RelayDoc { grid, saved automerge document }
 //! hashes    change hash            → seq           (idempotent pushes)
 //! rmeta     "head"                 → u64           (last sequence written)
+//! rmeta     "generation", "forks", "backed_up"   (the log's lineage: `lineage.rs`)
 //! device_activity  device id       → DeviceActivity (JSON: last seen, agent, cursor...)
 //! grid_days grid \0 day (u32 BE)   → u64 BE        (changes accepted that UTC day)
 //! ```
@@ -24,6 +25,7 @@ mod activity;
 mod devices;
 mod grid_days;
 mod ingest;
+pub(crate) mod lineage;
 mod pull;
 
 use std::collections::HashMap;
@@ -34,14 +36,14 @@ use gridsync_core::error::{Error, Result};
 use gridsync_core::ids::{DocId, GridPath};
 use gridsync_core::store::{Batch, Store};
 use gridsync_core::sync::CheckedChange;
-use gridsync_core::sync::backend::{DeviceGrant, PullBatch, RelayBackend};
+use gridsync_core::sync::backend::{DeviceGrant, NotIngested, PullBatch, RelayBackend};
 use gridsync_core::sync::wire::{ChangeHash, Cursor};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::metrics::{RelayMetrics, StoreGauges};
 
-pub(crate) use activity::cursor_seq;
+pub(crate) use activity::{ContactEnd, cursor_seq};
 pub use activity::{DeviceActivity, DeviceStatus};
 pub use devices::{Device, Enrollment, RETIRED_GRACE_MS, RetiredScope};
 pub use grid_days::{GridDay, MAX_ACTIVITY_DAYS};
@@ -60,7 +62,8 @@ pub(crate) const HASHES: &str = "hashes";
 pub(crate) const RMETA: &str = "rmeta";
 pub(crate) const ACTIVITY: &str = "device_activity";
 pub(crate) const GRID_DAYS: &str = "grid_days";
-const HEAD_KEY: &[u8] = b"head";
+/// `rmeta` key of the last sequence written.
+pub(crate) const HEAD_KEY: &[u8] = b"head";
 
 /// One accepted change as the log keeps it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -100,6 +103,10 @@ pub struct Hub {
     metrics: Arc<RelayMetrics>,
     /// When the durable head last moved (live fan-out latency starts there).
     head_moved_at: Mutex<Option<std::time::Instant>>,
+    /// Generation, forks and newest backup of the log (`lineage.rs`).
+    lineage: lineage::LineageState,
+    /// The relay's data directory, when opened from one: backups carry its identity files.
+    data_dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -130,6 +137,7 @@ impl Hub {
     pub fn open(store: Arc<dyn Store>) -> Result<Self> {
         devices::migrate_legacy_devices(store.as_ref())?;
         let head = read_head(store.as_ref())?;
+        let lineage = lineage::LineageState::load_or_create(store.as_ref())?;
         let (head_tx, _) = watch::channel(head);
         let (revoked_tx, _) = watch::channel(0);
         Ok(Hub {
@@ -141,7 +149,21 @@ impl Hub {
             live: Mutex::new(HashMap::new()),
             metrics: Arc::new(RelayMetrics::new()),
             head_moved_at: Mutex::new(None),
+            lineage,
+            data_dir: None,
         })
+    }
+
+    /// Names the data directory the hub's store lives in (backups carry the relay's
+    /// identity files from it).
+    pub fn with_data_dir(mut self, dir: &std::path::Path) -> Self {
+        self.data_dir = Some(dir.to_path_buf());
+        self
+    }
+
+    /// The data directory, if the hub was opened from one.
+    pub fn data_dir(&self) -> Option<&std::path::Path> {
+        self.data_dir.as_deref()
     }
 
     /// The highest log sequence that is durable: what pulls may hand out.
@@ -232,6 +254,12 @@ impl Hub {
         &self.store
     }
 
+    /// Holds off every writer (ingest, enrollment) while the guard lives: a backup reads
+    /// the head and the device records under it.
+    pub(crate) fn writer_lock(&self) -> Result<std::sync::MutexGuard<'_, ()>> {
+        self.lock()
+    }
+
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, ()>> {
         // The lock guards no data of its own (it orders writers), so a panic that poisoned
         // it leaves nothing inconsistent behind: carry on.
@@ -295,7 +323,7 @@ impl RelayBackend for Hub {
         &self,
         grant: &DeviceGrant,
         changes: &[CheckedChange],
-    ) -> Result<Vec<std::result::Result<(), String>>> {
+    ) -> Result<Vec<std::result::Result<(), NotIngested>>> {
         self.ingest_changes(grant, changes)
     }
 
@@ -305,5 +333,13 @@ impl RelayBackend for Hub {
 
     fn head(&self) -> Result<u64> {
         Ok(self.durable_head())
+    }
+
+    fn lineage(&self) -> Result<gridsync_core::sync::wire::Lineage> {
+        Ok(Hub::lineage(self))
+    }
+
+    fn pending_reported(&self, device_id: &str, changes: u64, bytes: u64) -> Result<()> {
+        self.outbox_reported(device_id, changes, bytes)
     }
 }

@@ -59,12 +59,20 @@ impl Hub {
                 self.log_after(&scopes, *after, head, max_bytes)
             }
             other => {
-                tracing::warn!(
+                // A relay restored from an older backup: the handset moves its cursor back
+                // when it reads the lineage in Welcome and ignores this answer to its
+                // first pull, so send nothing but where to go, not a snapshot batch. A
+                // handset that did not move back starts over from there.
+                tracing::info!(
                     ?other,
                     head,
-                    "cursor ahead of the relay's log; starting the handset over"
+                    "cursor ahead of the relay's log; the handset starts over"
                 );
-                self.snapshot(&scopes, head, head, None, max_bytes)
+                Ok(PullBatch {
+                    entries: Vec::new(),
+                    next: Cursor::Fresh,
+                    more: true,
+                })
             }
         }
     }

@@ -8,6 +8,17 @@ use crate::ids::DocId;
 use crate::sync::backend::{HandsetBackend, RefusedChange};
 use crate::sync::wire::{ChangeHash, PushedChange, Refusal};
 
+/// What an acknowledgement says of the push in flight.
+#[derive(Debug)]
+pub(super) struct Completed {
+    /// Outbox seqs now durable on the relay.
+    pub(super) acked: Vec<u64>,
+    /// Refused for good, matched to their outbox entries.
+    pub(super) refused: Vec<RefusedChange>,
+    /// Not stored for a missing dependency, matched to their outbox entries.
+    pub(super) deferred: Vec<RefusedChange>,
+}
+
 /// One change of the push in flight: its outbox seq, its record and its hash.
 #[derive(Debug)]
 struct Sent {
@@ -83,15 +94,22 @@ impl Pushes {
         Ok(Some((id, changes)))
     }
 
-    /// Matches an acknowledgement to the push in flight. Returns the outbox seqs accepted
-    /// (every change of the push not refused) and the refusals that concern that push,
-    /// matched to the outbox entries that carried them (anything else the relay names is
-    /// ignored).
+    /// Sends the outbox from its start again with the next chunk (changes put back into it
+    /// after a relay restore have older seqs than what was sent).
+    pub(super) fn restart(&mut self) {
+        self.sent_through = None;
+    }
+
+    /// Matches an acknowledgement to the push in flight: the outbox seqs accepted (every
+    /// change of the push neither refused nor deferred), and the refusals and deferrals
+    /// that concern that push, matched to the outbox entries that carried them (anything
+    /// else the relay names is ignored).
     pub(super) fn complete(
         &mut self,
         id: u64,
         refused: Vec<Refusal>,
-    ) -> Result<(Vec<u64>, Vec<RefusedChange>)> {
+        deferred: &[ChangeHash],
+    ) -> Result<Completed> {
         let push = match self.in_flight.take() {
             Some(push) if push.id == id => push,
             other => {
@@ -105,7 +123,17 @@ impl Pushes {
             reasons.entry(r.hash).or_insert(r.reason);
         }
         let (mut acked, mut matched) = (Vec::new(), Vec::new());
+        let mut put_off = Vec::new();
         for sent in push.changes {
+            if deferred.contains(&sent.hash) {
+                put_off.push(RefusedChange {
+                    seq: sent.seq,
+                    doc: sent.doc,
+                    hash: sent.hash,
+                    reason: "the relay lacks a change this one builds on".into(),
+                });
+                continue;
+            }
             match reasons.get(&sent.hash) {
                 Some(reason) => matched.push(RefusedChange {
                     seq: sent.seq,
@@ -116,6 +144,10 @@ impl Pushes {
                 None => acked.push(sent.seq),
             }
         }
-        Ok((acked, matched))
+        Ok(Completed {
+            acked,
+            refused: matched,
+            deferred: put_off,
+        })
     }
 }

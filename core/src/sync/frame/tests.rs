@@ -137,7 +137,9 @@ fn before_login_a_bomb_is_not_inflated_and_a_big_frame_not_buffered() {
 fn truncated_stream_is_reported_at_finish() {
     let bytes = encode_relay(&RelayMsg::PushAck {
         id: 1,
+        head: 7,
         refused: vec![],
+        deferred: vec![],
     })
     .unwrap();
     let mut decoder = RelayMsgDecoder::new();

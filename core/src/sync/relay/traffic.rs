@@ -7,7 +7,7 @@ use tracing::{debug, warn};
 use super::{MAX_ECHO_MEMORY, RelaySession};
 use crate::error::Error;
 use crate::ids::GridPath;
-use crate::sync::backend::{DeviceGrant, RelayBackend};
+use crate::sync::backend::{DeviceGrant, NotIngested, RelayBackend};
 use crate::sync::checked::{CheckedChange, Unchecked, sha256};
 use crate::sync::wire::{Cursor, Payload, PushedChange, Refusal, RelayMsg};
 use crate::sync::{BULK_THRESHOLD, Lane, entries_bytes};
@@ -53,6 +53,7 @@ impl RelaySession {
             }
         };
         let mut accepted = 0usize;
+        let mut deferred = Vec::new();
         for (checked, outcome) in inside.iter().zip(outcomes) {
             let change = checked.pushed();
             match outcome {
@@ -62,7 +63,7 @@ impl RelaySession {
                     }
                     accepted += 1;
                 }
-                Err(reason) => {
+                Err(NotIngested::Refused(reason)) => {
                     self.stats.refused_admission += 1;
                     warn!(doc = %change.doc, %reason, "ingest refused a change");
                     refused.push(Refusal {
@@ -70,11 +71,32 @@ impl RelaySession {
                         reason,
                     });
                 }
+                Err(NotIngested::MissingDependency(reason)) => {
+                    self.stats.deferred += 1;
+                    warn!(doc = %change.doc, %reason, "change deferred: a dependency is missing");
+                    deferred.push(change.hash);
+                }
             }
         }
         self.stats.changes_accepted += accepted as u64;
-        debug!(id, accepted, refused = refused.len(), "push handled");
-        self.send(RelayMsg::PushAck { id, refused }, Lane::Control);
+        let head = match backend.head() {
+            Ok(head) => head,
+            Err(e) => return self.fail(e),
+        };
+        debug!(
+            id,
+            accepted,
+            refused = refused.len(),
+            deferred = deferred.len(),
+            "push handled"
+        );
+        let ack = RelayMsg::PushAck {
+            id,
+            head,
+            refused,
+            deferred,
+        };
+        self.send(ack, Lane::Control);
     }
 
     pub(super) fn pull(

@@ -7,7 +7,7 @@ use super::scenarios::{config, seeded};
 use super::strategies::{client_msg, relay_msg};
 use super::*;
 use crate::error::Result;
-use crate::sync::backend::{DeviceGrant, PullBatch, RelayBackend};
+use crate::sync::backend::{DeviceGrant, NotIngested, PullBatch, RelayBackend};
 use crate::sync::checked::CheckedChange;
 use crate::sync::wire::{ClientMsg, Cursor, ErrorCode, PROTOCOL_VERSION};
 
@@ -25,7 +25,7 @@ impl RelayBackend for Leaky {
         &self,
         g: &DeviceGrant,
         c: &[CheckedChange],
-    ) -> Result<Vec<std::result::Result<(), String>>> {
+    ) -> Result<Vec<std::result::Result<(), NotIngested>>> {
         self.0.ingest(g, c)
     }
     fn pull(&self, _scopes: &[GridPath], cursor: &Cursor, max_bytes: usize) -> Result<PullBatch> {
@@ -130,6 +130,7 @@ fn messages_out_of_order_close_with_malformed() {
         device: "d".into(),
         grants: DeviceGrant::for_tests("d", vec![]).grants,
         head: 0,
+        lineage: Default::default(),
     };
     let mut c = ClientSession::new(config("good"));
     assert!(
@@ -145,7 +146,9 @@ fn messages_out_of_order_close_with_malformed() {
     c.start(&handset, 0).unwrap();
     let ack = RelayMsg::PushAck {
         id: 7,
+        head: 0,
         refused: vec![],
+        deferred: vec![],
     };
     assert!(c.handle(ack, 0, &mut handset).is_err());
     assert!(matches!(

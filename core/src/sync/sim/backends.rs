@@ -11,7 +11,7 @@ use automerge::{ActorId, Automerge, AutomergeError, Change, ROOT};
 use crate::error::{Error, Result};
 use crate::ids::{DocId, DocKind, GridPath};
 use crate::sync::backend::{
-    DeviceGrant, HandsetBackend, OutboxItem, PullBatch, RelayBackend, denied_revoked,
+    DeviceGrant, HandsetBackend, NotIngested, OutboxItem, PullBatch, RelayBackend, denied_revoked,
     denied_unknown_token,
 };
 use crate::sync::checked::CheckedChange;
@@ -152,7 +152,7 @@ impl HandsetBackend for SimHandset {
         Ok(changed)
     }
 
-    fn acknowledge(&mut self, seqs: &[u64]) -> Result<()> {
+    fn acknowledge(&mut self, seqs: &[u64], _head: u64) -> Result<()> {
         for seq in seqs {
             self.outbox.remove(seq);
         }
@@ -324,7 +324,7 @@ impl RelayBackend for SimRelay {
         &self,
         _grant: &DeviceGrant,
         changes: &[CheckedChange],
-    ) -> Result<Vec<std::result::Result<(), String>>> {
+    ) -> Result<Vec<std::result::Result<(), NotIngested>>> {
         let mut st = self.state.borrow_mut();
         let mut out = Vec::new();
         for checked in changes {
@@ -333,7 +333,9 @@ impl RelayBackend for SimRelay {
             if st.held.contains(&c.hash) {
                 out.push(Ok(()));
             } else if st.docs.get(&c.doc).is_some_and(|(g, _)| *g != c.grid) {
-                out.push(Err("the document belongs to another grid".to_string()));
+                out.push(Err(NotIngested::Refused(
+                    "the document belongs to another grid".to_string(),
+                )));
             } else {
                 let (_, d) = st
                     .docs

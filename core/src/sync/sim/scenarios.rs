@@ -316,8 +316,8 @@ fn a_reconnect_with_an_outbox_costs_one_round_trip() {
     let stats = sim.client(h).unwrap().stats();
     assert_eq!(
         (stats.messages_sent, stats.changes_accepted),
-        (3, 3),
-        "Hello, Push, Pull"
+        (4, 3),
+        "Hello, Pending, Push, Pull"
     );
     assert_eq!(sim.handsets[h].outbox_len(), 0);
     assert_same_docs(&sim, h, &docs);

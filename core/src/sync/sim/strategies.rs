@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use super::grid;
 use crate::ids::{DocId, GridPath};
 use crate::sync::wire::{
-    ClientMsg, Cursor, Entry, ErrorCode, Payload, PushedChange, Refusal, RelayMsg,
+    ClientMsg, Cursor, Entry, ErrorCode, Fork, Lineage, Payload, PushedChange, Refusal, RelayMsg,
 };
 
 pub fn doc_id() -> impl Strategy<Value = DocId> {
@@ -74,6 +74,8 @@ pub fn client_msg() -> impl Strategy<Value = ClientMsg> {
             }),
         (any::<u64>(), proptest::collection::vec(pushed(), 0..4))
             .prop_map(|(id, changes)| ClientMsg::Push { id, changes }),
+        (any::<u64>(), any::<u64>())
+            .prop_map(|(changes, bytes)| ClientMsg::Pending { changes, bytes }),
         (
             cursor(),
             any::<u32>(),
@@ -87,6 +89,21 @@ pub fn client_msg() -> impl Strategy<Value = ClientMsg> {
     ]
 }
 
+fn lineage() -> impl Strategy<Value = Lineage> {
+    let fork =
+        (any::<u64>(), any::<u64>()).prop_map(|(generation, head)| Fork { generation, head });
+    (
+        any::<u64>(),
+        proptest::collection::vec(fork, 0..3),
+        any::<u64>(),
+    )
+        .prop_map(|(generation, forks, backed_up)| Lineage {
+            generation,
+            forks,
+            backed_up,
+        })
+}
+
 pub fn relay_msg() -> impl Strategy<Value = RelayMsg> {
     let code = prop_oneof![
         Just(ErrorCode::UnsupportedVersion),
@@ -97,15 +114,26 @@ pub fn relay_msg() -> impl Strategy<Value = RelayMsg> {
     ];
     let refusal = (any::<[u8; 32]>(), ".{0,8}").prop_map(|(hash, reason)| Refusal { hash, reason });
     prop_oneof![
-        (".{0,8}", grants(), any::<u64>()).prop_map(|(device, grants, head)| {
-            RelayMsg::Welcome {
+        (".{0,8}", grants(), any::<u64>(), lineage()).prop_map(
+            |(device, grants, head, lineage)| RelayMsg::Welcome {
                 device,
                 grants,
                 head,
+                lineage,
             }
-        }),
-        (0u64..4, proptest::collection::vec(refusal, 0..2))
-            .prop_map(|(id, refused)| RelayMsg::PushAck { id, refused }),
+        ),
+        (
+            0u64..4,
+            any::<u64>(),
+            proptest::collection::vec(refusal, 0..2),
+            proptest::collection::vec(any::<[u8; 32]>(), 0..2),
+        )
+            .prop_map(|(id, head, refused, deferred)| RelayMsg::PushAck {
+                id,
+                head,
+                refused,
+                deferred,
+            }),
         (
             cursor(),
             cursor(),

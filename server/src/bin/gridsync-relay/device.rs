@@ -111,6 +111,9 @@ pub fn device(config: &RelayConfig, cmd: DeviceCommand, json: bool) -> Result<()
             }
         }
         AdminResponse::Exported { counts } => crate::export::print_counts(&counts),
+        AdminResponse::BackedUp { summary } => {
+            println!("backed up into {}", summary.file.display())
+        }
         AdminResponse::Error { message } => bail!(message),
     }
     Ok(())
@@ -149,7 +152,7 @@ fn lag(d: &DeviceStatus) -> String {
 fn print_status_line(d: &DeviceStatus) {
     let dev = &d.device;
     println!(
-        "{}  {:<24} {:<8} {:<12} {:<16} {}  {}  {}",
+        "{}  {:<24} {:<8} {:<12} {:<16} {}  {}  {}  {}",
         dev.id,
         dev.name,
         state(d),
@@ -158,7 +161,14 @@ fn print_status_line(d: &DeviceStatus) {
         dev.grants.scope_names(),
         seen(d),
         lag(d),
+        pending(d),
     );
+}
+
+fn pending(d: &DeviceStatus) -> String {
+    d.activity
+        .pending
+        .map_or_else(|| "pending ?".to_string(), |n| format!("pending {n}"))
 }
 
 fn print_status(d: &DeviceStatus) {
@@ -185,6 +195,13 @@ fn print_status(d: &DeviceStatus) {
         d.lag.map_or_else(
             || "? (no cursor yet)".into(),
             |n| format!("{n} log entries")
+        )
+    );
+    println!(
+        "  outbox      {}",
+        d.activity.pending.map_or_else(
+            || "? (not reported)".into(),
+            |n| format!("{n} changes waiting at its last contact")
         )
     );
     println!("  refused     {} changes", d.activity.refused);

@@ -1,6 +1,8 @@
-//! `gridsync-relay`: run the relay (`serve.rs`), administer devices (`device.rs`), make
-//! the admin API's token, print the certificate fingerprint.
+//! `gridsync-relay`: run the relay (`serve.rs`), administer devices (`device.rs`), export
+//! (`export.rs`), back up and restore (`backup.rs`), make the admin API's token, print the
+//! certificate fingerprint.
 
+mod backup;
 mod device;
 mod export;
 mod serve;
@@ -44,6 +46,11 @@ enum Command {
     /// Write a scope's households, visits and cases as CSV or JSONL files for the
     /// governance centre (docs/EXPORT.md).
     Export(export::ExportArgs),
+    /// Write a consistent backup (store, certificate and key, devices) while the relay
+    /// serves, or from the stopped relay's store.
+    Backup(backup::BackupArgs),
+    /// Bring a backup back into a data directory that holds no store (the relay stopped).
+    Restore(backup::RestoreArgs),
     /// Make a new token for the HTTP admin API and print it once (the relay keeps its
     /// hash; the previous token stops working at once).
     AdminToken,
@@ -197,6 +204,11 @@ fn real_main(cli: Cli) -> Result<()> {
             check_data_dir(&config, false)?;
             export::export(&config, args, cli.json)
         }
+        Command::Backup(args) => {
+            check_data_dir(&config, false)?;
+            backup::backup(&config, args, cli.json)
+        }
+        Command::Restore(args) => backup::restore(&config, args, cli.json),
         Command::AdminToken => {
             check_data_dir(&config, true)?;
             std::fs::create_dir_all(&config.data_dir)?;
