@@ -6,6 +6,9 @@
 //   DEVICE_NAME     an active device that has synced (it gets revoked)
 //   EXPECT_LAG      optional: the lag the device's row must show
 //   EXPECT_CHANGES  optional: the changes the activity table must total for today
+//   WIPE_DEVICE     optional: another active device, wiped through the page
+//   RESCOPE_DEVICE  optional: another active device, rescoped through the page to
+//   RESCOPE_TO      its new grid
 //   SCREENSHOT      optional: where to save a full-page PNG after the revoke
 //   CHROMIUM        optional: the browser (default /usr/bin/chromium)
 import { mkdtempSync, rmSync } from "node:fs";
@@ -24,6 +27,9 @@ const deviceName = need("DEVICE_NAME");
 const expectLag = process.env.EXPECT_LAG;
 const expectChanges = process.env.EXPECT_CHANGES;
 const screenshot = process.env.SCREENSHOT;
+const wipeDevice = process.env.WIPE_DEVICE;
+const rescopeDevice = process.env.RESCOPE_DEVICE;
+const rescopeTo = process.env.RESCOPE_TO;
 const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
 const TIMEOUT_MS = 20000;
 
@@ -118,11 +124,50 @@ async function run(page) {
   check((await row.locator("td.state").innerText()).includes("Revoked"), "the row shows revoked");
   check((await row.locator("button.revoke").count()) === 0, "a revoked device has no Revoke button");
   check(!(await page.locator("#error").isVisible()), "no error showing");
+  if (wipeDevice) await wipe(page, wipeDevice);
+  if (rescopeDevice) await rescope(page, rescopeDevice, rescopeTo);
   if (screenshot) {
     await page.screenshot({ path: screenshot, fullPage: true });
     console.log(`screenshot: ${screenshot}`);
   }
   console.log(`console test took ${Date.now() - t0} ms in the page`);
+}
+
+/** Wipes `name` through the page's dialog; its row then shows the wipe requested. */
+async function wipe(page, name) {
+  const row = page.locator(`#devices tr[data-device-name="${name}"]`);
+  await row.locator("button.wipe").click();
+  const dialog = page.locator("#confirm");
+  await dialog.waitFor({ state: "visible", timeout: TIMEOUT_MS });
+  const said = await dialog.innerText();
+  check(said.includes(name) && said.includes("Wipe"), "the wipe dialog names the device and the action");
+  check(!(await page.locator("#confirm-scopes").isVisible()), "the wipe dialog asks for no grids");
+  await page.locator("#confirm-ok").click();
+  await page
+    .locator(`#devices tr[data-device-name="${name}"][data-state="wipe"]`)
+    .waitFor({ timeout: TIMEOUT_MS });
+  check((await row.locator("td.state").innerText()).includes("Wipe requested"), "the row shows the wipe requested");
+  check((await row.locator("button").count()) === 0, "a device to be wiped has no actions left");
+}
+
+/** Rescopes `name` to `grid` through the page's dialog; its row then shows the grid. */
+async function rescope(page, name, grid) {
+  const row = page.locator(`#devices tr[data-device-name="${name}"]`);
+  const before = (await row.locator("td.scopes").innerText()).trim();
+  await row.locator("button.rescope").click();
+  const input = page.locator("#confirm-scopes");
+  await input.waitFor({ state: "visible", timeout: TIMEOUT_MS });
+  check((await input.inputValue()) === before, `the dialog starts from the device's grids (${before})`);
+  await input.fill("");
+  await page.locator("#confirm-ok").click();
+  check(await page.locator("#error").isVisible(), "no grid at all is refused in the page");
+  await input.fill(grid);
+  await page.locator("#confirm-ok").click();
+  await page
+    .locator(`#devices tr[data-device-name="${name}"] td.scopes`, { hasText: grid })
+    .waitFor({ timeout: TIMEOUT_MS });
+  check((await row.getAttribute("data-state")) === "active", "a rescoped device stays active");
+  check(!(await page.locator("#error").isVisible()), "no error after the rescope");
 }
 
 async function main() {

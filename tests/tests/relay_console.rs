@@ -1,8 +1,10 @@
 //! The operator's web console, in a real browser against the real `gridsync-relay`
 //! binary: a handset syncs, the page (Debian's Chromium driven by playwright-core,
 //! `tests/browser/console.test.mjs`) shows its row with lag and app, counts the grid's
-//! changes for today, and revokes the device through its own confirm dialog; then the
-//! handset is cut off and the revoke is in the relay's log as an HTTP admin action.
+//! changes for today, and revokes the device through its own confirm dialog, wipes a
+//! second and rescopes a third; then the revoked handset is cut off, the wiped one erases
+//! itself, the rescoped one gets its new grid, and each action is in the relay's log as an
+//! HTTP admin action.
 //!
 //! Needs `node`, `/usr/bin/chromium` and `tests/browser/node_modules`: `bash
 //! tests/browser/run.sh` installs them and runs this test. Without them it fails, unless
@@ -20,6 +22,8 @@ use gridsync_tests::relay_process::{ProcessOptions, RelayProcess, relay_binary, 
 use gridsync_tests::workload::GridSpec;
 
 const GRID: &str = "ankang/ziyang/haoping/dongmu/g02";
+/// Where the page moves `other-phone`.
+const NEW_GRID: &str = "ankang/ziyang/haoping/dongmu/g03";
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 fn browser_dir() -> PathBuf {
@@ -98,8 +102,10 @@ fn check_activity_api(ops: &OpsClient, admin: &OpsClient, changes: u64) {
 struct Synced {
     /// The device the page revokes.
     phone: Phone,
-    /// Another device of the grid, left active.
+    /// Another device of the grid, rescoped in the page.
     other: Phone,
+    /// A third device of the grid, wiped in the page.
+    lost: Phone,
     /// Changes the relay accepted, all told (all today).
     changes: u64,
     /// What `other` pushed after `phone` last pulled: `phone`'s lag.
@@ -108,7 +114,8 @@ struct Synced {
 
 /// The phone pushes its offline work; another phone then adds visits the first has not
 /// pulled, so the first lags by exactly those.
-async fn sync_phones(relay: &RelayProcess, phone_token: &str, other_token: &str) -> Synced {
+async fn sync_phones(relay: &RelayProcess, tokens: [&str; 3]) -> Synced {
+    let [phone_token, other_token, lost_token] = tokens;
     let phone = Phone::in_memory(
         "console-phone",
         relay.target(phone_token),
@@ -134,9 +141,17 @@ async fn sync_phones(relay: &RelayProcess, phone_token: &str, other_token: &str)
     }
     let lag = other.client.sync_once().await.unwrap().acknowledged;
     assert!(lag >= 3, "{lag}");
+    let lost = Phone::in_memory(
+        "lost-phone",
+        relay.target(lost_token),
+        PhoneOptions::default(),
+    )
+    .unwrap();
+    lost.client.sync_once().await.unwrap();
     Synced {
         phone,
         other,
+        lost,
         changes: changes + lag,
         lag,
     }
@@ -157,6 +172,9 @@ async fn run_browser(http: std::net::SocketAddr, admin_token: &str, synced: &Syn
         .env("DEVICE_NAME", &synced.phone.name)
         .env("EXPECT_LAG", synced.lag.to_string())
         .env("EXPECT_CHANGES", synced.changes.to_string())
+        .env("WIPE_DEVICE", &synced.lost.name)
+        .env("RESCOPE_DEVICE", &synced.other.name)
+        .env("RESCOPE_TO", NEW_GRID)
         .env("SCREENSHOT", &screenshot);
     let t = Instant::now();
     let out = tokio::task::spawn_blocking(move || node.output())
@@ -177,7 +195,7 @@ async fn run_browser(http: std::net::SocketAddr, admin_token: &str, synced: &Syn
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_console_shows_devices_and_activity_and_revokes() {
+async fn the_console_shows_devices_and_activity_and_revokes_wipes_and_rescopes() {
     match browser_ready() {
         Ok(true) => {}
         Ok(false) => return,
@@ -189,6 +207,7 @@ async fn the_console_shows_devices_and_activity_and_revokes() {
     let data = tmp.path().join("relay");
     let phone_token = RelayProcess::enroll_with(&exe, &data, "console-phone", &[GRID]).unwrap();
     let other_token = RelayProcess::enroll_with(&exe, &data, "other-phone", &[GRID]).unwrap();
+    let lost_token = RelayProcess::enroll_with(&exe, &data, "lost-phone", &[GRID]).unwrap();
     let options = ProcessOptions {
         log_to_file: true,
         log_filter: "info",
@@ -196,7 +215,7 @@ async fn the_console_shows_devices_and_activity_and_revokes() {
     };
     let relay = RelayProcess::spawn(&exe, &data, options).unwrap();
     let http = relay.http.unwrap();
-    let synced = sync_phones(&relay, &phone_token, &other_token).await;
+    let synced = sync_phones(&relay, [&phone_token, &other_token, &lost_token]).await;
 
     let ops = OpsClient::new(http);
     let token = RelayProcess::admin_token_with(&exe, &data).unwrap();
@@ -210,13 +229,24 @@ async fn the_console_shows_devices_and_activity_and_revokes() {
 
     run_browser(http, &token, &synced).await;
 
-    // Revoked in the page: the handset is cut off (the other is not), and the log says
-    // it was done over HTTP.
+    // Revoked in the page: the handset is cut off. Wiped: the handset erases itself at
+    // its next contact. Rescoped: the handset gets its new grid. The log says each was
+    // done over HTTP.
     assert!(
         synced.phone.client.sync_once().await.is_err(),
         "the device revoked in the console still syncs"
     );
+    let wiped = synced.lost.client.sync_once().await.unwrap_err();
+    assert_eq!(wiped, gridsync_core::Error::Wiped, "{wiped}");
+    let lost = admin
+        .get("/api/devices/lost-phone")
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(lost["device"]["wiped_at"].is_i64(), "{lost}");
     synced.other.client.sync_once().await.unwrap();
+    let grants = synced.other.replica.grants().unwrap().unwrap();
+    assert_eq!(grants.scope_names(), NEW_GRID);
     let log_path = relay.log.clone().unwrap();
     harness::eventually(Duration::from_secs(10), || {
         let log = std::fs::read_to_string(&log_path)?;
@@ -227,6 +257,14 @@ async fn the_console_shows_devices_and_activity_and_revokes() {
                 && l.contains(&device_id)),
             "no revoke over HTTP in the log:\n{log}"
         );
+        for action in ["wipe", "rescope"] {
+            anyhow::ensure!(
+                log.lines().any(|l| l.contains("admin action")
+                    && l.contains(&format!("action=\"{action}\""))
+                    && l.contains("via=\"http\"")),
+                "no {action} over HTTP in the log:\n{log}"
+            );
+        }
         Ok(())
     })
     .await

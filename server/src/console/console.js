@@ -10,7 +10,35 @@
 
   const $ = (id) => document.getElementById(id);
   let timer = null;
-  let pending = null; // the device the confirm dialog is about
+  let pending = null; // { device, action } the confirm dialog is about
+
+  // What each action's dialog says, and the API call it makes (ADR 0007, 0008).
+  const ACTIONS = {
+    revoke: {
+      button: ["撤销", "Revoke"],
+      title: ["撤销设备？", "Revoke device?"],
+      warn: ["撤销后该设备立即无法同步，且不能恢复。", "The device stops syncing at once; this cannot be undone."],
+      danger: true,
+    },
+    wipe: {
+      button: ["擦除", "Wipe"],
+      title: ["远程擦除设备？", "Wipe device remotely?"],
+      warn: [
+        "设备下次联网时删除本机全部数据；此后未同步的工作不再被接受。用于丢失或被盗的手机。",
+        "At its next contact the phone erases its store; nothing it has not synced is accepted from then on. For a lost or stolen phone.",
+      ],
+      danger: true,
+    },
+    rescope: {
+      button: ["调整范围", "Rescope"],
+      title: ["调整网格范围？", "Change the device's grids?"],
+      warn: [
+        "设备下次联网时获得新网格，旧网格的记录在其工作上传后从手机移除。",
+        "At its next contact the phone gets the new grids; records of grids it loses leave it once its work there is uploaded.",
+      ],
+      danger: false,
+    },
+  };
 
   /** An element with a class and text (text is set as text, never parsed as HTML). */
   function el(tag, cls, text) {
@@ -38,12 +66,15 @@
   }
 
   /** Calls the admin API; throws an Error carrying the relay's message on any failure. */
-  async function api(method, path) {
+  async function api(method, path, json) {
     let res;
+    const headers = { Authorization: "Bearer " + token() };
+    if (json !== undefined) headers["Content-Type"] = "application/json";
     try {
       res = await fetch(path, {
         method,
-        headers: { Authorization: "Bearer " + token() },
+        headers,
+        body: json === undefined ? undefined : JSON.stringify(json),
         cache: "no-store",
       });
     } catch (e) {
@@ -107,11 +138,14 @@
     tr.appendChild(el("td", "err", a.last_error || ""));
     const act = el("td", "action");
     if (state === "active") {
-      const b = el("button", "danger revoke");
-      b.type = "button";
-      b.appendChild(bilingual("撤销", "Revoke"));
-      b.addEventListener("click", () => askRevoke(d));
-      act.appendChild(b);
+      for (const action of ["rescope", "wipe", "revoke"]) {
+        const spec = ACTIONS[action];
+        const b = el("button", (spec.danger ? "danger " : "") + action);
+        b.type = "button";
+        b.appendChild(bilingual(...spec.button));
+        b.addEventListener("click", () => ask(d, action));
+        act.appendChild(b);
+      }
     }
     tr.appendChild(act);
     return tr;
@@ -201,8 +235,19 @@
     }
   }
 
-  function askRevoke(d) {
-    pending = d;
+  /** Opens the confirm dialog for `action` on device `d`. */
+  function ask(d, action) {
+    const spec = ACTIONS[action];
+    pending = { device: d, action };
+    $("confirm-title").replaceChildren(bilingual(...spec.title));
+    $("confirm-warn").replaceChildren(bilingual(...spec.warn));
+    $("confirm-warn").className = spec.danger ? "warn" : "hint";
+    const ok = $("confirm-ok");
+    ok.replaceChildren(bilingual(...spec.button));
+    ok.className = spec.danger ? "danger" : "";
+    ok.dataset.action = action;
+    $("confirm-scopes-row").hidden = action !== "rescope";
+    $("confirm-scopes").value = (d.grants.scopes || []).join(" ");
     const text = $("confirm-text");
     text.replaceChildren(
       bilingual("设备", "Device"),
@@ -219,12 +264,21 @@
     $("confirm").hidden = true;
   }
 
-  async function confirmRevoke() {
-    const d = pending;
+  async function confirmAction() {
+    if (!pending) return;
+    const { device, action } = pending;
+    let body;
+    if (action === "rescope") {
+      const scopes = $("confirm-scopes").value.split(/[\s,，]+/).filter((x) => x);
+      if (scopes.length === 0) {
+        showError("至少需要一个网格 at least one grid is needed");
+        return;
+      }
+      body = { scopes };
+    }
     closeConfirm();
-    if (!d) return;
     try {
-      await api("POST", "/api/devices/" + encodeURIComponent(d.id) + "/revoke");
+      await api("POST", "/api/devices/" + encodeURIComponent(device.id) + "/" + action, body);
       showError(null);
     } catch (e) {
       showError(e.message);
@@ -267,7 +321,7 @@
   $("logout").addEventListener("click", () => signOut(false));
   $("refresh").addEventListener("click", refresh);
   $("confirm-cancel").addEventListener("click", closeConfirm);
-  $("confirm-ok").addEventListener("click", confirmRevoke);
+  $("confirm-ok").addEventListener("click", confirmAction);
   document.addEventListener("keydown", (ev) => {
     if (ev.key === "Escape" && !$("confirm").hidden) closeConfirm();
   });
