@@ -17,6 +17,7 @@ mod out;
 mod output;
 mod progress;
 mod refused;
+mod salvage;
 mod sync;
 mod visit;
 mod watch;
@@ -73,6 +74,9 @@ enum Command {
     /// Sign out: make this handset's records unreadable and remove them, with its key
     /// file and enrollment.
     Erase(erase::EraseArgs),
+    /// Copy what still reads of a damaged store into fresh files (after bit rot on the
+    /// phone's flash), then sync to get the rest back from the relay.
+    Salvage(salvage::SalvageArgs),
     /// Run a relay and three handsets in-process and show them converge.
     Demo(demo::DemoArgs),
 }
@@ -181,6 +185,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Status => sync::status(&ctx),
         Command::Refused(c) => refused::run(&ctx, c),
         Command::Erase(a) => erase::run(&ctx, &a),
+        Command::Salvage(a) => salvage::run(&ctx, &a),
         Command::Demo(a) => demo::run(&ctx, &a),
     }
 }

@@ -64,6 +64,20 @@ pub enum Error {
         /// The store's directory.
         path: String,
     },
+    /// The store's files lost commits it had made durable (bit rot, a bad flash block):
+    /// its witness names a later commit than the database holds. It opens read-only; every
+    /// write is refused until it is salvaged (`Replica::salvage`, `gridsync salvage`),
+    /// so nothing is acknowledged that the damaged files would lose again.
+    #[error(
+        "the store at {path} is damaged: {lost_commits} commit(s) it had made durable are missing; \
+         it is read-only until salvaged (`gridsync salvage`, then `gridsync sync`)"
+    )]
+    StoreDamaged {
+        /// The store's directory.
+        path: String,
+        /// Commits the witness counts that the database no longer holds.
+        lost_commits: u64,
+    },
     /// The store is encrypted and the key given does not open it. Nothing was changed.
     #[error("wrong key: this key does not open the store at {path}")]
     WrongKey {

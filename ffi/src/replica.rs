@@ -55,6 +55,42 @@ fn all<T, U: From<T>>(v: Vec<T>) -> Vec<U> {
     v.into_iter().map(U::from).collect()
 }
 
+/// What [`salvage_store`] did (ADR 0013).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct StoreSalvage {
+    /// Store entries copied into fresh files.
+    pub entries: u64,
+    /// Entries that could not be read (left out).
+    pub unreadable: u64,
+    /// Commits the damaged files had lost.
+    pub lost_commits: u64,
+    /// Records left on the handset.
+    pub records: u64,
+    /// The next sync fetches every record again from the relay.
+    pub bootstrap: bool,
+}
+
+/// Repairs the store in directory `path` (closed: no replica open on it) after its files
+/// were damaged: what still reads is copied into fresh files, the index is rebuilt at the
+/// next open, and the next sync gets back from the relay what was lost. Run it when
+/// opening or writing fails with `Storage` naming a damaged store; `key` is the store's
+/// key, `None` for a plaintext store.
+#[uniffi::export]
+pub fn salvage_store(path: String, key: Option<Vec<u8>>) -> Result<StoreSalvage> {
+    let options = gridsync_core::store::SledOptions {
+        key: key.map(store_key).transpose()?,
+        ..Default::default()
+    };
+    let r = Replica::salvage(Path::new(&path), options)?;
+    Ok(StoreSalvage {
+        entries: r.entries,
+        unreadable: r.unreadable,
+        lost_commits: r.lost_commits,
+        records: r.records,
+        bootstrap: r.bootstrap,
+    })
+}
+
 #[uniffi::export]
 impl GridsyncReplica {
     /// Opens the store in directory `path` (created on first use) for `device`, the app's
@@ -92,6 +128,12 @@ impl GridsyncReplica {
     /// replica throws `Erased`.
     pub fn erase(&self) -> Result<()> {
         Ok(self.inner.erase()?)
+    }
+
+    /// Commits the store's files lost that it had made durable, when it found any at
+    /// open: it is then read-only (writes fail with `Storage`) until [`salvage_store`].
+    pub fn store_damage(&self) -> Option<u64> {
+        self.inner.store_damage()
     }
 
     /// The device name the store was opened for.

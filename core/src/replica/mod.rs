@@ -22,6 +22,7 @@ mod rescope;
 mod rescope_tests;
 mod retention;
 mod retire;
+mod salvage;
 mod schema;
 mod sync_state;
 
@@ -56,6 +57,7 @@ pub mod testing {
 }
 pub use outbox::PendingSummary;
 pub use refused::{Discarded, RefusedRecord};
+pub use salvage::SalvageReport;
 pub use sync_state::RecordSyncState;
 
 /// Policies and limits of a replica.

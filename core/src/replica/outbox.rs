@@ -50,10 +50,10 @@ struct StoredPending {
 
 /// Meta key of the pending changes' count and bytes, written in every batch that changes
 /// the outbox, so an open need not read the whole outbox.
-const PENDING_KEY: &[u8] = b"outbox_pending";
+pub(super) const PENDING_KEY: &[u8] = b"outbox_pending";
 
 /// Meta key of the refused changes' count, written with [`PENDING_KEY`].
-const REFUSED_KEY: &[u8] = b"outbox_refused";
+pub(super) const REFUSED_KEY: &[u8] = b"outbox_refused";
 
 /// Where the `q` (by sequence) entries start.
 const SEQ_PREFIX: &[u8] = b"q";

@@ -18,7 +18,7 @@ use crate::sync::backend::Bootstrap;
 use crate::sync::wire::{Cursor, Entry};
 
 /// Meta key of the bootstrap pull of newly granted grids, while one is to run.
-const BOOTSTRAP_KEY: &[u8] = b"bootstrap";
+pub(super) const BOOTSTRAP_KEY: &[u8] = b"bootstrap";
 /// Meta key of the records of lost grids waiting to be retired.
 const RETIRING_KEY: &[u8] = b"retiring";
 

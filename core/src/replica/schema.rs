@@ -21,7 +21,7 @@ use crate::store::{Batch, Scan, Store, trees};
 /// them cannot read the index.
 pub const SCHEMA_VERSION: u32 = 5;
 
-const VERSION_KEY: &[u8] = b"schema_version";
+pub(super) const VERSION_KEY: &[u8] = b"schema_version";
 const IDENTITY_KEY: &[u8] = b"device";
 
 /// One migration step, from `version - 1` to `version`.

@@ -13,7 +13,7 @@ use crate::sync::backend::{Bootstrap, HandsetBackend, OutboxItem, RefusedChange,
 use crate::sync::wire::{Cursor, Entry, Lineage};
 
 /// Meta key of the pull cursor.
-const CURSOR_KEY: &[u8] = b"cursor";
+pub(super) const CURSOR_KEY: &[u8] = b"cursor";
 
 /// Meta key of when the relay last acknowledged or delivered anything.
 const LAST_SYNC_KEY: &[u8] = b"last_sync";

@@ -235,7 +235,9 @@ impl Codec {
 
     /// Whether `tree`'s values go through the codec (every tree's, when sealed).
     pub(super) fn is_coded(&self, tree: &str) -> bool {
-        (self.cipher.is_some() && tree != CODEC_TREE) || self.coded.contains(&tree)
+        // The commit counter is a bare number sled's transaction reads (`store::witness`).
+        let raw = tree == CODEC_TREE || tree == super::witness::COUNTER_TREE;
+        (self.cipher.is_some() && !raw) || self.coded.contains(&tree)
     }
 
     /// The cipher values are sealed with, when the store is encrypted.

@@ -98,6 +98,64 @@ pub(super) fn copy_out(
     Ok(tmp)
 }
 
+/// What [`copy_readable`] copied, and what it could not read.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Readable {
+    /// Entries copied.
+    pub(super) copied: u64,
+    /// Entries (or the rest of a tree) that could not be read or decoded.
+    pub(super) unreadable: u64,
+}
+
+/// Like [`copy_out`] with one codec, for a damaged database: every entry that still reads
+/// and decodes is copied as it is stored; one that does not is counted and left out, and a
+/// tree whose iteration fails is cut there.
+pub(super) fn copy_readable(
+    db: &sled::Db,
+    dir: &Path,
+    config: sled::Config,
+    codec: &Codec,
+    key_file: Option<&[u8]>,
+) -> Result<(PathBuf, Readable)> {
+    let tmp = sibling(dir, ".compact-tmp");
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| io("removing", &tmp, e))?;
+    }
+    let fresh = config.path(&tmp).create_new(true).open()?;
+    let mut counts = Readable::default();
+    for name in db.tree_names() {
+        if &name[..] == CODEC_TREE.as_bytes() {
+            continue;
+        }
+        let tree = String::from_utf8_lossy(&name).into_owned();
+        let (from, to) = (db.open_tree(&name)?, fresh.open_tree(&name)?);
+        let mut batch = sled::Batch::default();
+        for kv in from.iter() {
+            let Ok((k, v)) = kv else {
+                counts.unreadable += 1;
+                break;
+            };
+            if codec.is_coded(&tree) && codec.decode(&tree, &k, &v).is_err() {
+                counts.unreadable += 1;
+                continue;
+            }
+            batch.insert(k, v);
+            counts.copied += 1;
+            if counts.copied % 1024 == 0 {
+                to.apply_batch(std::mem::take(&mut batch))?;
+            }
+        }
+        to.apply_batch(batch)?;
+    }
+    codec.save(&fresh)?;
+    fresh.flush()?;
+    drop(fresh);
+    if let Some(file) = key_file {
+        super::keyring::write(&tmp, file)?;
+    }
+    Ok((tmp, counts))
+}
+
 /// Replaces `dir` with the flushed copy at `tmp` (the old database must be closed).
 pub(super) fn swap_in(dir: &Path, tmp: &Path) -> Result<()> {
     let old = sibling(dir, ".compact-old");

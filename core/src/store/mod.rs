@@ -5,6 +5,10 @@
 //! twin used in tests and simulations. One conformance suite (`conformance`, with
 //! feature `testing`) runs against both.
 //!
+//! A [`SledStore`] cannot lose silently: a commit counter and a witness file outside sled
+//! tell at open that its files lost durable commits (`witness`, ADR 0013); it is then
+//! read-only until [`SledStore::salvage`] copies what still reads into fresh files.
+//!
 //! The trees the replica uses are named in [`trees`]; the relay adds its own.
 
 mod cipher;
@@ -16,8 +20,10 @@ mod memory;
 mod sealed_tests;
 #[cfg(test)]
 mod sled_codec_tests;
+mod sled_copy;
 mod sled_open;
 mod sled_store;
+mod witness;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod conformance;
@@ -25,7 +31,8 @@ pub mod conformance;
 pub use cipher::StoreKey;
 pub use keyring::KEY_FILE;
 pub use memory::MemoryStore;
-pub use sled_store::{DEFAULT_COMPRESSION, SledOptions, SledStore};
+pub use sled_store::{DEFAULT_COMPRESSION, Salvaged, SledOptions, SledStore};
+pub use witness::WITNESS_FILE;
 
 use crate::error::Result;
 
@@ -188,6 +195,13 @@ pub trait Store: Send + Sync + 'static {
     fn rekey(&self, key: &StoreKey) -> Result<()> {
         let _ = key;
         Err(crate::Error::NotEncrypted)
+    }
+
+    /// Commits the store's files lost that it had made durable, if it found any at open
+    /// (it is then read-only: [`crate::Error::StoreDamaged`]). Stores that cannot tell say
+    /// `None`.
+    fn damage(&self) -> Option<u64> {
+        None
     }
 
     /// Makes the store's data unreadable at once (an encrypted store destroys its key

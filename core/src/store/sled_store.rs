@@ -18,11 +18,13 @@ use sled::transaction::ConflictableTransactionError;
 
 use super::cipher::{Cipher, StoreKey};
 use super::codec::{self, Codec};
+use super::sled_copy::copy_if_due;
+use super::witness::{self, COUNTER_KEY, COUNTER_TREE, Witness};
 use super::{Batch, Op, Scan, Store, compact, keyring, prefix_end, sled_open, trees};
 use crate::error::{Error, Result};
 
 /// File in the store directory that remembers the size right after the last compaction.
-const COMPACTED_MARKER: &str = "gridsync-compacted-size";
+pub(super) const COMPACTED_MARKER: &str = "gridsync-compacted-size";
 
 /// zstd level of a handset's pages (ADR 0006): visit notes and ids shrink to less than
 /// half, for a little CPU per page written.
@@ -69,7 +71,18 @@ impl Default for SledOptions {
 }
 
 /// A store this big is worth a (first or better) dictionary.
-const TRAIN_FROM_BYTES: u64 = 1 << 20;
+pub(super) const TRAIN_FROM_BYTES: u64 = 1 << 20;
+
+/// What [`SledStore::salvage`] kept of a store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Salvaged {
+    /// Entries copied into the fresh files.
+    pub entries: u64,
+    /// Entries that could not be read or decoded (left out).
+    pub unreadable: u64,
+    /// Commits the damaged files had lost, as the witness counted them.
+    pub lost_commits: u64,
+}
 
 /// A [`Store`] in a sled database directory.
 pub struct SledStore {
@@ -80,6 +93,10 @@ pub struct SledStore {
     codec: Codec,
     /// Set by [`Store::erase`]: every later call fails.
     erased: AtomicBool,
+    /// The commit counter and its witness file (`store::witness`).
+    witness: Witness,
+    /// Commits the database lost (its witness names a later one): read-only.
+    damaged: Option<u64>,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -137,11 +154,16 @@ impl SledStore {
             codec.save(&db)?;
             db.flush()?;
         }
-        if let Some(next) = copy_if_due(path, &db, &codec, &options, wanted, seal_with)? {
+        let damaged = witness::lost_commits(path, &db)?;
+        if let Some(lost) = damaged {
+            tracing::error!(path = %path.display(), lost, "the store lost commits it had made durable; read-only until salvaged");
+        } else if let Some(next) = copy_if_due(path, &db, &codec, &options, wanted, seal_with)? {
             drop(db);
             db = sled_open::open_db(path, &options, wanted)?;
             codec = next;
         }
+        // A damaged store keeps its witness as it is: the evidence of what it lost.
+        let witness = Witness::open(path, &db, damaged.is_none())?;
         Ok(SledStore {
             db,
             path: path.to_path_buf(),
@@ -149,7 +171,19 @@ impl SledStore {
             options,
             codec,
             erased: AtomicBool::new(false),
+            witness,
+            damaged,
         })
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        match self.damaged {
+            Some(lost_commits) => Err(Error::StoreDamaged {
+                path: self.path.display().to_string(),
+                lost_commits,
+            }),
+            None => Ok(()),
+        }
     }
 
     fn check_open(&self) -> Result<()> {
@@ -236,7 +270,9 @@ impl Store for SledStore {
         if batch.is_empty() {
             return Ok(());
         }
+        self.check_writable()?;
         let mut names: Vec<&'static str> = batch.ops.iter().map(|(t, _, _)| *t).collect();
+        names.push(COUNTER_TREE);
         names.sort_unstable();
         names.dedup();
         let trees: Vec<sled::Tree> = names.iter().map(|n| self.tree(n)).collect::<Result<_>>()?;
@@ -250,8 +286,17 @@ impl Store for SledStore {
                 Op::Delete => Ok(None),
             })
             .collect::<Result<_>>()?;
-        refs.as_slice()
+        let counter_at = names
+            .binary_search(&COUNTER_TREE)
+            .map_err(|_| Error::Storage("counter tree missing".into()))?;
+        let counter = refs
+            .as_slice()
             .transaction(|tx| {
+                let held = tx[counter_at]
+                    .get(COUNTER_KEY)?
+                    .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
+                    .unwrap_or(0);
+                tx[counter_at].insert(COUNTER_KEY, &(held + 1).to_be_bytes()[..])?;
                 for ((tree, key, _), value) in batch.ops.iter().zip(&stored) {
                     let i = names.binary_search(tree).map_err(|_| {
                         ConflictableTransactionError::Abort(Error::Storage("tree missing".into()))
@@ -265,13 +310,19 @@ impl Store for SledStore {
                         }
                     }
                 }
-                Ok(())
+                Ok(held + 1)
             })
             .map_err(Error::from)?;
+        self.witness.committed(counter);
         if self.options.flush_every_commit {
             self.db.flush()?;
+            self.witness.witness(counter)?;
         }
         Ok(())
+    }
+
+    fn damage(&self) -> Option<u64> {
+        self.damaged
     }
 
     fn size_on_disk(&self) -> Result<u64> {
@@ -281,8 +332,12 @@ impl Store for SledStore {
 
     fn flush(&self) -> Result<()> {
         self.check_open()?;
+        if self.damaged.is_some() {
+            return Ok(()); // nothing was written since the open
+        }
+        let covered = self.witness.current();
         self.db.flush()?;
-        Ok(())
+        self.witness.witness(covered)
     }
 
     fn rekey(&self, key: &StoreKey) -> Result<()> {
@@ -310,7 +365,7 @@ impl Store for SledStore {
 
 /// The cipher of the store in `path`: its data key unwrapped with `app_key` when it has a
 /// key file; `None` when it has none (a plaintext store, or an erased one).
-fn unlock(
+pub(super) fn unlock(
     path: &Path,
     key_file: Option<&[u8]>,
     app_key: Option<&StoreKey>,
@@ -322,59 +377,6 @@ fn unlock(
         }),
         (None, _) => Ok(None),
     }
-}
-
-/// Copies the store into a fresh database when it is due (grown, other page compression,
-/// untagged, worth a new dictionary) or when `seal_with` (a data key and its key file)
-/// asks for its plaintext to be sealed; returns the codec the copy was written with.
-fn copy_if_due(
-    path: &Path,
-    db: &sled::Db,
-    codec: &Codec,
-    options: &SledOptions,
-    wanted: bool,
-    seal_with: Option<(Cipher, Vec<u8>)>,
-) -> Result<Option<Codec>> {
-    let size = compact::dir_bytes(path);
-    let marker = path.join(COMPACTED_MARKER);
-    let last: u64 = std::fs::read_to_string(&marker)
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(0);
-    let grown =
-        options.compact_over_bytes > 0 && size > options.compact_over_bytes && size > 2 * last;
-    let recompress = sled_open::stored_compression(path).is_some_and(|c| c != wanted);
-    let untagged = !codec.is_tagged();
-    let train = !options.dictionary_trees.is_empty()
-        && size >= TRAIN_FROM_BYTES
-        && size > 4 * codec.trained_at_bytes()
-        && codec::has_samples(db, codec)?;
-    let seal = seal_with.is_some();
-    if !(grown || recompress || untagged || train || seal) {
-        return Ok(None);
-    }
-    let _span = tracing::info_span!(
-        "sled_compact",
-        before = size,
-        recompress,
-        untagged,
-        train,
-        seal
-    )
-    .entered();
-    let (cipher, key_file) = match seal_with {
-        Some((c, f)) => (Some(c), Some(f)),
-        None => (codec.cipher().cloned(), keyring::read(path)?),
-    };
-    let next = codec::retrain(db, codec, size, cipher)?;
-    let config = sled_open::config(options, wanted);
-    let tmp = compact::copy_out(db, path, config, codec, &next, key_file.as_deref())?;
-    compact::swap_in(path, &tmp)?;
-    let after = compact::dir_bytes(path);
-    std::fs::write(&marker, after.to_string())
-        .map_err(|e| Error::Storage(format!("writing {}: {e}", marker.display())))?;
-    tracing::info!(before = size, after, dictionary = ?next.dictionary_id(), sealed = next.cipher().is_some(), "store compacted");
-    Ok(Some(next))
 }
 
 fn upper_allows(upper: &Bound<Vec<u8>>, key: &[u8]) -> bool {
