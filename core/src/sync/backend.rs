@@ -294,7 +294,8 @@ pub trait RelayBackend {
     /// The next batch after `cursor` restricted to `scopes` (the device's granted scopes,
     /// or some of them; [`Cursor::Fresh`] starts a
     /// snapshot at the current head), of about `max_bytes` of payload (always at least one
-    /// entry if any is due). A cursor that cannot be valid is an [`Error::Invalid`].
+    /// entry if any is due). A cursor past the head (a relay restored from an older
+    /// backup) gets an empty batch whose `next` is [`Cursor::Fresh`], with `more` set.
     /// Every entry in the scopes is included, the device's own as well: echoes are left
     /// out by the session, which knows what its connection pushed.
     fn pull(&self, scopes: &[GridPath], cursor: &Cursor, max_bytes: usize) -> Result<PullBatch>;

@@ -357,7 +357,12 @@ impl RelayBackend for SimRelay {
 
     fn pull(&self, scopes: &[GridPath], cursor: &Cursor, max_bytes: usize) -> Result<PullBatch> {
         let head = self.head()?;
-        let bad = || Error::invalid("cursor", format!("{cursor:?} is past the log head {head}"));
+        // Past the head (a restored relay): nothing but where to start over, as the hub.
+        let start_over = PullBatch {
+            entries: Vec::new(),
+            next: Cursor::Fresh,
+            more: true,
+        };
         let after = match cursor {
             Cursor::Fresh => return Ok(self.snapshot(scopes, head, None, max_bytes)),
             Cursor::Snapshot {
@@ -367,7 +372,7 @@ impl RelayBackend for SimRelay {
                 return Ok(self.snapshot(scopes, *high_water, after_doc.as_ref(), max_bytes));
             }
             Cursor::Log { after } if *after <= head => *after,
-            _ => return Err(bad()),
+            _ => return Ok(start_over),
         };
         let st = self.state.borrow();
         let (mut entries, mut bytes, mut seq) = (Vec::new(), 0, after);
