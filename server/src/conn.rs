@@ -59,6 +59,8 @@ struct RelayPeer {
     /// Where the connection comes from, and the failed logins by source.
     remote: std::net::IpAddr,
     failed_logins: Arc<FailedLogins>,
+    /// The connection, whose pre-login transport limits are lifted at login.
+    conn: quinn::Connection,
 }
 
 impl RelayPeer {
@@ -80,6 +82,8 @@ impl RelayPeer {
                 tracing::warn!(error = %e, "cannot record the device's contact");
             }
             self.device = Some(device);
+            // Before the Welcome leaves: a handset may open a bulk stream right after it.
+            crate::tls::open_after_login(&self.conn);
         }
         if let Some(device) = &self.device {
             let cursor = self.session.client_cursor().and_then(cursor_seq);
@@ -149,6 +153,11 @@ impl Peer for RelayPeer {
         } else {
             FrameLimits::FULL
         }
+    }
+
+    fn accepts_bulk(&self) -> bool {
+        // No stream beyond the control stream is read before the relay said Welcome.
+        self.device.is_some()
     }
 
     fn malformed(&mut self, error: Error) {
@@ -282,6 +291,7 @@ async fn serve_inner(
         device: None,
         remote: conn.remote_address().ip(),
         failed_logins,
+        conn: conn.clone(),
     };
     let ended = drive(&conn, &mut streams, STREAM_LEVEL, &mut peer).await;
     tokio::task::block_in_place(|| peer.ended());

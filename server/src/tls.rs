@@ -86,7 +86,29 @@ pub fn from_pem(cert: &Path, key: &Path) -> Result<Identity> {
     Ok(Identity { chain, key })
 }
 
-/// A quinn server configuration for the identity.
+/// Bulk (unidirectional) streams a handset may have open at once, once the relay has
+/// said Welcome. Before that it may open none: the transport advertises 0 and the
+/// connection raises it at login ([`open_after_login`]).
+pub const BULK_STREAMS: u32 = 64;
+
+/// Bytes a connection may have in flight to the relay, over all its streams, before the
+/// relay has said Welcome (QUIC's connection-level flow control window): enough for a
+/// handset's first flight (Hello, Pending, a first push chunk) to be under way, small
+/// enough that a thousand strangers hold well under 100 MiB. Raised at login.
+pub const RECEIVE_WINDOW_BEFORE_LOGIN: u32 = 64 * 1024;
+
+/// Lifts the pre-login transport limits of `conn` (the relay said Welcome): bulk streams
+/// up to [`BULK_STREAMS`], and the receive window to quinn's default (unbounded; each
+/// stream stays within its own window).
+pub fn open_after_login(conn: &quinn::Connection) {
+    conn.set_max_concurrent_uni_streams(BULK_STREAMS.into());
+    conn.set_receive_window(quinn::VarInt::MAX);
+}
+
+/// A quinn server configuration for the identity. Before login a connection may open
+/// only its control stream (one bidirectional stream, no bulk streams) and have at most
+/// [`RECEIVE_WINDOW_BEFORE_LOGIN`] bytes in flight; a peer that opens more streams than
+/// advertised is closed by QUIC (`STREAM_LIMIT_ERROR`).
 pub fn server_config(identity: Identity, idle_timeout_secs: u64) -> Result<quinn::ServerConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut tls = rustls::ServerConfig::builder_with_provider(provider)
@@ -105,8 +127,10 @@ pub fn server_config(identity: Identity, idle_timeout_secs: u64) -> Result<quinn
             .try_into()
             .context("idle timeout")?,
     ));
-    transport.max_concurrent_uni_streams(64u32.into());
-    transport.max_concurrent_bidi_streams(4u32.into());
+    // The relay reads one bidirectional stream per connection, ever: the control stream.
+    transport.max_concurrent_bidi_streams(1u32.into());
+    transport.max_concurrent_uni_streams(0u32.into());
+    transport.receive_window(RECEIVE_WINDOW_BEFORE_LOGIN.into());
     config.transport_config(Arc::new(transport));
     Ok(config)
 }

@@ -6,6 +6,9 @@
 //! - [`load`]: loads a workload into a replica through the public API.
 //! - [`relay`]: a real relay in-process (chosen port, idle timeout, limits; restartable)
 //!   and handsets enrolled on it.
+//! - [`attack`]: attacks on the relay before login (never-Hello connections, stream
+//!   floods, compression bombs, failed logins), for the pre-authentication tests and
+//!   benchmark.
 //! - [`raw_client`]: a hostile handset speaking the wire protocol directly (pushes and
 //!   pulls the product's client would never send).
 //! - [`forge`]: change bytes a hostile handset pushes (records made by a store with no
@@ -15,6 +18,7 @@
 //! - [`bench`]: the scenarios of the `gridsync-bench` binary.
 //! - [`netem`]: a seeded user-space link emulator (loss, delay, bandwidth, outages), the fault-test harness and fuzz targets.
 
+pub mod attack;
 pub mod bench;
 pub mod forge;
 pub mod load;

@@ -64,6 +64,17 @@ impl RawClient {
         Ok(())
     }
 
+    /// Writes `bytes` on the control stream as they are (garbage, a frame cut short).
+    pub async fn send_raw(&mut self, bytes: &[u8]) -> Result<()> {
+        self.send.write_all(bytes).await?;
+        Ok(())
+    }
+
+    /// Finishes the control stream's sending side (the relay reads its end).
+    pub fn finish(&mut self) {
+        let _ = self.send.finish();
+    }
+
     /// The relay's next message; `None` once the stream ends, a frame does not decode, or
     /// nothing came for 10 s.
     pub async fn next(&mut self) -> Option<RelayMsg> {
@@ -157,6 +168,11 @@ impl RawClient {
             }
             cursor = next;
         }
+    }
+
+    /// The QUIC connection (to open bulk streams of one's own).
+    pub fn connection(&self) -> &quinn::Connection {
+        &self.conn
     }
 
     /// Closes the connection.

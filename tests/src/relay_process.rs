@@ -29,6 +29,8 @@ pub struct ProcessOptions {
     pub log_filter: &'static str,
     /// The operations listener's address (`127.0.0.1:0`: any free port), `None` for off.
     pub http: Option<SocketAddr>,
+    /// `--max-connections` (`None`: the relay's default).
+    pub max_connections: Option<usize>,
 }
 
 impl Default for ProcessOptions {
@@ -40,6 +42,7 @@ impl Default for ProcessOptions {
             log_to_file: false,
             log_filter: "warn",
             http: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            max_connections: None,
         }
     }
 }
@@ -94,6 +97,9 @@ impl RelayProcess {
             .arg(options.listen.to_string());
         if let Some(idle) = options.idle_secs {
             cmd.args(["--idle-timeout", &idle.to_string()]);
+        }
+        if let Some(max) = options.max_connections {
+            cmd.args(["--max-connections", &max.to_string()]);
         }
         let http = options
             .http

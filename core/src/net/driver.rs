@@ -8,7 +8,8 @@
 //! session queued, asks the end whether it is done, then waits for the first of: bytes on
 //! the control stream, a new bulk stream, a message from a bulk stream, or a wake-up of the
 //! end's own (a local write on the handset; the log advancing, a revocation or shutdown on
-//! the relay). What differs between the ends lives behind [`Peer`].
+//! the relay). What differs between the ends lives behind [`Peer`]; bulk streams are
+//! accepted only while [`Peer::accepts_bulk`] says so (the relay: once it said Welcome).
 
 use std::future::Future;
 
@@ -59,6 +60,12 @@ pub trait Peer {
     fn frame_limits(&self) -> FrameLimits {
         FrameLimits::FULL
     }
+    /// Whether the other end's bulk streams are accepted and read now. While `false` the
+    /// driver leaves them to QUIC (the relay advertises no bulk streams before a Welcome,
+    /// so a stranger has none to open, and keeps its receive window small).
+    fn accepts_bulk(&self) -> bool {
+        true
+    }
     /// A flush wrote `messages` messages in `bytes` frame bytes (called only when > 0).
     fn sent(&mut self, _messages: usize, _bytes: usize) {}
     /// `bytes` frame bytes arrived.
@@ -101,7 +108,7 @@ pub async fn drive<P: Peer>(
                 Ok(None) => break peer.lost(Error::network("the other end closed the stream")),
                 Err(e) => break peer.lost(Error::network(format!("connection lost: {e}"))),
             },
-            uni = conn.accept_uni() => match uni {
+            uni = conn.accept_uni(), if peer.accepts_bulk() => match uni {
                 Ok(s) => bulk_in.add(s),
                 Err(e) => break peer.lost(Error::network(format!("connection lost: {e}"))),
             },
