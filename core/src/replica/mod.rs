@@ -82,13 +82,25 @@ impl Default for ReplicaConfig {
 }
 
 /// Who this store belongs to: the device name the app chose and the automerge actor id
-/// made for it on first open. One actor per device, never shared.
+/// made for it on first open. Changes are written by an actor of their own per open of the
+/// store: this id followed by 8 random bytes ([`session_actor`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceIdentity {
     /// The device's name (the app's device or user id).
     pub device: String,
-    /// The automerge actor id (16 random bytes).
+    /// The device's automerge actor id prefix (16 random bytes).
     pub actor: Vec<u8>,
+}
+
+/// The actor an open of the store writes as: the device's id and 8 fresh random bytes. A
+/// store copied to a second phone, or restored from a copy, never writes a change with a
+/// sequence number another copy of it already used for different content (automerge
+/// refuses a second change with one actor and sequence number), so clones and restored
+/// copies converge with everything the others did (ADR 0014).
+pub fn session_actor(identity: &DeviceIdentity) -> ActorId {
+    let mut bytes = identity.actor.clone();
+    bytes.extend_from_slice(&uuid::Uuid::new_v4().as_bytes()[..8]);
+    ActorId::from(bytes)
 }
 
 /// Where a change came from.
@@ -158,7 +170,7 @@ impl Replica {
         let next_outbox = outbox::next_outbox_seq(store.as_ref())?;
         let pending = outbox::read_pending(store.as_ref())?;
         Ok(Replica {
-            actor: ActorId::from(identity.actor.clone()),
+            actor: session_actor(&identity),
             identity,
             inner: Mutex::new(Inner {
                 cache: DocCache::new(config.cache_docs),
