@@ -9,6 +9,7 @@
 
 mod support;
 
+use gridsync_core::store::testing::{copy_dir, flip_byte};
 use std::path::Path;
 
 use support::{gridsync, json, offline_handset, ok, text};
@@ -40,18 +41,6 @@ fn lasts(dir: &Path, visit: &str) -> bool {
         .success()
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn a_rotten_store_never_acknowledges_a_visit_it_then_loses_and_salvage_brings_it_back() {
     let tmp = tempfile::tempdir().unwrap();
@@ -74,11 +63,8 @@ fn a_rotten_store_never_acknowledges_a_visit_it_then_loses_and_salvage_brings_it
     let (mut damaged, mut other_errors, mut lasted) = (0, 0, 0);
     for at in 0..20 {
         let dir = tmp.path().join(format!("flip-{at}"));
-        copy_dir(&clean, &dir);
-        let db = dir.join("store").join("db");
-        let mut bytes = std::fs::read(&db).unwrap();
-        bytes[at] ^= 0x5a;
-        std::fs::write(&db, bytes).unwrap();
+        copy_dir(&clean, &dir).unwrap();
+        flip_byte(&dir.join("store").join("db"), at, 0x5a).unwrap();
         match log_visit(&dir, &h, "损坏后的走访") {
             Ok(id) => {
                 assert!(

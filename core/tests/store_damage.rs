@@ -9,6 +9,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+use gridsync_core::store::testing::{copy_dir, flip_byte};
 use std::path::{Path, PathBuf};
 
 use gridsync_core::model::{Address, Grants, NewHousehold, NewVisit, Role, Tier, VisitMode};
@@ -91,18 +92,6 @@ fn pristine(dir: &Path) -> (DocId, Vec<DocId>) {
         .map(|n| r.log_visit(&visit(&h, n)).unwrap())
         .collect();
     (h, visits)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
 }
 
 /// Every file of the store with the offsets to flip in it: the first 20 bytes of each
@@ -260,11 +249,8 @@ fn flip_everywhere() -> Tally {
     let mut t = Tally::default();
     for (i, (file, at)) in flips(&clean).into_iter().enumerate() {
         let dir = root.path().join(format!("flip-{i}"));
-        copy_dir(&clean, &dir);
-        let path = dir.join(&file);
-        let mut bytes = std::fs::read(&path).unwrap();
-        bytes[at as usize] ^= 0x5a;
-        std::fs::write(&path, bytes).unwrap();
+        copy_dir(&clean, &dir).unwrap();
+        flip_byte(&dir.join(&file), at as usize, 0x5a).unwrap();
         t.flips += 1;
         one_flip(&dir, &h, &visits, &mut t);
         std::fs::remove_dir_all(&dir).unwrap();

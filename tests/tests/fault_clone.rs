@@ -8,7 +8,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
+use gridsync_core::store::testing::copy_dir;
 
 use gridsync_core::DocId;
 use gridsync_core::model::{HouseholdUpdate, NewVisit, VisitMode};
@@ -16,18 +16,6 @@ use gridsync_tests::netem::harness::doc_heads;
 use gridsync_tests::relay::{Handset, TestRelay};
 
 const GRID: &str = "ankang/hanbin/laocheng/xinhua/g1";
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
 
 fn household() -> gridsync_core::model::NewHousehold {
     gridsync_core::model::NewHousehold {
@@ -98,7 +86,7 @@ async fn two_clones_of_one_store_converge_with_each_others_work() {
     let h = a.replica.register_household(&household(), "phone").unwrap();
     a.client.sync_once().await.unwrap();
     drop(a);
-    copy_dir(&dir_a, &dir_b);
+    copy_dir(&dir_a, &dir_b).unwrap();
     let a = Handset::open(&dir_a, "phone", relay.target(&token)).unwrap();
     let b = Handset::open(&dir_b, "phone", relay.target(&token)).unwrap();
     work(&a, &h, "13800000001", 3);
@@ -123,7 +111,7 @@ async fn a_store_restored_from_an_older_copy_gets_its_later_work_back_and_writes
     let h = p.replica.register_household(&household(), "phone").unwrap();
     p.client.sync_once().await.unwrap();
     drop(p);
-    copy_dir(&dir, &copy);
+    copy_dir(&dir, &copy).unwrap();
     // The phone goes on working and syncs; then its store is restored from the copy.
     let p = Handset::open(&dir, "phone", relay.target(&token)).unwrap();
     work(&p, &h, "13800000001", 3);
@@ -131,7 +119,7 @@ async fn a_store_restored_from_an_older_copy_gets_its_later_work_back_and_writes
     let before = doc_heads(&p.replica).unwrap();
     drop(p);
     std::fs::remove_dir_all(&dir).unwrap();
-    copy_dir(&copy, &dir);
+    copy_dir(&copy, &dir).unwrap();
     let restored = Handset::open(&dir, "phone", relay.target(&token)).unwrap();
     assert!(doc_heads(&restored.replica).unwrap().len() < before.len());
     // Offline work on the restored copy, to the same household, before its first sync.

@@ -62,10 +62,7 @@ async fn a_rotten_store_is_salvaged_and_gets_its_synced_records_back_from_the_re
     assert_eq!(phone.client.sync_once().await.unwrap().acknowledged, 11);
     drop(phone);
 
-    let db = dir.join("db");
-    let mut bytes = std::fs::read(&db).unwrap();
-    bytes[5] ^= 0x5a;
-    std::fs::write(&db, bytes).unwrap();
+    gridsync_core::store::testing::flip_byte(&dir.join("db"), 5, 0x5a).unwrap();
     // Damaged: it opens read-only and refuses writes, or (when even what an open writes
     // is refused) does not open; either way with the typed error.
     match Handset::open(&dir, "wang", relay.target(&token)) {

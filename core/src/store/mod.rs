@@ -27,6 +27,8 @@ mod witness;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod conformance;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use cipher::StoreKey;
 pub use keyring::KEY_FILE;

@@ -14,11 +14,13 @@
 mod adversarial;
 mod backends;
 mod scenarios;
+mod sim_relay;
 pub(crate) mod strategies;
 
 use std::collections::HashMap;
 
-pub(crate) use backends::{SimHandset, SimRelay, grid, new_doc};
+pub(crate) use backends::{SimHandset, grid, new_doc};
+pub(crate) use sim_relay::SimRelay;
 
 use super::client::{ClientConfig, ClientEvent, ClientSession};
 use super::frame::{ClientMsgDecoder, FrameDecoder, RelayMsgDecoder, encode_client, encode_relay};

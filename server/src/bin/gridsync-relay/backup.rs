@@ -26,7 +26,11 @@ pub struct RestoreArgs {
     from: PathBuf,
 }
 
-fn bar(total: u64, template: &str) -> indicatif::ProgressBar {
+/// The progress bar of a command that goes through the store's documents.
+pub const DOCUMENTS_BAR: &str = "{bar:40} {pos}/{len} documents, {per_sec}, {eta} left";
+
+/// A progress bar of `total` steps on stderr when it is a terminal (hidden otherwise).
+pub fn bar(total: u64, template: &str) -> indicatif::ProgressBar {
     let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         indicatif::ProgressBar::new(total)
     } else {
@@ -70,10 +74,7 @@ fn print_backup(s: &BackupSummary) {
 fn offline(config: &RelayConfig, to: &Path) -> Result<BackupSummary> {
     let hub = gridsync_server::open_hub(&config.data_dir, 64)
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
-    let bar = bar(
-        hub.document_count()? as u64,
-        "{bar:40} {pos}/{len} documents, {per_sec}, {eta} left",
-    );
+    let bar = bar(hub.document_count()? as u64, DOCUMENTS_BAR);
     let summary = hub.backup(to, &|n| bar.set_position(n))?;
     bar.finish_and_clear();
     Ok(summary)

@@ -66,17 +66,7 @@ fn offline(
     let hub = gridsync_server::open_hub(&config.data_dir, 64)
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
     let total = hub.documents_within(scope)?;
-    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        indicatif::ProgressBar::new(total)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} documents, {per_sec}, {eta} left",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let bar = crate::backup::bar(total, crate::backup::DOCUMENTS_BAR);
     let counts = hub.export(scope, format, out, &|n| bar.set_position(n))?;
     bar.finish_and_clear();
     Ok(counts)
