@@ -10,8 +10,8 @@ use std::time::Duration;
 use gridsync_core::Error;
 use gridsync_core::ids::now;
 use gridsync_core::net::{Peer, drive};
-use gridsync_core::sync::frame::{FrameLimits, STREAM_LEVEL};
-use gridsync_core::sync::wire::{ClientMsg, ErrorCode, RelayMsg};
+use gridsync_core::sync::frame::{FrameLimits, SNAPSHOT_LEVEL, STREAM_LEVEL};
+use gridsync_core::sync::wire::{ClientMsg, Cursor, ErrorCode, RelayMsg};
 use gridsync_core::sync::{RelaySession, SessionStats, Transmit};
 use tokio::sync::watch;
 use tracing::Instrument;
@@ -132,6 +132,19 @@ impl Peer for RelayPeer {
         // A bootstrap's batches share one stream and one compression context; the run
         // (and its context) ends with the batch that leaves nothing more.
         !matches!(msg, RelayMsg::Batch { more: true, .. })
+    }
+
+    fn run_level(&self, msg: &RelayMsg, level: i32) -> i32 {
+        // A bootstrap (once per new phone) gets the slower, tighter level; catching up on
+        // the log, which a city's reconnect wave does for every phone at once, the cheaper
+        // one (ADR 0015).
+        match msg {
+            RelayMsg::Batch {
+                from: Cursor::Fresh | Cursor::Snapshot { .. },
+                ..
+            } => SNAPSHOT_LEVEL,
+            _ => level,
+        }
     }
 
     fn handle(&mut self, msg: ClientMsg) {

@@ -88,8 +88,13 @@ pub fn from_pem(cert: &Path, key: &Path) -> Result<Identity> {
 
 /// Bulk (unidirectional) streams a handset may have open at once, once the relay has
 /// said Welcome. Before that it may open none: the transport advertises 0 and the
-/// connection raises it at login ([`open_after_login`]).
-pub const BULK_STREAMS: u32 = 64;
+/// connection raises it at login ([`open_after_login`]). A handset uses one at a time (a
+/// push run; the next opens as it ends); each is read into at most one frame of
+/// `MAX_BODY`, so this bounds what one connection can make the relay buffer.
+pub const BULK_STREAMS: u32 = 4;
+
+/// Bytes a logged-in connection may have in flight to the relay over all its streams.
+pub const RECEIVE_WINDOW_AFTER_LOGIN: u32 = 16 << 20;
 
 /// Bytes a connection may have in flight to the relay, over all its streams, before the
 /// relay has said Welcome (QUIC's connection-level flow control window): enough for a
@@ -98,11 +103,10 @@ pub const BULK_STREAMS: u32 = 64;
 pub const RECEIVE_WINDOW_BEFORE_LOGIN: u32 = 64 * 1024;
 
 /// Lifts the pre-login transport limits of `conn` (the relay said Welcome): bulk streams
-/// up to [`BULK_STREAMS`], and the receive window to quinn's default (unbounded; each
-/// stream stays within its own window).
+/// up to [`BULK_STREAMS`], and the receive window to [`RECEIVE_WINDOW_AFTER_LOGIN`].
 pub fn open_after_login(conn: &quinn::Connection) {
     conn.set_max_concurrent_uni_streams(BULK_STREAMS.into());
-    conn.set_receive_window(quinn::VarInt::MAX);
+    conn.set_receive_window(RECEIVE_WINDOW_AFTER_LOGIN.into());
 }
 
 /// A quinn server configuration for the identity. Before login a connection may open

@@ -96,6 +96,10 @@ fn main() -> anyhow::Result<()> {
     );
     // One compression context per connection's bulk stream, flushed at each frame.
     for (level, wl, tl) in [
+        (9, 20, 19),
+        (12, 20, 19),
+        (13, 20, 19),
+        (14, 20, 19),
         (12, 20, 20),
         (15, 20, 19),
         (15, 20, 20),

@@ -9,7 +9,7 @@ use gridsync_core::replica::CaseActionInput;
 use gridsync_core::workflow::ActionKind;
 use gridsync_core::{DAY_MS, DocId, Replica, Timestamp};
 
-use crate::workload::Workload;
+use crate::workload::{PlannedCase, Workload};
 
 /// What was loaded, with the latency of every `log_visit` call.
 #[derive(Debug, Default)]
@@ -47,50 +47,64 @@ pub fn load(
     for c in &w.cases {
         let hh = c.household.map(|i| out.households[i].clone());
         let id = replica.report_case(&c.to_new_case(hh))?;
-        let age = now - c.case.at;
-        let mut steps: Vec<(Role, ActionKind)> = Vec::new();
-        if age > 3 * DAY_MS {
-            steps.push((Role::CommunityStaff, ActionKind::Accept));
-            let triage = ActionKind::Triage {
-                class: c.intended_class,
-                level: None,
-                deadline: None,
-                assignee: Some(c.case.reporter.clone()),
-            };
-            steps.push((Role::CommunityStaff, triage));
-            steps.push((Role::GridWorker, ActionKind::Start));
-        }
-        if age > 14 * DAY_MS {
-            steps.push((
-                Role::GridWorker,
-                ActionKind::Resolve {
-                    summary: "已协调处理完毕，当事人认可。".into(),
-                },
-            ));
-            steps.push((
-                Role::Supervisor,
-                ActionKind::Evaluate {
-                    satisfied: true,
-                    comment: "满意".into(),
-                },
-            ));
-        }
-        for (i, (role, kind)) in steps.into_iter().enumerate() {
-            let at = c.case.at + (i as i64 + 1) * 3_600_000;
-            replica.act_on_case(
-                &id,
-                &CaseActionInput {
-                    actor: c.case.reporter.clone(),
-                    role,
-                    at: Some(at),
-                    kind,
-                },
-            )?;
-            out.case_actions += 1;
-        }
+        out.case_actions += advance_case(replica, &id, c, now)?;
         out.cases.push(id);
     }
     Ok(out)
+}
+
+/// Drives case `id` (reported from `c`) along the workflow according to its age at `now`:
+/// reported more than 3 days before, accepted, triaged and started; more than 14 days
+/// before, resolved and evaluated too. Returns the actions taken.
+pub fn advance_case(
+    replica: &Replica,
+    id: &DocId,
+    c: &PlannedCase,
+    now: Timestamp,
+) -> gridsync_core::Result<usize> {
+    let mut taken = 0;
+    let age = now - c.case.at;
+    let mut steps: Vec<(Role, ActionKind)> = Vec::new();
+    if age > 3 * DAY_MS {
+        steps.push((Role::CommunityStaff, ActionKind::Accept));
+        let triage = ActionKind::Triage {
+            class: c.intended_class,
+            level: None,
+            deadline: None,
+            assignee: Some(c.case.reporter.clone()),
+        };
+        steps.push((Role::CommunityStaff, triage));
+        steps.push((Role::GridWorker, ActionKind::Start));
+    }
+    if age > 14 * DAY_MS {
+        steps.push((
+            Role::GridWorker,
+            ActionKind::Resolve {
+                summary: "已协调处理完毕，当事人认可。".into(),
+            },
+        ));
+        steps.push((
+            Role::Supervisor,
+            ActionKind::Evaluate {
+                satisfied: true,
+                comment: "满意".into(),
+            },
+        ));
+    }
+    for (i, (role, kind)) in steps.into_iter().enumerate() {
+        let at = c.case.at + (i as i64 + 1) * 3_600_000;
+        replica.act_on_case(
+            id,
+            &CaseActionInput {
+                actor: c.case.reporter.clone(),
+                role,
+                at: Some(at),
+                kind,
+            },
+        )?;
+        taken += 1;
+    }
+    Ok(taken)
 }
 
 /// The median and the 99th percentile of durations, in milliseconds.

@@ -41,6 +41,11 @@ pub trait Peer {
     /// Whether a bulk message is the last of its run (the run's stream, and its shared
     /// compression context, end after it).
     fn ends_run(&self, msg: &Self::Out) -> bool;
+    /// The zstd level of a run that `msg` opens; `level` is the driver's (`drive`'s
+    /// `bulk_level`), which this end may raise or lower for the kind of run.
+    fn run_level(&self, _msg: &Self::Out, level: i32) -> i32 {
+        level
+    }
     /// Feeds one decoded message to the session.
     fn handle(&mut self, msg: Self::In);
     /// Input from the other end could not be decoded; the session decides what follows.
@@ -156,7 +161,8 @@ impl Outgoing {
                 }
                 Lane::Bulk => {
                     let last = peer.ends_run(&msg);
-                    self.bulk.send(conn, &msg, last).await?
+                    let level = peer.run_level(&msg, self.bulk.level());
+                    self.bulk.send(conn, &msg, last, level).await?
                 }
             };
             messages += 1;

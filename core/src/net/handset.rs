@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Instant;
 
 use tokio::sync::Notify;
 
@@ -68,17 +69,23 @@ impl Peer for HandsetPeer<'_> {
         self.session.poll_transmit()
     }
 
-    fn ends_run(&self, _msg: &ClientMsg) -> bool {
-        // A handset's pushes share one bulk run for the whole connection.
-        false
+    fn ends_run(&self, msg: &ClientMsg) -> bool {
+        // A backlog's pushes share one bulk run (and compression context); the run ends
+        // with the push that drained the outbox, so an idle live handset holds none.
+        matches!(msg, ClientMsg::Push { .. }) && self.session.push_drained_outbox()
     }
 
     fn handle(&mut self, msg: RelayMsg) {
         self.report.messages_received += 1;
         self.client.count_received(0, 1);
         let mut backend: &Replica = self.replica;
+        let batch = matches!(msg, RelayMsg::Batch { .. });
+        let started = Instant::now();
         // An error closes the session and queues `Failed`, which `check` returns.
         let _ = self.session.handle(msg, now(), &mut backend);
+        if batch {
+            self.report.apply_time += started.elapsed();
+        }
     }
 
     fn malformed(&mut self, error: Error) {

@@ -35,17 +35,23 @@ impl BulkSender {
         BulkSender { open: None, level }
     }
 
-    /// Sends `msg` on the run's stream (opening it, with a fresh context, if none is
-    /// open); ends the run after it when `last`. Returns the frame's size in bytes.
+    /// The level runs compress at unless [`BulkSender::send`] is told otherwise.
+    pub fn level(&self) -> i32 {
+        self.level
+    }
+
+    /// Sends `msg` on the run's stream (opening it, with a fresh context at `level`, if
+    /// none is open); ends the run after it when `last`. Returns the frame's size in bytes.
     pub async fn send<T: Serialize>(
         &mut self,
         conn: &quinn::Connection,
         msg: &T,
         last: bool,
+        level: i32,
     ) -> Result<usize> {
         if self.open.is_none() {
             let stream = conn.open_uni().await.map_err(Error::network)?;
-            self.open = Some((stream, StreamFrameEncoder::with_level(self.level)?));
+            self.open = Some((stream, StreamFrameEncoder::with_level(level)?));
         }
         let Some((stream, encoder)) = self.open.as_mut() else {
             return Err(Error::Protocol("bulk stream vanished".into()));

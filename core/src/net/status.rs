@@ -67,6 +67,9 @@ pub struct SyncReport {
     pub documents_changed: u64,
     /// Entries applied.
     pub entries: u64,
+    /// Time spent handling pulled batches: merging the entries into their documents,
+    /// indexing them and committing them with the cursor (the handset's apply cost).
+    pub apply_time: Duration,
     /// Bytes sent (frames).
     pub bytes_sent: u64,
     /// Bytes received (frames).

@@ -2,6 +2,8 @@
 //! documents and written, with their index entries and the new pull cursor, in one atomic
 //! durable commit.
 
+use std::collections::HashMap;
+
 use automerge::Automerge;
 
 use super::{ChangeOrigin, Inner, Replica, sync_state};
@@ -29,7 +31,7 @@ impl Replica {
         stage_position: impl FnOnce(&mut Batch) -> Result<()>,
     ) -> Result<Vec<DocId>> {
         let mut inner = self.lock()?;
-        let mut touched: Vec<(DocId, Automerge)> = Vec::new();
+        let mut touched = Touched::default();
         let written = self
             .merge_entries(&mut inner, entries, &mut touched)
             .and_then(|()| self.stage_received(&touched))
@@ -39,13 +41,13 @@ impl Replica {
             });
         if let Err(err) = written {
             // The merged documents are not what is on disk: drop them from memory.
-            for (id, _) in &touched {
+            for (id, _) in &touched.docs {
                 inner.cache.forget(id);
             }
             return Err(err);
         }
-        let changed: Vec<DocId> = touched.iter().map(|(id, _)| id.clone()).collect();
-        for (id, doc) in touched {
+        let changed: Vec<DocId> = touched.docs.iter().map(|(id, _)| id.clone()).collect();
+        for (id, doc) in touched.docs {
             inner.cache.put(id, doc);
         }
         drop(inner);
@@ -59,33 +61,57 @@ impl Replica {
         &self,
         inner: &mut Inner,
         entries: &[Entry],
-        touched: &mut Vec<(DocId, Automerge)>,
+        touched: &mut Touched,
     ) -> Result<()> {
-        for e in entries {
-            let mut doc = match touched.iter().position(|(id, _)| *id == e.doc) {
-                Some(i) => touched.swap_remove(i).1,
-                None => self.load_or_new(inner, &e.doc)?,
+        for (k, e) in entries.iter().enumerate() {
+            let i = match touched.at.get(&e.doc) {
+                Some(i) => {
+                    // A second entry: the document is no longer just its first change.
+                    touched.single.remove(i);
+                    *i
+                }
+                None => {
+                    let (doc, new) = self.load_or_new(inner, &e.doc)?;
+                    let i = touched.docs.len();
+                    touched.docs.push((e.doc.clone(), doc));
+                    touched.at.insert(e.doc.clone(), i);
+                    if new && matches!(e.payload, Payload::Change(_)) {
+                        touched.single.insert(i, k);
+                    }
+                    i
+                }
             };
-            let merged = merge_entry(&mut doc, e);
-            touched.push((e.doc.clone(), doc));
-            merged?;
+            merge_entry(&mut touched.docs[i].1, e)?;
+        }
+        // A document made of one received change is stored as that change: smaller than
+        // a saved document, and no save to compute (`Automerge::load` reads either).
+        for (i, k) in &touched.single {
+            if let Payload::Change(bytes) = &entries[*k].payload {
+                touched.raw.insert(*i, bytes.clone());
+            }
         }
         Ok(())
     }
 
-    /// A document from the cache or the store, or a new empty one if it is not stored.
-    fn load_or_new(&self, inner: &mut Inner, id: &DocId) -> Result<Automerge> {
+    /// A document from the cache or the store (`false`), or a new empty one if it is not
+    /// stored (`true`).
+    fn load_or_new(&self, inner: &mut Inner, id: &DocId) -> Result<(Automerge, bool)> {
         match self.load(inner, id) {
-            Err(Error::NotFound { .. }) => Ok(Automerge::new().with_actor(self.actor.clone())),
-            other => other,
+            Err(Error::NotFound { .. }) => {
+                Ok((Automerge::new().with_actor(self.actor.clone()), true))
+            }
+            other => other.map(|doc| (doc, false)),
         }
     }
 
     /// Stages the merged documents, their index entries and the sync time.
-    fn stage_received(&self, touched: &[(DocId, Automerge)]) -> Result<Batch> {
+    fn stage_received(&self, touched: &Touched) -> Result<Batch> {
         let mut batch = Batch::new();
-        for (id, doc) in touched {
-            let saved = contain(format!("document {id}"), || Ok(doc.save_nocompress()))?;
+        for (i, (id, doc)) in touched.docs.iter().enumerate() {
+            let saved = match touched.raw.get(&i) {
+                Some(change) => change.clone(),
+                None => contain(format!("document {id}"), || Ok(doc.save_nocompress()))?,
+            };
             batch.put(trees::DOCS, id.as_str().as_bytes().to_vec(), saved);
             match contain(format!("document {id}"), || self.index_entries(id, doc)) {
                 Ok((_, entries)) => index::replace(self.store.as_ref(), &mut batch, id, entries)?,
@@ -99,6 +125,19 @@ impl Replica {
         self.stage_last_sync(&mut batch);
         Ok(batch)
     }
+}
+
+/// The documents one batch touched, in the order first met.
+#[derive(Default)]
+struct Touched {
+    /// Each document as merged.
+    docs: Vec<(DocId, Automerge)>,
+    /// Where each document is in `docs`.
+    at: HashMap<DocId, usize>,
+    /// Documents new here that received exactly one change so far, with that entry.
+    single: HashMap<usize, usize>,
+    /// Of those, the change's bytes: what is stored for them.
+    raw: HashMap<usize, Vec<u8>>,
 }
 
 /// Merges one entry's bytes into `doc` and checks the document is what it was sent as.

@@ -126,6 +126,8 @@ pub struct ClientSession {
     /// The outstanding pull is the bootstrap's.
     boot_pulling: bool,
     pushes: Pushes,
+    /// The push queued last took everything the outbox held.
+    push_drained: bool,
     caught_up: bool,
     stats: SessionStats,
     span: tracing::Span,
@@ -147,6 +149,7 @@ impl ClientSession {
             boot: None,
             boot_pulling: false,
             pushes: Pushes::new(),
+            push_drained: false,
             caught_up: false,
             stats: SessionStats::default(),
             span,
@@ -289,6 +292,13 @@ impl ClientSession {
         self.events.pop_front()
     }
 
+    /// Whether the push queued last took everything the outbox held, so that its bulk
+    /// run can end after it: an idle live handset then holds no compression context, and
+    /// the relay no decompression context for it (issue 16).
+    pub fn push_drained_outbox(&self) -> bool {
+        self.push_drained
+    }
+
     /// True when connected with nothing outstanding in either direction.
     pub fn is_caught_up(&self) -> bool {
         self.caught_up
@@ -324,6 +334,10 @@ impl ClientSession {
             return Ok(());
         };
         let bytes: usize = changes.iter().map(|c| c.bytes.len()).sum();
+        // Nothing after this chunk in the outbox: the run can end with it.
+        self.push_drained = backend
+            .outbox_after(self.pushes.sent_through(), 1)?
+            .is_empty();
         self.stats.changes += changes.len() as u64;
         // Before Welcome everything goes in order behind Hello on the control stream.
         let lane = if self.phase == Phase::Connected && bytes > BULK_THRESHOLD {

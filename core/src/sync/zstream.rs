@@ -14,7 +14,7 @@ use zstd::zstd_safe::{CCtx, CParameter, DCtx, DParameter, InBuffer, OutBuffer, z
 /// windows gained nothing measurable on a grid's bootstrap and cost memory per connection.
 pub const STREAM_WINDOW_LOG: u32 = 20;
 /// Hash and chain table sizes (2^19 entries each), fixed so a context's memory does not
-/// grow with the level: about 6 MiB per compressing stream at level 16.
+/// grow with the level: about 6 MiB per compressing stream at level 15.
 const TABLE_LOG: u32 = 19;
 
 /// The compressing end of a stream.

@@ -95,6 +95,8 @@ impl Hub {
         // Changes accepted per grid: the `grids` index and the day's counts.
         let mut grids: HashMap<GridPath, u64> = HashMap::new();
         let mut out = Vec::with_capacity(changes.len());
+        // What this push appends to the log, for the tail once committed.
+        let mut appended: Vec<(u64, GridPath)> = Vec::new();
         for (pc, prep) in changes.iter().map(CheckedChange::pushed).zip(prepared) {
             // automerge may panic on a malformed change: that refuses the change, nothing
             // more (the document being changed is a fork until every check passed).
@@ -118,6 +120,7 @@ impl Hub {
                 if accepted == Ok(true) {
                     head += 1;
                     stage_log(&mut batch, grant, pc, head, &mut grids)?;
+                    appended.push((head, pc.grid.clone()));
                     accepted_now.insert(pc.hash);
                 }
                 Ok(accepted.map(|_| ()))
@@ -150,6 +153,7 @@ impl Hub {
             self.stage_grid_days(&mut batch, &grids, grid_days::day_of(now))?;
             stage_head(&mut batch, head);
             self.store.commit(batch)?;
+            self.tail.extend(appended);
             self.committed_push();
         }
         // Flush outside the lock: the next push builds its batch meanwhile, and pushes

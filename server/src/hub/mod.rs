@@ -20,6 +20,10 @@
 //!
 //! `grid_days` counts per grid the changes ingest accepted on each UTC day (days since
 //! the epoch), in each push's own commit; [`Hub::grid_activity`] reads it back.
+//!
+//! In memory, `tail.rs` keeps the sequence and grid of the latest 65,536 changes: a live
+//! pull after a flush walks the changes since its cursor there instead of scanning every
+//! grid log in its scopes.
 
 mod activity;
 mod devices;
@@ -27,6 +31,7 @@ mod grid_days;
 mod ingest;
 pub(crate) mod lineage;
 mod pull;
+mod tail;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -107,6 +112,8 @@ pub struct Hub {
     lineage: lineage::LineageState,
     /// The relay's data directory, when opened from one: backups carry its identity files.
     data_dir: Option<std::path::PathBuf>,
+    /// The latest changes' sequences and grids, for live pulls (`tail.rs`).
+    tail: tail::LogTail,
 }
 
 impl std::fmt::Debug for Hub {
@@ -151,6 +158,7 @@ impl Hub {
             head_moved_at: Mutex::new(None),
             lineage,
             data_dir: None,
+            tail: tail::LogTail::new(head, tail::TAIL_CHANGES),
         })
     }
 

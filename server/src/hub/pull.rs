@@ -14,6 +14,8 @@ use super::{GDOCS, GRID_LOG, GRIDS, Hub, LOG, LogRecord, RDOCS, RelayDoc, decode
 
 /// Per-grid page when merging grid logs.
 const PAGE: usize = 256;
+/// Most sequences taken from the in-memory tail for one pull.
+const TAIL_PAGE: usize = 4_096;
 
 /// Sorted scopes with nested ones removed (a grant of `a` already covers `a/b`).
 fn normalise(scopes: &[GridPath]) -> Vec<GridPath> {
@@ -239,10 +241,18 @@ impl Hub {
         })
     }
 
-    /// The sequences after `after` in the logs of every grid within `scopes`, sorted, at
-    /// most a page per grid; and the bound up to which that list is complete (`u64::MAX`
-    /// when no grid's page was full).
+    /// The sequences after `after` in the logs of every grid within `scopes`, sorted; and
+    /// the bound up to which that list is complete (`u64::MAX` when it is complete). From
+    /// the in-memory tail when it reaches back to `after` (a live pull: work in proportion
+    /// to what changed since), else at most a page from each grid's log.
     fn log_candidates(&self, scopes: &[GridPath], after: u64) -> Result<(Vec<u64>, u64)> {
+        if let Some((seqs, full)) = self.tail.after(scopes, after, TAIL_PAGE) {
+            let bound = match seqs.last() {
+                Some(last) if full => *last,
+                _ => u64::MAX,
+            };
+            return Ok((seqs, bound));
+        }
         let mut candidates: Vec<u64> = Vec::new();
         let mut bound = u64::MAX;
         for scope in scopes {

@@ -1,6 +1,8 @@
 //! Benchmarks behind `gridsync-bench`: each scenario returns figures that the binary
 //! prints as a table or JSON. Figures go to `BENCHMARKS.md` with the command.
 
+pub mod city;
+pub mod city_plan;
 pub mod coverage;
 pub mod granularity;
 pub mod records;

@@ -23,6 +23,9 @@ enum Scenario {
     Live,
     /// 100 handsets pushing 50 visits each at once.
     Load,
+    /// A city reconnect: 10 grids of 2,000 households and a supervisor holding them all,
+    /// 100 field days offline, then everyone reconnects at once.
+    City,
 }
 
 /// The gridsync benchmark suite.
@@ -152,12 +155,7 @@ fn main() -> Result<()> {
                 }
                 None => None,
             };
-            let exe = std::env::current_exe()?.with_file_name("gridsync-relay");
-            anyhow::ensure!(
-                exe.exists(),
-                "{} not found: build it first (cargo build --release -p gridsync-server)",
-                exe.display()
-            );
+            let exe = relay_exe()?;
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
@@ -225,6 +223,20 @@ fn main() -> Result<()> {
                 }
             }
         }
+        Scenario::City => {
+            let exe = relay_exe()?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            let config = bench::city_plan::CityConfig::city(cli.seed);
+            let f = rt.block_on(bench::city::run(&exe, config, &progress(cli.json)))?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&f)?);
+            } else {
+                println!("{}", bench::city::table(&f));
+            }
+        }
         Scenario::Granularity => {
             let layouts = bench::granularity::run(cli.seed)?;
             if cli.json {
@@ -246,4 +258,15 @@ fn main() -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The relay binary beside this one.
+fn relay_exe() -> Result<PathBuf> {
+    let exe = std::env::current_exe()?.with_file_name("gridsync-relay");
+    anyhow::ensure!(
+        exe.exists(),
+        "{} not found: build it first (cargo build --release -p gridsync-server)",
+        exe.display()
+    );
+    Ok(exe)
 }

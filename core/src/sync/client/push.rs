@@ -54,6 +54,11 @@ impl Pushes {
         }
     }
 
+    /// The highest outbox seq sent on this connection.
+    pub(super) fn sent_through(&self) -> Option<u64> {
+        self.sent_through
+    }
+
     /// True while a push awaits its acknowledgement.
     pub(super) fn in_flight(&self) -> bool {
         self.in_flight.is_some()
