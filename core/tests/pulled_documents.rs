@@ -59,14 +59,7 @@ fn visit(household: &DocId) -> NewVisit {
 fn entries(w: &Replica, after: Option<u64>) -> (Vec<Entry>, u64) {
     let items = w.outbox_after(after, usize::MAX).unwrap();
     let last = items.last().map(|i| i.seq).unwrap();
-    let entries = items
-        .into_iter()
-        .map(|i| Entry {
-            doc: i.change.doc,
-            grid: i.change.grid,
-            payload: Payload::Change(i.change.bytes),
-        })
-        .collect();
+    let entries = items.into_iter().map(|i| Entry::from(i.change)).collect();
     (entries, last)
 }
 

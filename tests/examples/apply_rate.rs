@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use gridsync_core::replica::{Replica, ReplicaConfig};
 use gridsync_core::store::MemoryStore;
-use gridsync_core::sync::wire::{Cursor, Entry, Payload};
+use gridsync_core::sync::wire::{Cursor, Entry};
 use gridsync_tests::workload::{Workload, WorkloadConfig};
 
 fn main() -> anyhow::Result<()> {
@@ -31,11 +31,7 @@ fn main() -> anyhow::Result<()> {
     let entries: Vec<Entry> = writer
         .outbox_after(None, usize::MAX)?
         .into_iter()
-        .map(|i| Entry {
-            doc: i.change.doc,
-            grid: i.change.grid,
-            payload: Payload::Change(i.change.bytes),
-        })
+        .map(|i| Entry::from(i.change))
         .collect();
     let (day0, field) = entries.split_at(loaded.households.len());
     let tmp = tempfile::tempdir()?;

@@ -34,7 +34,7 @@ impl Replica {
         let mut touched = Touched::default();
         let written = self
             .merge_entries(&mut inner, entries, &mut touched)
-            .and_then(|()| self.stage_received(&touched))
+            .and_then(|()| self.stage_received(entries, &touched))
             .and_then(|mut batch| {
                 stage_position(&mut batch)?;
                 self.store.commit(batch)
@@ -83,13 +83,6 @@ impl Replica {
             };
             merge_entry(&mut touched.docs[i].1, e)?;
         }
-        // A document made of one received change is stored as that change: smaller than
-        // a saved document, and no save to compute (`Automerge::load` reads either).
-        for (i, k) in &touched.single {
-            if let Payload::Change(bytes) = &entries[*k].payload {
-                touched.raw.insert(*i, bytes.clone());
-            }
-        }
         Ok(())
     }
 
@@ -104,13 +97,16 @@ impl Replica {
         }
     }
 
-    /// Stages the merged documents, their index entries and the sync time.
-    fn stage_received(&self, touched: &Touched) -> Result<Batch> {
+    /// Stages the merged documents, their index entries and the sync time. A document made
+    /// of one received change is stored as that change: smaller than a saved document, and
+    /// no save to compute (`Automerge::load` reads either).
+    fn stage_received(&self, entries: &[Entry], touched: &Touched) -> Result<Batch> {
         let mut batch = Batch::new();
         for (i, (id, doc)) in touched.docs.iter().enumerate() {
-            let saved = match touched.raw.get(&i) {
-                Some(change) => change.clone(),
-                None => contain(format!("document {id}"), || Ok(doc.save_nocompress()))?,
+            let single = touched.single.get(&i).map(|k| &entries[*k].payload);
+            let saved = match single {
+                Some(Payload::Change(change)) => change.clone(),
+                _ => contain(format!("document {id}"), || Ok(doc.save_nocompress()))?,
             };
             batch.put(trees::DOCS, id.as_str().as_bytes().to_vec(), saved);
             match contain(format!("document {id}"), || self.index_entries(id, doc)) {
@@ -134,10 +130,8 @@ struct Touched {
     docs: Vec<(DocId, Automerge)>,
     /// Where each document is in `docs`.
     at: HashMap<DocId, usize>,
-    /// Documents new here that received exactly one change so far, with that entry.
+    /// Documents new here that received exactly one change, with that entry's index.
     single: HashMap<usize, usize>,
-    /// Of those, the change's bytes: what is stored for them.
-    raw: HashMap<usize, Vec<u8>>,
 }
 
 /// Merges one entry's bytes into `doc` and checks the document is what it was sent as.

@@ -119,6 +119,17 @@ pub struct PushedChange {
     pub bytes: Vec<u8>,
 }
 
+impl From<PushedChange> for Entry {
+    /// The entry a relay hands out for a change it stored.
+    fn from(c: PushedChange) -> Self {
+        Entry {
+            doc: c.doc,
+            grid: c.grid,
+            payload: Payload::Change(c.bytes),
+        }
+    }
+}
+
 /// Why the relay refused one pushed change (the rest of the push is unaffected).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refusal {

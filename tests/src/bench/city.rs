@@ -58,6 +58,7 @@ pub struct CityFigures {
 }
 
 /// A handset of the city.
+#[derive(Clone)]
 struct Handset {
     name: String,
     replica: Arc<Replica>,
@@ -244,11 +245,7 @@ where
     let mut tasks = Vec::new();
     for (g, h) in handsets.iter().enumerate() {
         let (city, work) = (city.clone(), work.clone());
-        let h = Handset {
-            name: h.name.clone(),
-            replica: h.replica.clone(),
-            client: h.client.clone(),
-        };
+        let h = h.clone();
         tasks.push(tokio::task::spawn_blocking(move || work(&city, &h, g)));
     }
     let mut out = Vec::new();
