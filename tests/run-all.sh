@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test gridsync has: formatting and lints, the Rust test suites (unit,
-# property, crash, end-to-end over real QUIC, fault and fuzz tests), the FFI bindings'
+# property, crash, end-to-end over real QUIC, fault and fuzz tests, the relay on a
+# throwaway PostgreSQL server), the FFI bindings'
 # Kotlin and Python tests, and the Android demo's JVM tests. Installs what it needs and
 # is missing (tests/tools.sh): on a bare Debian 12 with rustup, as root or with sudo.
 # Usage: bash tests/run-all.sh        (from the repository root or anywhere)
@@ -41,6 +42,17 @@ bash tests/browser/setup.sh
 
 # The export test reads CSV with Python's csv module.
 command -v python3 >/dev/null || apt_install python3
+
+step "PostgreSQL: a throwaway server for the relay-on-PostgreSQL tests (tests/pg/server.sh)"
+# Installs Debian's postgresql when missing; the server listens on a Unix socket only and
+# is stopped (its directory removed) when this script exits.
+PG_DIR="${TMPDIR:-/tmp}/gridsync-test-pg-$$"
+stop_pg() { bash tests/pg/server.sh stop "$PG_DIR" >/dev/null 2>&1 || true; rm -rf "$PG_DIR"; }
+trap stop_pg EXIT
+GRIDSYNC_TEST_PG=$(bash tests/pg/server.sh start "$PG_DIR")
+# The PostgreSQL tests fail here rather than skip.
+export GRIDSYNC_TEST_PG GRIDSYNC_TEST_PG_DIR="$PG_DIR" GRIDSYNC_REQUIRE_PG=1
+echo "PostgreSQL at $GRIDSYNC_TEST_PG"
 
 step "rust tests"
 cargo nextest run --workspace --no-fail-fast

@@ -254,8 +254,19 @@ impl Handset {
             }
             (None, None) => bail!("{CONFIG_FILE} has a relay but neither fingerprint nor ca_file"),
         };
+        // Several nodes of one relay: `host1:4433,host2:4433` (docs/SCALING.md).
+        let mut addrs = r
+            .addr
+            .split(',')
+            .map(|a| resolve(a.trim()))
+            .collect::<Result<Vec<_>>>()?
+            .into_iter();
+        let addr = addrs
+            .next()
+            .ok_or_else(|| anyhow!("no relay address in {CONFIG_FILE}"))?;
         Ok(RelayTarget {
-            addr: resolve(&r.addr)?,
+            addr,
+            other_nodes: addrs.collect(),
             server_name,
             trust,
             token: r.token.clone(),

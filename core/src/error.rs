@@ -141,6 +141,16 @@ pub enum Error {
     /// The network failed (no route, timeout, connection lost).
     #[error("network: {0}")]
     Network(String),
+    /// A commit's precondition ([`crate::store::Batch::expect`]) did not hold: another
+    /// writer (another relay node on the same database) changed the key first. Nothing
+    /// was written; read again and retry.
+    #[error("another writer changed {tree}/{key} first; nothing was written")]
+    Conflict {
+        /// The tree of the key that changed.
+        tree: String,
+        /// The key, as text where it is text, else in hex.
+        key: String,
+    },
 }
 
 impl Error {
@@ -175,6 +185,17 @@ impl Error {
                 | Error::Wiped
                 | Error::Erased { .. }
         )
+    }
+
+    /// The [`Error::Conflict`] for a key of `tree`.
+    pub fn conflict(tree: &str, key: &[u8]) -> Self {
+        Error::Conflict {
+            tree: tree.to_string(),
+            key: match std::str::from_utf8(key) {
+                Ok(text) if text.chars().all(|c| !c.is_control()) => text.to_string(),
+                _ => hex::encode(key),
+            },
+        }
     }
 
     /// Shorthand for [`Error::Corrupt`].

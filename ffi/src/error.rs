@@ -120,11 +120,11 @@ impl From<CoreError> for GridsyncError {
                 field: "key".into(),
                 reason: e.to_string(),
             },
-            e @ (CoreError::StoreInUse { .. } | CoreError::StoreDamaged { .. }) => {
-                GridsyncError::Storage {
-                    reason: e.to_string(),
-                }
-            }
+            e @ (CoreError::StoreInUse { .. }
+            | CoreError::StoreDamaged { .. }
+            | CoreError::Conflict { .. }) => GridsyncError::Storage {
+                reason: e.to_string(),
+            },
             e @ CoreError::SchemaTooNew { .. } => GridsyncError::UpgradeRequired {
                 reason: e.to_string(),
             },

@@ -142,7 +142,9 @@ pub enum RelayTrust {
 /// come from the relay operator (`gridsync-relay device add`).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct RelayConfig {
-    /// `host:port` of the relay (UDP). A host name is resolved once, when the session is made.
+    /// `host:port` of the relay (UDP), or of each of its nodes separated by commas
+    /// (`10.0.0.1:4433, 10.0.0.2:4433`): the handset prefers one by a hash of its device id
+    /// and fails over to the next. Host names are resolved once, when the session is made.
     pub address: String,
     /// TLS server name (any name works with a pinned fingerprint).
     #[uniffi(default = "gridsync-relay")]

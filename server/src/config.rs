@@ -41,6 +41,10 @@ pub struct RelayConfig {
     /// refused for a minute; 0 turns the limit off (handsets behind one carrier NAT share
     /// an address: raise it there).
     pub failed_logins_per_minute: u32,
+    /// Where the relay keeps its state: unset for the embedded sled store in the data
+    /// directory, or a `postgres://` URL for PostgreSQL, which any number of relay nodes
+    /// may share (`docs/SCALING.md`).
+    pub store: Option<String>,
 }
 
 /// Where the operations listener listens: an address, or nowhere (`off`).
@@ -98,6 +102,7 @@ impl Default for RelayConfig {
             log_format: LogFormat::Text,
             stuck_after_hours: 72,
             failed_logins_per_minute: 10,
+            store: None,
         }
     }
 }
@@ -107,7 +112,32 @@ impl RelayConfig {
     pub fn from_file(path: &Path) -> Result<Self> {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("in {}", path.display()))
+        let config: RelayConfig =
+            toml::from_str(&text).with_context(|| format!("in {}", path.display()))?;
+        config.check_store()?;
+        Ok(config)
+    }
+
+    /// Refuses a `store` that is neither unset nor a PostgreSQL URL.
+    pub fn check_store(&self) -> Result<()> {
+        match &self.store {
+            Some(s) if !crate::pg::PgTarget::is_postgres(s) => {
+                Err(crate::RelayError::Core(gridsync_core::Error::invalid(
+                    "store",
+                    format!(
+                        "{:?} is not a postgres:// URL (leave it unset for the embedded sled \
+                         store in the data directory)",
+                        crate::pg::without_password(s)
+                    ),
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The PostgreSQL database the relay keeps its state in, if configured.
+    pub fn postgres(&self) -> Option<crate::pg::PgTarget> {
+        self.store.as_deref().map(crate::pg::PgTarget::new)
     }
 }
 
@@ -126,7 +156,7 @@ pub enum DataDir {
 }
 
 /// Names of the files `serve` leaves in its data directory that mark it as a relay's.
-pub const RELAY_MARKERS: [&str; 3] = ["store", "relay-cert.der", "admin.sock"];
+pub const RELAY_MARKERS: [&str; 4] = ["store", "relay-cert.der", "admin.sock", "postgres-store"];
 
 impl DataDir {
     /// Looks at `dir` without creating or changing anything.
@@ -167,6 +197,15 @@ mod tests {
         std::fs::write(&p, "http = \"localhost\"\n").unwrap();
         let e = RelayConfig::from_file(&p).unwrap_err().to_string();
         assert!(e.contains("not an address"), "{e}");
+        std::fs::write(&p, "store = \"postgres://relay@db/gridsync\"\n").unwrap();
+        let c = RelayConfig::from_file(&p).unwrap();
+        assert_eq!(
+            c.postgres().map(|t| t.url),
+            Some("postgres://relay@db/gridsync".into())
+        );
+        std::fs::write(&p, "store = \"/srv/relay\"\n").unwrap();
+        let e = RelayConfig::from_file(&p).unwrap_err().to_string();
+        assert!(e.contains("not a postgres:// URL"), "{e}");
         std::fs::write(&p, "max_conections = 5\n").unwrap();
         let e = RelayConfig::from_file(&p).unwrap_err().to_string();
         assert!(e.contains("max_conections"), "{e}");

@@ -22,6 +22,8 @@
 //! - [`login_limit`]: sources that fail to log in too often are refused for a while.
 //! - [`error`]: the library's error type.
 //! - [`perms`]: the data directory kept owner-only.
+//! - [`pg`]: the relay's state in PostgreSQL, which any number of relay nodes share.
+//! - [`migrate`]: a stopped sled relay copied into PostgreSQL, sequence numbers kept.
 //!
 //! The binary `gridsync-relay` (`src/bin/gridsync-relay/`: `main.rs` the commands,
 //! `serve.rs` the running relay, `device.rs` device administration) wires these together.
@@ -38,7 +40,9 @@ pub mod http;
 pub mod hub;
 pub mod login_limit;
 pub mod metrics;
+pub mod migrate;
 pub mod perms;
+pub mod pg;
 pub mod server;
 pub mod tls;
 
@@ -69,6 +73,50 @@ pub fn store_options(cache_mib: u64) -> SledOptions {
         // The relay's data directory is protected by the operator (docs/OPERATIONS.md).
         key: None,
     }
+}
+
+/// Opens the relay's hub as configured: on PostgreSQL when `config.store` names a
+/// database (shared with any other relay nodes on it), else on sled in the data directory
+/// (`cache_mib` of page cache).
+pub fn open_configured_hub(config: &RelayConfig, cache_mib: u64) -> Result<Hub> {
+    let marker = config.data_dir.join(POSTGRES_MARKER);
+    match config.postgres() {
+        Some(target) => {
+            let hub = open_pg_hub(&target, &config.data_dir)?;
+            let shown = format!("{}\n", pg::without_password(&target.url));
+            std::fs::write(&marker, shown)
+                .map_err(|e| RelayError::Setup(format!("writing {}: {e}", marker.display())))?;
+            Ok(hub)
+        }
+        // Opening sled here would start an empty relay beside the real one.
+        None if marker.exists() => {
+            let at = std::fs::read_to_string(&marker).unwrap_or_default();
+            Err(RelayError::Core(gridsync_core::Error::invalid(
+                "store",
+                format!(
+                    "{} is the data directory of a relay on PostgreSQL ({}): pass --store \
+                     (or GRIDSYNC_RELAY_STORE, or `store` in the config file)",
+                    config.data_dir.display(),
+                    at.trim()
+                ),
+            )))
+        }
+        None => open_hub(&config.data_dir, cache_mib),
+    }
+}
+
+/// The file in a data directory that says the relay's state is in PostgreSQL (its URL
+/// without password): commands run there without `--store` are refused instead of
+/// opening an empty sled store beside it.
+pub const POSTGRES_MARKER: &str = "postgres-store";
+
+/// Opens the relay's hub on a PostgreSQL database other nodes may share; `data_dir` holds
+/// the certificate and the admin socket as with sled.
+pub fn open_pg_hub(target: &pg::PgTarget, data_dir: &Path) -> Result<Hub> {
+    let store = pg::open_store(target)?;
+    Ok(Hub::open(store)?
+        .with_data_dir(data_dir)
+        .with_shared_store())
 }
 
 /// Opens the relay's sled store in `data_dir/store`.

@@ -120,6 +120,9 @@ pub struct RelayMetrics {
     pub live_fanout_seconds: Histogram,
     /// Pushes sharing one flush (group commit).
     pub group_commit_pushes: Histogram,
+    /// Pushes numbered again because another relay node on the same database committed
+    /// first (PostgreSQL store).
+    pub push_conflicts: Counter,
     /// The durable log head (set at scrape).
     pub durable_head: Gauge,
     /// The store's size on disk in bytes (set at scrape).
@@ -155,6 +158,7 @@ impl RelayMetrics {
             push_ack_seconds: latency(),
             live_fanout_seconds: latency(),
             group_commit_pushes: Histogram::new(exponential_buckets(1.0, 2.0, 10)),
+            push_conflicts: Counter::default(),
             durable_head: Gauge::default(),
             store_bytes: Gauge::default(),
             devices: Gauge::default(),
@@ -234,6 +238,11 @@ impl RelayMetrics {
             "group_commit_pushes",
             "Pushes made durable by one flush",
             self.group_commit_pushes.clone(),
+        );
+        r.register(
+            "push_conflicts",
+            "Pushes numbered again: another relay node committed first",
+            self.push_conflicts.clone(),
         );
         r.register(
             "durable_head",

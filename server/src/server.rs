@@ -54,17 +54,12 @@ pub const UDP_BUFFER_BYTES: usize = 4 << 20;
 /// Binds a QUIC endpoint (use `127.0.0.1:0` in tests and read the port back), with a UDP
 /// receive buffer of [`UDP_BUFFER_BYTES`] (or what the kernel allows: raise
 /// `net.core.rmem_max` for more).
-pub fn bind(addr: SocketAddr, config: quinn::ServerConfig) -> Result<quinn::Endpoint> {
+pub fn bind(addr: SocketAddr, config: crate::tls::QuicConfig) -> Result<quinn::Endpoint> {
     let socket = udp_socket(addr).with_context(|| format!("cannot listen on {addr}"))?;
     let runtime = quinn::default_runtime()
         .ok_or_else(|| crate::error::RelayError::Setup("no async runtime to bind in".into()))?;
-    quinn::Endpoint::new(
-        quinn::EndpointConfig::default(),
-        Some(config),
-        socket,
-        runtime,
-    )
-    .with_context(|| format!("cannot listen on {addr}"))
+    quinn::Endpoint::new(config.endpoint, Some(config.server), socket, runtime)
+        .with_context(|| format!("cannot listen on {addr}"))
 }
 
 fn udp_socket(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
@@ -118,6 +113,10 @@ pub async fn run(
     let failed_logins = Arc::new(FailedLogins::new(limits.failed_logins));
     let mut tasks = JoinSet::new();
     tokio::pin!(shutdown);
+    // On a database other nodes share: what they commit reaches this node's connections.
+    let follower = hub
+        .is_shared()
+        .then(|| tokio::spawn(hub.clone().follow_other_nodes(stop_rx.clone())));
     tracing::info!(addr = ?endpoint.local_addr().ok(), max_connections = limits.max_connections, "relay serving");
     loop {
         tokio::select! {
@@ -166,6 +165,9 @@ pub async fn run(
     }
     tracing::info!(connections = tasks.len(), "relay shutting down");
     let _ = stop_tx.send(true);
+    if let Some(follower) = follower {
+        let _ = follower.await;
+    }
     endpoint.set_server_config(None);
     let drained = tokio::time::timeout(limits.drain, async {
         while tasks.join_next().await.is_some() {}

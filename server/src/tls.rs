@@ -113,7 +113,11 @@ pub fn open_after_login(conn: &quinn::Connection) {
 /// only its control stream (one bidirectional stream, no bulk streams) and have at most
 /// [`RECEIVE_WINDOW_BEFORE_LOGIN`] bytes in flight; a peer that opens more streams than
 /// advertised is closed by QUIC (`STREAM_LIMIT_ERROR`).
-pub fn server_config(identity: Identity, idle_timeout_secs: u64) -> Result<quinn::ServerConfig> {
+///
+/// QUIC's stateless-reset and address-validation keys are derived from the identity's
+/// private key ([`QuicConfig`]), so relay nodes sharing one identity share them too.
+pub fn server_config(identity: Identity, idle_timeout_secs: u64) -> Result<QuicConfig> {
+    let (reset_key, token_key) = quic_keys(&identity.key)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut tls = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
@@ -124,7 +128,7 @@ pub fn server_config(identity: Identity, idle_timeout_secs: u64) -> Result<quinn
     tls.alpn_protocols = vec![ALPN.to_vec()];
     tls.max_early_data_size = u32::MAX;
     let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls).context("QUIC TLS")?;
-    let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+    let mut config = quinn::ServerConfig::new(Arc::new(crypto), Arc::new(token_key));
     let mut transport = quinn::TransportConfig::default();
     transport.max_idle_timeout(Some(
         std::time::Duration::from_secs(idle_timeout_secs)
@@ -136,5 +140,37 @@ pub fn server_config(identity: Identity, idle_timeout_secs: u64) -> Result<quinn
     transport.max_concurrent_uni_streams(0u32.into());
     transport.receive_window(RECEIVE_WINDOW_BEFORE_LOGIN.into());
     config.transport_config(Arc::new(transport));
-    Ok(config)
+    Ok(QuicConfig {
+        server: config,
+        endpoint: quinn::EndpointConfig::new(Arc::new(reset_key)),
+    })
+}
+
+/// What the relay's endpoint is made with: the server configuration and the endpoint's
+/// (its stateless-reset key).
+pub struct QuicConfig {
+    /// TLS, transport limits and the address-validation token key.
+    pub server: quinn::ServerConfig,
+    /// The stateless-reset key.
+    pub endpoint: quinn::EndpointConfig,
+}
+
+/// The stateless-reset and address-validation keys, derived (HKDF-SHA256) from the TLS
+/// private key: a node that shares the identity resets and validates the same way, so a
+/// handset moved to it by the load balancer is not lost.
+fn quic_keys(key: &PrivateKeyDer<'_>) -> Result<(ring::hmac::Key, ring::hkdf::Prk)> {
+    use ring::hkdf;
+    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"gridsync relay QUIC keys v1")
+        .extract(key.secret_der());
+    let derive = |info: &'static [u8]| -> Result<[u8; 32]> {
+        let mut out = [0u8; 32];
+        let info = [info];
+        prk.expand(&info, hkdf::HKDF_SHA256)
+            .and_then(|okm| okm.fill(&mut out))
+            .map_err(|_| crate::error::RelayError::Setup("deriving the QUIC keys".into()))?;
+        Ok(out)
+    };
+    let reset = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &derive(b"stateless reset")?);
+    let token = hkdf::Prk::new_less_safe(hkdf::HKDF_SHA256, &derive(b"address validation")?);
+    Ok((reset, token))
 }

@@ -15,6 +15,7 @@
 //!   identity, case actions written straight into a document).
 //! - [`relay_process`]: the relay as a separate process (CPU and memory, SIGKILL, restart).
 //! - [`ops_client`]: HTTP client for the relay's operations listener (metrics, admin API).
+//! - [`pg`]: the PostgreSQL server the tests use (`GRIDSYNC_TEST_PG`), a fresh schema each.
 //! - [`bench`]: the scenarios of the `gridsync-bench` binary.
 //! - [`netem`]: a seeded user-space link emulator (loss, delay, bandwidth, outages), the fault-test harness and fuzz targets.
 
@@ -24,6 +25,7 @@ pub mod forge;
 pub mod load;
 pub mod netem;
 pub mod ops_client;
+pub mod pg;
 pub mod raw_client;
 pub mod relay;
 pub mod relay_process;

@@ -201,6 +201,7 @@ impl TestRelay {
 /// A pinned target for a relay at `addr` with certificate `fingerprint`.
 pub fn target(addr: SocketAddr, fingerprint: &str, token: &str) -> RelayTarget {
     RelayTarget {
+        other_nodes: Vec::new(),
         addr,
         server_name: "gridsync-relay".into(),
         trust: Trust::Pinned(fingerprint.to_string()),

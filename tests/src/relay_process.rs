@@ -31,6 +31,14 @@ pub struct ProcessOptions {
     pub http: Option<SocketAddr>,
     /// `--max-connections` (`None`: the relay's default).
     pub max_connections: Option<usize>,
+    /// `--store`: a PostgreSQL URL (`None`: sled in the data directory). A `'static`
+    /// string keeps the options `Copy`: leak the URL once per test ([`leak`]).
+    pub store: Option<&'static str>,
+}
+
+/// A string that lives as long as the test process (for [`ProcessOptions::store`]).
+pub fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
 }
 
 impl Default for ProcessOptions {
@@ -43,6 +51,7 @@ impl Default for ProcessOptions {
             log_filter: "warn",
             http: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             max_connections: None,
+            store: None,
         }
     }
 }
@@ -91,6 +100,9 @@ impl RelayProcess {
             None => Stdio::inherit(),
         };
         let mut cmd = Command::new(exe);
+        if let Some(store) = options.store {
+            cmd.args(["--store", store]);
+        }
         cmd.arg("--data-dir")
             .arg(data_dir)
             .args(["--json", "serve", "--listen"])

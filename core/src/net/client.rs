@@ -25,6 +25,10 @@ use crate::sync::frame::DEFAULT_BULK_LEVEL;
 pub struct RelayTarget {
     /// UDP address of the relay.
     pub addr: SocketAddr,
+    /// Addresses of the relay's other nodes (sharing its certificate), if it has several:
+    /// the handset prefers one of all of them by a hash of its device id and fails over to
+    /// the next (`net::failover`). Of the same address family as `addr`.
+    pub other_nodes: Vec<SocketAddr>,
     /// TLS server name (any name works with a pinned fingerprint).
     pub server_name: String,
     /// How the relay's certificate is checked.
@@ -58,6 +62,8 @@ impl Default for Backoff {
 pub struct SyncClient {
     replica: Arc<Replica>,
     target: RelayTarget,
+    /// The relay's addresses in this handset's order, and the one in use.
+    addresses: super::failover::Addresses,
     endpoint: quinn::Endpoint,
     session_config: ClientConfig,
     status: Arc<Mutex<SyncStatus>>,
@@ -69,7 +75,7 @@ pub struct SyncClient {
 impl std::fmt::Debug for SyncClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SyncClient")
-            .field("relay", &self.target.addr)
+            .field("relay", &self.addresses.all())
             .finish_non_exhaustive()
     }
 }
@@ -101,9 +107,13 @@ impl SyncClient {
             env!("CARGO_PKG_VERSION"),
             replica.identity().device
         );
+        let mut all = vec![target.addr];
+        all.extend(target.other_nodes.iter().copied());
+        let addresses = super::failover::Addresses::new(all, &replica.identity().device);
         Ok(SyncClient {
             replica,
             target,
+            addresses,
             endpoint,
             session_config,
             status: Arc::new(Mutex::new(SyncStatus::default())),
@@ -267,8 +277,25 @@ impl SyncClient {
         until_caught_up: bool,
         stop: Option<Arc<Notify>>,
     ) -> Attempt {
+        let addr = self.addresses.current();
+        let attempt = self
+            .attempt_at(addr, allow_0rtt, until_caught_up, stop)
+            .await;
+        if let Attempt::Done(Err(Error::Network(_))) = &attempt {
+            self.addresses.failed(addr);
+        }
+        attempt
+    }
+
+    /// [`SyncClient::attempt`] at one of the relay's addresses.
+    async fn attempt_at(
+        &self,
+        addr: SocketAddr,
+        allow_0rtt: bool,
+        until_caught_up: bool,
+        stop: Option<Arc<Notify>>,
+    ) -> Attempt {
         let started = Instant::now();
-        let addr = self.target.addr;
         let mut connected =
             match connect(&self.endpoint, addr, &self.target.server_name, allow_0rtt).await {
                 Ok(c) => c,

@@ -10,6 +10,7 @@
 pub mod client;
 mod connect;
 pub mod driver;
+mod failover;
 mod handset;
 pub mod lanes;
 pub mod status;

@@ -14,7 +14,47 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     reverse_scans(&make());
     later_ops_win(&make());
     missing_tree_is_empty(&make());
+    expectations_guard_commits(&make());
+    many_at_once(&make());
     erase_ends_the_store(&make());
+}
+
+fn many_at_once(s: &impl Store) {
+    let mut b = Batch::new();
+    b.put(T, b"a".to_vec(), b"1".to_vec());
+    b.put(T, b"c".to_vec(), b"3".to_vec());
+    b.put(U, b"b".to_vec(), b"other tree".to_vec());
+    s.commit(b).expect("commit");
+    let keys = [b"c".to_vec(), b"b".to_vec(), b"a".to_vec(), b"c".to_vec()];
+    let got = s.get_many(T, &keys).expect("get_many");
+    let want: Vec<Option<Vec<u8>>> = vec![
+        Some(b"3".to_vec()),
+        None,
+        Some(b"1".to_vec()),
+        Some(b"3".to_vec()),
+    ];
+    assert_eq!(got, want);
+    assert!(s.get_many(T, &[]).expect("none").is_empty());
+}
+
+fn expectations_guard_commits(s: &impl Store) {
+    let mut b = Batch::new();
+    b.expect(T, b"head".to_vec(), None);
+    b.put(T, b"head".to_vec(), b"1".to_vec());
+    s.commit(b).expect("absent as expected");
+    // A writer that read the old value loses, and writes nothing.
+    let mut b = Batch::new();
+    b.expect(T, b"head".to_vec(), None);
+    b.put(T, b"head".to_vec(), b"9".to_vec());
+    b.put(U, b"other".to_vec(), b"x".to_vec());
+    assert!(matches!(s.commit(b), Err(crate::Error::Conflict { .. })));
+    assert_eq!(s.get(T, b"head").expect("get").as_deref(), Some(&b"1"[..]));
+    assert_eq!(s.get(U, b"other").expect("get"), None);
+    let mut b = Batch::new();
+    b.expect(T, b"head".to_vec(), Some(b"1".to_vec()));
+    b.put(T, b"head".to_vec(), b"2".to_vec());
+    s.commit(b).expect("held as expected");
+    assert_eq!(s.get(T, b"head").expect("get").as_deref(), Some(&b"2"[..]));
 }
 
 fn erase_ends_the_store(s: &impl Store) {

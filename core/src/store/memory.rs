@@ -75,6 +75,12 @@ impl Store for MemoryStore {
     fn commit(&self, batch: Batch) -> Result<()> {
         self.check_open()?;
         let mut trees = self.trees.write().map_err(|_| poisoned())?;
+        for (tree, key, value) in &batch.expected {
+            let held = trees.get(tree).and_then(|t| t.get(key));
+            if held != value.as_ref() {
+                return Err(crate::Error::conflict(tree, key));
+            }
+        }
         for (tree, key, op) in batch.ops {
             let t = trees.entry(tree).or_default();
             match op {

@@ -59,12 +59,19 @@ pub enum Op {
     Delete,
 }
 
-/// Writes to several trees that land together or not at all.
+/// Writes to several trees that land together or not at all, optionally only if some keys
+/// still hold what the writer read ([`Batch::expect`]).
 #[derive(Debug, Default, Clone)]
 pub struct Batch {
     /// `(tree, key, op)` in the order given; later ops on one key win.
     pub ops: Vec<(&'static str, Vec<u8>, Op)>,
+    /// What must hold when the batch lands.
+    pub expected: Vec<Expected>,
 }
+
+/// `(tree, key, value)`: `key` in `tree` must hold `value` (`None`: be absent) for a
+/// [`Batch`] to land ([`Batch::expect`]).
+pub type Expected = (&'static str, Vec<u8>, Option<Vec<u8>>);
 
 impl Batch {
     /// An empty batch.
@@ -82,6 +89,14 @@ impl Batch {
         self.ops.push((tree, key.into(), Op::Delete));
     }
 
+    /// Makes the commit conditional: it lands only if `key` in `tree` still holds `value`
+    /// (`None`: is absent) at that moment, and otherwise fails with
+    /// [`Error::Conflict`](crate::Error::Conflict), writing nothing. Relay nodes sharing
+    /// one database order their writes this way (the log head).
+    pub fn expect(&mut self, tree: &'static str, key: impl Into<Vec<u8>>, value: Option<Vec<u8>>) {
+        self.expected.push((tree, key.into(), value));
+    }
+
     /// The last op staged for `key` in `tree`, if any: what a read after the commit would
     /// see in place of the store's current value.
     pub fn pending(&self, tree: &str, key: &[u8]) -> Option<&Op> {
@@ -92,9 +107,9 @@ impl Batch {
             .map(|(_, _, op)| op)
     }
 
-    /// True when nothing would be written.
+    /// True when nothing would be written or checked.
     pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
+        self.ops.is_empty() && self.expected.is_empty()
     }
 }
 
@@ -150,10 +165,39 @@ pub fn for_each_page(
     }
 }
 
+/// Held by a writer between reading what it builds a commit on and making that commit
+/// ([`Store::lock_writers`]); dropping it lets the next writer in. Most stores need no
+/// lock of their own (their one process orders its writers) and hold nothing.
+pub struct WritersLock(Option<Box<dyn Send>>);
+
+impl WritersLock {
+    /// A lock that holds nothing.
+    pub fn none() -> Self {
+        WritersLock(None)
+    }
+
+    /// A lock released when `held` is dropped.
+    pub fn holding(held: impl Send + 'static) -> Self {
+        WritersLock(Some(Box::new(held)))
+    }
+
+    /// Whether anything is held.
+    pub fn is_held(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+impl std::fmt::Debug for WritersLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("WritersLock").field(&self.is_held()).finish()
+    }
+}
+
 /// Ordered key-value trees with atomic multi-tree commits.
 ///
 /// Contract (checked by `conformance`): a `commit` that returned `Ok` is visible to every
-/// later read; a `commit` that returned `Err` changed nothing; scans return keys in byte
+/// later read; a `commit` that returned `Err` changed nothing; a commit whose
+/// [`Batch::expect`] does not hold fails with [`Error::Conflict`](crate::Error::Conflict); scans return keys in byte
 /// order; a crash loses no commit that a [`Store::flush`] returning `Ok` followed, and
 /// never leaves part of a commit.
 ///
@@ -169,12 +213,27 @@ pub trait Store: Send + Sync + 'static {
     /// The value under `key`, if any.
     fn get(&self, tree: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>>;
 
+    /// The values under `keys`, in their order (`None` where absent). A store over a
+    /// network (PostgreSQL) answers them in one round trip; the default asks one by one.
+    fn get_many(&self, tree: &'static str, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>> {
+        keys.iter().map(|k| self.get(tree, k)).collect()
+    }
+
     /// Entries selected by `scan`, in key order (or reverse order).
     fn scan(&self, tree: &'static str, scan: Scan<'_>) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
 
-    /// Applies all of `batch` atomically; durable before returning when the store flushes
+    /// Applies all of `batch` atomically, if its expectations hold; durable before returning when the store flushes
     /// every commit (a handset's), otherwise once a later [`Store::flush`] returns.
     fn commit(&self, batch: Batch) -> Result<()>;
+
+    /// Orders writers across processes that share the store (relay nodes on one
+    /// database): held from a writer's first read to its commit, so another writer does
+    /// not commit in between and make the commit's expectations fail ([`Batch::expect`]
+    /// still guards correctness: the lock only saves redone work). The default holds
+    /// nothing: one process orders its own writers.
+    fn lock_writers(&self) -> Result<WritersLock> {
+        Ok(WritersLock::none())
+    }
 
     /// Number of keys in a tree (walks the tree: for tests and tools, not hot paths).
     fn len(&self, tree: &'static str) -> Result<usize> {
@@ -214,7 +273,7 @@ pub trait Store: Send + Sync + 'static {
 
 /// Returns the smallest key greater than every key starting with `prefix`, or `None` when
 /// no such key exists (prefix of all 0xff).
-pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     let mut end = prefix.to_vec();
     while let Some(last) = end.pop() {
         if last < 0xff {

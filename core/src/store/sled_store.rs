@@ -272,6 +272,7 @@ impl Store for SledStore {
         }
         self.check_writable()?;
         let mut names: Vec<&'static str> = batch.ops.iter().map(|(t, _, _)| *t).collect();
+        names.extend(batch.expected.iter().map(|(t, _, _)| *t));
         names.push(COUNTER_TREE);
         names.sort_unstable();
         names.dedup();
@@ -296,6 +297,24 @@ impl Store for SledStore {
                     .get(COUNTER_KEY)?
                     .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
                     .unwrap_or(0);
+                for (tree, key, value) in &batch.expected {
+                    let i = names.binary_search(tree).map_err(|_| {
+                        ConflictableTransactionError::Abort(Error::Storage("tree missing".into()))
+                    })?;
+                    let found = match tx[i].get(key.as_slice())? {
+                        Some(v) => Some(
+                            self.codec
+                                .decode(tree, key, &v)
+                                .map_err(ConflictableTransactionError::Abort)?,
+                        ),
+                        None => None,
+                    };
+                    if found != *value {
+                        return Err(ConflictableTransactionError::Abort(Error::conflict(
+                            tree, key,
+                        )));
+                    }
+                }
                 tx[counter_at].insert(COUNTER_KEY, &(held + 1).to_be_bytes()[..])?;
                 for ((tree, key, _), value) in batch.ops.iter().zip(&stored) {
                     let i = names.binary_search(tree).map_err(|_| {

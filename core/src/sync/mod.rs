@@ -10,6 +10,7 @@
 //!   ([`HandsetBackend`], implemented by the replica; [`RelayBackend`], by the relay's hub).
 //! - [`client`]: [`ClientSession`], the handset side of one connection.
 //! - [`relay`]: [`RelaySession`], the relay side of one connection.
+//! - `relay_conformance` (feature `testing`): the suite every [`RelayBackend`] passes.
 //!
 //! # Driving a session
 //! Like quinn-proto: the driver calls `handle` with every decoded message and the current
@@ -25,6 +26,8 @@ pub mod checked;
 pub mod client;
 pub mod frame;
 pub mod relay;
+#[cfg(any(test, feature = "testing"))]
+pub mod relay_conformance;
 #[cfg(test)]
 mod sim;
 pub mod wire;

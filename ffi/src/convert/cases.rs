@@ -284,8 +284,19 @@ impl TryFrom<RelayConfig> for cn::RelayTarget {
         if r.server_name.trim().is_empty() {
             return Err(invalid("server_name", "the TLS server name is empty"));
         }
+        // Several nodes of one relay: `host1:4433, host2:4433` (docs/SCALING.md).
+        let mut addrs = r
+            .address
+            .split(',')
+            .map(|a| socket_addr(a.trim()))
+            .collect::<Result<Vec<_>>>()?
+            .into_iter();
+        let addr = addrs
+            .next()
+            .ok_or_else(|| invalid("address", "no relay address"))?;
         Ok(cn::RelayTarget {
-            addr: socket_addr(r.address.trim())?,
+            addr,
+            other_nodes: addrs.collect(),
             server_name: r.server_name,
             trust: match r.trust {
                 RelayTrust::Pinned { fingerprint } => cn::Trust::Pinned(fingerprint),

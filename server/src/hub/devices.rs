@@ -100,7 +100,7 @@ fn encode_device(d: &Device) -> Result<Vec<u8>> {
     serde_json::to_vec(d).map_err(|e| Error::Storage(format!("encode device: {e}")))
 }
 
-fn decode_device(b: &[u8]) -> Result<Device> {
+pub(super) fn decode_device(b: &[u8]) -> Result<Device> {
     serde_json::from_slice(b).map_err(|e| Error::corrupt("device", e))
 }
 
@@ -159,9 +159,9 @@ impl Hub {
         grants.validate()?;
         let _guard = self.lock()?;
         if self
-            .list_devices()?
+            .devices_named(name)?
             .iter()
-            .any(|d| d.name == name && d.revoked_at.is_none() && d.wiped_at.is_none())
+            .any(|d| d.revoked_at.is_none() && d.wiped_at.is_none())
         {
             return Err(Error::invalid(
                 "name",
@@ -191,6 +191,7 @@ impl Hub {
             device.token_sha256.as_bytes().to_vec(),
             device.id.as_bytes().to_vec(),
         );
+        super::device_names::stage_name(&mut b, &device);
         self.commit_durable(b)?;
         tracing::info!(device = %device.id, name, "device enrolled");
         Ok(Enrollment { device, token })
@@ -242,6 +243,7 @@ impl Hub {
             device.id.as_bytes().to_vec(),
             encode_device(&device)?,
         );
+        super::follow::stage_device_epoch(&mut b)?;
         self.commit_durable(b)?;
         tracing::warn!(device = %device.id, scopes = %device.grants.scope_names(), "device rescoped");
         Ok(device)
@@ -254,9 +256,9 @@ impl Hub {
         {
             return Ok(d);
         }
-        self.list_devices()?
+        self.devices_named(id_or_name)?
             .into_iter()
-            .find(|d| d.name == id_or_name && d.revoked_at.is_none())
+            .find(|d| d.revoked_at.is_none())
             .ok_or_else(|| {
                 Error::invalid(
                     "device",
@@ -270,11 +272,7 @@ impl Hub {
         if let Some(d) = self.device(id_or_name)? {
             return Ok(d);
         }
-        let mut named: Vec<Device> = self
-            .list_devices()?
-            .into_iter()
-            .filter(|d| d.name == id_or_name)
-            .collect();
+        let mut named: Vec<Device> = self.devices_named(id_or_name)?;
         named.sort_by_key(|d| (d.revoked_at.is_none(), d.created_at));
         named.pop().ok_or_else(|| {
             Error::invalid(
@@ -344,6 +342,8 @@ impl Hub {
         Ok(())
     }
 
+    /// Stores a revoked, wiped or rescoped device: the new device epoch makes other relay
+    /// nodes recheck their connections.
     fn put_device(&self, device: &Device) -> Result<()> {
         let mut b = Batch::new();
         b.put(
@@ -351,6 +351,7 @@ impl Hub {
             device.id.as_bytes().to_vec(),
             encode_device(device)?,
         );
+        super::follow::stage_device_epoch(&mut b)?;
         self.commit_durable(b)
     }
 

@@ -64,9 +64,17 @@ impl Hub {
         accepted: &HashMap<GridPath, u64>,
         day: u32,
     ) -> Result<()> {
-        for (grid, &n) in accepted.iter().filter(|(_, n)| **n > 0) {
-            let key = grid_key(grid, &day.to_be_bytes());
-            let before = match self.store.get(GRID_DAYS, &key)? {
+        let grown: Vec<(Vec<u8>, u64)> = accepted
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(grid, &n)| (grid_key(grid, &day.to_be_bytes()), n))
+            .collect();
+        let keys: Vec<Vec<u8>> = grown.iter().map(|(k, _)| k.clone()).collect();
+        for ((key, n), held) in grown
+            .into_iter()
+            .zip(self.store.get_many(GRID_DAYS, &keys)?)
+        {
+            let before = match held {
                 Some(v) => count_of("grid activity", &v)?,
                 None => 0,
             };

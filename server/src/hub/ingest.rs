@@ -10,14 +10,15 @@
 //! depends on the relay's state is left.
 
 mod apply;
+mod prepare;
+mod reads;
 
 use std::collections::{HashMap, HashSet};
 
 use automerge::{Automerge, Change};
 use gridsync_core::error::{Error, Result};
 use gridsync_core::ids::{DocId, GridPath, now as now_ms};
-use gridsync_core::model::Grants;
-use gridsync_core::model::admit::{Admission, GridOf};
+use gridsync_core::model::admit::Admission;
 use gridsync_core::store::Batch;
 use gridsync_core::sync::CheckedChange;
 use gridsync_core::sync::backend::{DeviceGrant, NotIngested};
@@ -25,23 +26,12 @@ use gridsync_core::sync::wire::{ChangeHash, PushedChange};
 use gridsync_core::untrusted::contain;
 
 use self::apply::apply_checked;
+use self::prepare::{Prepared, prepare};
+use self::reads::Reads;
 use super::{
-    GDOCS, GRID_LOG, GRIDS, HASHES, Hub, LOG, LogRecord, RDOCS, RelayDoc, decode, encode,
-    grid_days, grid_key, read_head, stage_head,
+    GDOCS, GRID_LOG, GRIDS, HASHES, HEAD_KEY, Hub, LOG, LogRecord, RDOCS, RMETA, RelayDoc, decode,
+    encode, grid_days, grid_key, read_head_as_held, stage_head,
 };
-
-/// What a change looks like before the relay's state is consulted.
-enum Prepared {
-    /// Refused whatever the relay holds (the decoder failed on it).
-    Refused(String),
-    /// A change to build on the document the relay holds.
-    Parsed(Change),
-    /// A document's first change (no dependencies), already applied to an empty document
-    /// and checked: accepted as it is unless the relay has the document already. The ids
-    /// are the documents of the same push its references were checked against (a visit
-    /// to a household registered in the same push): it stands only if they were accepted.
-    Fresh(Change, Vec<DocId>),
-}
 
 /// A document touched by one push.
 enum Touched {
@@ -62,6 +52,13 @@ pub const MAX_DOCUMENT_BYTES: usize = 4 << 20;
 
 type TouchedDocs = HashMap<DocId, Touched>;
 
+/// Per change of a push, in order: accepted or why not.
+type Outcomes = Vec<std::result::Result<(), NotIngested>>;
+
+/// Times a push is numbered again after other nodes committed first, before it fails
+/// (the handset pushes it again later).
+const MAX_CONFLICT_RETRIES: usize = 64;
+
 impl Hub {
     pub(crate) fn ingest_changes(
         &self,
@@ -77,7 +74,9 @@ impl Hub {
             ..grant.clone()
         };
         let now = now_ms();
-        let stored = |id: &DocId| self.stored_grid(id);
+        let reads = Reads::new(self.store.as_ref());
+        reads.prefetch(RDOCS, changes.iter().map(|c| doc_key(&c.pushed().doc)))?;
+        let stored = |id: &DocId| self.stored_grid(&reads, id);
         let in_push: HashMap<&DocId, &GridPath> = changes
             .iter()
             .map(|c| (&c.pushed().doc, &c.pushed().grid))
@@ -86,8 +85,50 @@ impl Hub {
             .iter()
             .map(|c| prepare(c, &grant.grants, now, &stored, &in_push))
             .collect();
-        let guard = self.lock()?;
-        let start = read_head(self.store.as_ref())?;
+        // On a database other relay nodes share, a node that committed first makes this
+        // push's numbering stale: number it again from the new head.
+        let mut attempts = 0;
+        let (out, head) = loop {
+            let guard = self.lock()?;
+            // Other nodes on a shared database wait too (only a conflict if they did not).
+            let writers = self.store.lock_writers()?;
+            let locked = self.ingest_locked(grant, changes, prepared.clone(), now);
+            drop(writers);
+            match locked {
+                Err(Error::Conflict { .. }) if attempts < MAX_CONFLICT_RETRIES => {
+                    drop(guard);
+                    attempts += 1;
+                    self.metrics.push_conflicts.inc();
+                }
+                done => {
+                    drop(guard);
+                    break done?;
+                }
+            }
+        };
+        // Flush outside the lock: the next push builds its batch meanwhile, and pushes
+        // that commit during this flush share the next one. A change this push found
+        // already accepted (by a push still flushing) is durable once this flush returns,
+        // since a flush covers every commit before it.
+        self.make_durable(head)?;
+        Ok(out)
+    }
+
+    /// Numbers, checks and commits a push under the writer lock (held by the caller):
+    /// the outcomes and the head after it. [`Error::Conflict`]: another node committed
+    /// first, nothing was written.
+    fn ingest_locked(
+        &self,
+        grant: &DeviceGrant,
+        changes: &[CheckedChange],
+        prepared: Vec<Prepared>,
+        now: i64,
+    ) -> Result<(Outcomes, u64)> {
+        let (held, start) = read_head_as_held(self.store.as_ref())?;
+        // Read afresh under the lock: other pushes committed since `prepare`.
+        let reads = Reads::new(self.store.as_ref());
+        reads.prefetch(RDOCS, changes.iter().map(|c| doc_key(&c.pushed().doc)))?;
+        reads.prefetch(HASHES, changes.iter().map(|c| c.pushed().hash.to_vec()))?;
         let mut head = start;
         let mut batch = Batch::new();
         let mut touched: TouchedDocs = HashMap::new();
@@ -106,14 +147,14 @@ impl Hub {
                     // Repeated within this push.
                     _ if accepted_now.contains(&pc.hash) => return Ok(Ok(())),
                     Prepared::Parsed(change) => {
-                        self.accept(pc, change, grant, now, &mut touched)?
+                        self.accept(&reads, pc, change, grant, now, &mut touched)?
                     }
                     Prepared::Fresh(change, relied_on) => {
                         let stands = relied_on.iter().all(|d| touched.contains_key(d));
                         if stands {
-                            self.accept_fresh(pc, change, grant, now, &mut touched)?
+                            self.accept_fresh(&reads, pc, change, grant, now, &mut touched)?
                         } else {
-                            self.accept(pc, change, grant, now, &mut touched)?
+                            self.accept(&reads, pc, change, grant, now, &mut touched)?
                         }
                     }
                 };
@@ -152,22 +193,23 @@ impl Hub {
             }
             self.stage_grid_days(&mut batch, &grids, grid_days::day_of(now))?;
             stage_head(&mut batch, head);
+            // The head this push was numbered from must still be the head when it lands.
+            batch.expect(RMETA, HEAD_KEY.to_vec(), held);
             self.store.commit(batch)?;
+            self.catch_up_tail(start)?;
             self.tail.extend(appended);
             self.committed_push();
         }
-        // Flush outside the lock: the next push builds its batch meanwhile, and pushes
-        // that commit during this flush share the next one. A change this push found
-        // already accepted (by a push still flushing) is durable once this flush returns,
-        // since a flush covers every commit before it.
-        drop(guard);
-        self.make_durable(head)?;
-        Ok(out)
+        Ok((out, head))
     }
 
     /// The relay's document, its grid and its saved size.
-    fn load_doc(&self, id: &DocId) -> Result<Option<(Automerge, GridPath, usize)>> {
-        match self.store.get(RDOCS, id.as_str().as_bytes())? {
+    fn load_doc(
+        &self,
+        reads: &Reads<'_>,
+        id: &DocId,
+    ) -> Result<Option<(Automerge, GridPath, usize)>> {
+        match reads.get(RDOCS, id.as_str().as_bytes())? {
             None => Ok(None),
             Some(v) => {
                 let rd: RelayDoc = decode("relay document", &v)?;
@@ -181,14 +223,15 @@ impl Hub {
     }
 
     /// Whether the relay has logged this change already (in an earlier push).
-    fn logged(&self, hash: &ChangeHash) -> Result<bool> {
-        Ok(self.store.get(HASHES, hash)?.is_some())
+    fn logged(&self, reads: &Reads<'_>, hash: &ChangeHash) -> Result<bool> {
+        Ok(reads.get(HASHES, hash)?.is_some())
     }
 
     /// A prepared first change: taken as it is when the document is new to the relay.
     /// `Ok(true)`: accepted and new; `Ok(false)`: a repeat.
     fn accept_fresh(
         &self,
+        reads: &Reads<'_>,
         pc: &PushedChange,
         change: Change,
         grant: &DeviceGrant,
@@ -196,12 +239,12 @@ impl Hub {
         touched: &mut TouchedDocs,
     ) -> Result<std::result::Result<bool, NotIngested>> {
         let known = touched.contains_key(&pc.doc)
-            || self.store.get(RDOCS, pc.doc.as_str().as_bytes())?.is_some();
+            || reads.get(RDOCS, pc.doc.as_str().as_bytes())?.is_some();
         if known {
             // `accept` checks for a repeat itself.
-            return self.accept(pc, change, grant, now, touched);
+            return self.accept(reads, pc, change, grant, now, touched);
         }
-        if self.logged(&pc.hash)? {
+        if self.logged(reads, &pc.hash)? {
             return Ok(Ok(false));
         }
         touched.insert(
@@ -215,13 +258,14 @@ impl Hub {
     /// `Ok(true)`: accepted and new; `Ok(false)`: a repeat.
     fn accept(
         &self,
+        reads: &Reads<'_>,
         pc: &PushedChange,
         change: Change,
         grant: &DeviceGrant,
         now: i64,
         touched: &mut TouchedDocs,
     ) -> Result<std::result::Result<bool, NotIngested>> {
-        if self.logged(&pc.hash)? {
+        if self.logged(reads, &pc.hash)? {
             return Ok(Ok(false));
         }
         let (doc, grid, size, was_touched) = match touched.remove(&pc.doc) {
@@ -229,7 +273,7 @@ impl Hub {
             Some(Touched::Fresh(bytes, grid)) => {
                 (load_change(&pc.doc, &bytes)?, grid, bytes.len(), true)
             }
-            None => match self.load_doc(&pc.doc)? {
+            None => match self.load_doc(reads, &pc.doc)? {
                 Some((doc, grid, size)) => (doc, grid, size, false),
                 None => (Automerge::new(), pc.grid.clone(), 0, false),
             },
@@ -247,7 +291,7 @@ impl Hub {
         }
         let grid_of = |id: &DocId| match touched.get(id) {
             Some(Touched::Fresh(_, g) | Touched::Doc(_, g, _)) => Some(g.clone()),
-            None => self.stored_grid(id),
+            None => self.stored_grid(reads, id),
         };
         let admission = Admission {
             grants: &grant.grants,
@@ -276,52 +320,21 @@ impl Hub {
 impl Hub {
     /// The grid of a document the relay holds (for references), `None` when it holds none
     /// or cannot read it.
-    fn stored_grid(&self, id: &DocId) -> Option<GridPath> {
-        self.doc_grid(id).ok().flatten()
+    fn stored_grid(&self, reads: &Reads<'_>, id: &DocId) -> Option<GridPath> {
+        let saved = reads.get(RDOCS, id.as_str().as_bytes()).ok().flatten()?;
+        decode::<RelayDoc>("relay document", &saved)
+            .ok()
+            .map(|d| d.grid)
     }
+}
+
+fn doc_key(id: &DocId) -> Vec<u8> {
+    id.as_str().as_bytes().to_vec()
 }
 
 fn load_change(id: &DocId, bytes: &[u8]) -> Result<Automerge> {
     let what = format!("relay document {id}");
     Automerge::load(bytes).map_err(|e| Error::corrupt(what, e))
-}
-
-/// Everything that can be checked without the relay's state. A reference to a document
-/// the relay does not hold is checked against the grid its change in this push (`in_push`)
-/// names, and remembered: see [`Prepared::Fresh`].
-fn prepare(
-    checked: &CheckedChange,
-    grants: &Grants,
-    now: i64,
-    stored: GridOf<'_>,
-    in_push: &HashMap<&DocId, &GridPath>,
-) -> Prepared {
-    let (pc, change) = (checked.pushed(), checked.change());
-    if !change.deps().is_empty() {
-        return Prepared::Parsed(change.clone());
-    }
-    let relied_on = std::cell::RefCell::new(Vec::new());
-    let grid_of = |id: &DocId| {
-        stored(id).or_else(|| {
-            let grid = in_push.get(id).map(|g| (*g).clone())?;
-            relied_on.borrow_mut().push(id.clone());
-            Some(grid)
-        })
-    };
-    let admission = Admission {
-        grants,
-        now,
-        grid_of: &grid_of,
-    };
-    let fresh = contain(format!("change for {}", pc.doc), || {
-        Ok(apply_checked(&Automerge::new(), &pc.grid, pc, change.clone(), &admission).is_ok())
-    });
-    match fresh {
-        Ok(true) => Prepared::Fresh(change.clone(), relied_on.into_inner()),
-        // Checked again under the lock against what the relay holds.
-        Ok(false) => Prepared::Parsed(change.clone()),
-        Err(e) => Prepared::Refused(format!("malformed change: {e}")),
-    }
 }
 
 /// Stages one accepted change: the log entry and the indexes that find it.

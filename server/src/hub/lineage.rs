@@ -79,11 +79,19 @@ impl LineageState {
             None => {
                 let g = random_generation()?;
                 let mut b = Batch::new();
+                // Relay nodes starting together on one new database: one generation wins.
+                b.expect(RMETA, GENERATION_KEY.to_vec(), None);
                 b.put(RMETA, GENERATION_KEY.to_vec(), g.to_be_bytes().to_vec());
-                store.commit(b)?;
-                store.flush()?;
-                tracing::info!(generation = g, "new relay log generation");
-                g
+                match store.commit(b) {
+                    Ok(()) => {
+                        store.flush()?;
+                        tracing::info!(generation = g, "new relay log generation");
+                        g
+                    }
+                    Err(Error::Conflict { .. }) => read_u64(store, GENERATION_KEY)?
+                        .ok_or_else(|| Error::corrupt("relay lineage", "generation vanished"))?,
+                    Err(e) => return Err(e),
+                }
             }
         };
         Ok(LineageState {
@@ -104,8 +112,17 @@ impl LineageState {
 
 impl Hub {
     /// Where this relay's log comes from, as `Welcome` tells handsets.
+    ///
+    /// On a shared database (PostgreSQL) the database keeps the log safe (a synchronous
+    /// standby, its own backups: `docs/SCALING.md`), not a `gridsync-relay backup`: every
+    /// durable change counts as backed up, so handsets do not keep acknowledged changes
+    /// against a restore that never comes (ADR 0016).
     pub fn lineage(&self) -> Lineage {
-        self.lineage.lineage()
+        let mut lineage = self.lineage.lineage();
+        if self.is_shared() {
+            lineage.backed_up = lineage.backed_up.max(self.durable_head());
+        }
+        lineage
     }
 
     /// Records durably that a backup holding the log up to `head` was written, so

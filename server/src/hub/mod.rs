@@ -1,10 +1,12 @@
 //! The relay's state over a [`Store`]: enrolled devices, the append-only change log with a
 //! sequence number, per-grid indexes of that log, and the current state of every document
 //! (for compacted snapshots and for checking dependencies). It implements
-//! [`RelayBackend`], so the sans-IO [`gridsync_core::sync::RelaySession`] drives it.
+//! [`RelayBackend`](gridsync_core::sync::RelayBackend) (`backend.rs`), so the sans-IO
+//! [`gridsync_core::sync::RelaySession`] drives it.
 //!
 //! ```text
 //! device_records  device id        → Device (JSON; `devices` held older postcard records)
+//! device_names  name \0 device id  → ()            (devices by name: `device_names.rs`)
 //! tokens    sha256(token) hex      → device id
 //! log       seq (u64 BE)           → LogRecord { doc, grid, hash, bytes, origin }
 //! grid_log  grid \0 seq            → ()            (a grid's entries in log order)
@@ -21,12 +23,19 @@
 //! `grid_days` counts per grid the changes ingest accepted on each UTC day (days since
 //! the epoch), in each push's own commit; [`Hub::grid_activity`] reads it back.
 //!
+//! On a store other relay nodes share (PostgreSQL), every push expects the head it was
+//! numbered from (a conflict numbers it again), and `follow.rs` reads what the other
+//! nodes committed: the head and `rmeta/device_epoch`.
+//!
 //! In memory, `tail.rs` keeps the sequence and grid of the latest 65,536 changes: a live
 //! pull after a flush walks the changes since its cursor there instead of scanning every
 //! grid log in its scopes.
 
 mod activity;
+mod backend;
+mod device_names;
 mod devices;
+mod follow;
 mod grid_days;
 mod ingest;
 pub(crate) mod lineage;
@@ -40,9 +49,7 @@ use std::sync::{Arc, Mutex};
 use gridsync_core::error::{Error, Result};
 use gridsync_core::ids::{DocId, GridPath};
 use gridsync_core::store::{Batch, Store};
-use gridsync_core::sync::CheckedChange;
-use gridsync_core::sync::backend::{DeviceGrant, NotIngested, PullBatch, RelayBackend};
-use gridsync_core::sync::wire::{ChangeHash, Cursor};
+use gridsync_core::sync::wire::ChangeHash;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -51,6 +58,7 @@ use crate::metrics::{RelayMetrics, StoreGauges};
 pub(crate) use activity::{ContactEnd, cursor_seq};
 pub use activity::{DeviceActivity, DeviceStatus};
 pub use devices::{Device, Enrollment, RETIRED_GRACE_MS, RetiredScope};
+pub use follow::FOLLOW_EVERY;
 pub use grid_days::{GridDay, MAX_ACTIVITY_DAYS};
 pub use ingest::MAX_DOCUMENT_BYTES;
 
@@ -67,6 +75,24 @@ pub(crate) const HASHES: &str = "hashes";
 pub(crate) const RMETA: &str = "rmeta";
 pub(crate) const ACTIVITY: &str = "device_activity";
 pub(crate) const GRID_DAYS: &str = "grid_days";
+/// Every tree the hub keeps, `rmeta` (the head and the lineage) last: a copy that stops
+/// part-way has no head yet.
+pub const TREES: &[&str] = &[
+    DEVICES,
+    device_names::DEVICE_NAMES,
+    LEGACY_DEVICES,
+    TOKENS,
+    LOG,
+    GRID_LOG,
+    GRIDS,
+    GDOCS,
+    RDOCS,
+    HASHES,
+    ACTIVITY,
+    GRID_DAYS,
+    RMETA,
+];
+
 /// `rmeta` key of the last sequence written.
 pub(crate) const HEAD_KEY: &[u8] = b"head";
 
@@ -114,6 +140,8 @@ pub struct Hub {
     data_dir: Option<std::path::PathBuf>,
     /// The latest changes' sequences and grids, for live pulls (`tail.rs`).
     tail: tail::LogTail,
+    /// Other relay nodes write the same store (`follow.rs`).
+    shared: bool,
 }
 
 impl std::fmt::Debug for Hub {
@@ -143,6 +171,7 @@ impl Hub {
     /// Opens the hub over a store (creating nothing until the first write).
     pub fn open(store: Arc<dyn Store>) -> Result<Self> {
         devices::migrate_legacy_devices(store.as_ref())?;
+        device_names::index_names(store.as_ref())?;
         let head = read_head(store.as_ref())?;
         let lineage = lineage::LineageState::load_or_create(store.as_ref())?;
         let (head_tx, _) = watch::channel(head);
@@ -159,7 +188,20 @@ impl Hub {
             lineage,
             data_dir: None,
             tail: tail::LogTail::new(head, tail::TAIL_CHANGES),
+            shared: false,
         })
+    }
+
+    /// Marks the store as shared with other relay nodes: `server::run` then follows what
+    /// they commit (`Hub::follow_other_nodes`).
+    pub fn with_shared_store(mut self) -> Self {
+        self.shared = true;
+        self
+    }
+
+    /// Whether other relay nodes write the same store.
+    pub fn is_shared(&self) -> bool {
+        self.shared
     }
 
     /// Names the data directory the hub's store lives in (backups carry the relay's
@@ -291,63 +333,24 @@ impl Hub {
     }
 }
 
-fn read_head(store: &dyn Store) -> Result<u64> {
-    Ok(match store.get(RMETA, HEAD_KEY)? {
+pub(crate) fn read_head(store: &dyn Store) -> Result<u64> {
+    Ok(read_head_as_held(store)?.1)
+}
+
+/// The head as stored (what a commit expects to find) and its value.
+fn read_head_as_held(store: &dyn Store) -> Result<(Option<Vec<u8>>, u64)> {
+    let held = store.get(RMETA, HEAD_KEY)?;
+    let head = match &held {
         Some(v) => u64::from_be_bytes(
             v.as_slice()
                 .try_into()
                 .map_err(|_| Error::corrupt("relay store", "head is not 8 bytes"))?,
         ),
         None => 0,
-    })
+    };
+    Ok((held, head))
 }
 
 pub(crate) fn stage_head(batch: &mut Batch, head: u64) {
     batch.put(RMETA, HEAD_KEY.to_vec(), head.to_be_bytes().to_vec());
-}
-
-impl RelayBackend for Hub {
-    fn authenticate(&self, token: &str) -> Result<DeviceGrant> {
-        self.grant_for_token(token)
-    }
-
-    fn still_active(&self, device_id: &str) -> Result<bool> {
-        Ok(self
-            .device(device_id)?
-            .is_some_and(|d| d.revoked_at.is_none() && d.wipe_requested_at.is_none()))
-    }
-
-    fn wipe_requested(&self, device_id: &str) -> Result<bool> {
-        Ok(self
-            .device(device_id)?
-            .is_some_and(|d| d.wipe_requested_at.is_some() && d.wiped_at.is_none()))
-    }
-
-    fn wiped(&self, device_id: &str) -> Result<()> {
-        self.device_wiped(device_id)
-    }
-
-    fn ingest(
-        &self,
-        grant: &DeviceGrant,
-        changes: &[CheckedChange],
-    ) -> Result<Vec<std::result::Result<(), NotIngested>>> {
-        self.ingest_changes(grant, changes)
-    }
-
-    fn pull(&self, scopes: &[GridPath], cursor: &Cursor, max_bytes: usize) -> Result<PullBatch> {
-        self.pull_batch(scopes, cursor, max_bytes)
-    }
-
-    fn head(&self) -> Result<u64> {
-        Ok(self.durable_head())
-    }
-
-    fn lineage(&self) -> Result<gridsync_core::sync::wire::Lineage> {
-        Ok(Hub::lineage(self))
-    }
-
-    fn pending_reported(&self, device_id: &str, changes: u64, bytes: u64) -> Result<()> {
-        self.outbox_reported(device_id, changes, bytes)
-    }
 }

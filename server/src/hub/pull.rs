@@ -16,6 +16,8 @@ use super::{GDOCS, GRID_LOG, GRIDS, Hub, LOG, LogRecord, RDOCS, RelayDoc, decode
 const PAGE: usize = 256;
 /// Most sequences taken from the in-memory tail for one pull.
 const TAIL_PAGE: usize = 4_096;
+/// Log records read at once (one round trip on a database).
+const LOG_READS: usize = 64;
 
 /// Sorted scopes with nested ones removed (a grant of `a` already covers `a/b`).
 fn normalise(scopes: &[GridPath]) -> Vec<GridPath> {
@@ -47,7 +49,7 @@ impl Hub {
     ) -> Result<PullBatch> {
         // Only what is on disk goes out: a cursor never passes a sequence that a crash
         // could hand to another change.
-        let head = self.durable_head();
+        let head = self.current_head()?;
         let scopes = normalise(scopes);
         match cursor {
             Cursor::Fresh => self.snapshot(&scopes, head, head, None, max_bytes),
@@ -113,10 +115,23 @@ impl Hub {
                 )?;
                 let Some((last, _)) = page.last() else { break };
                 after = Some(last.clone());
-                for (k, _) in &page {
-                    let Some(entry) = self.snapshot_entry(scope, k)? else {
-                        continue;
-                    };
+                let named: Vec<(GridPath, DocId)> = page
+                    .iter()
+                    .map(|(k, _)| snapshot_key(scope, k))
+                    .collect::<Result<Vec<_>>>()?
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                let keys: Vec<Vec<u8>> = named
+                    .iter()
+                    .map(|(_, d)| d.as_str().as_bytes().to_vec())
+                    .collect();
+                let saved = self.store.get_many(RDOCS, &keys)?;
+                for ((grid, doc), v) in named.into_iter().zip(saved) {
+                    let Some(v) = v else { continue };
+                    let rd: RelayDoc = decode("relay document", &v)?;
+                    let payload = snapshot_payload(&doc, rd)?;
+                    let entry = Entry { doc, grid, payload };
                     bytes += payload_len(&entry.payload);
                     let doc = entry.doc.clone();
                     entries.push(entry);
@@ -165,25 +180,6 @@ impl Hub {
             .map(|i| (i, grid_key(&grid, doc.as_str().as_bytes()))))
     }
 
-    /// The snapshot entry for one `gdocs` key, if it names a document within `scope`
-    /// that the relay holds.
-    fn snapshot_entry(&self, scope: &GridPath, key: &[u8]) -> Result<Option<Entry>> {
-        let Some((grid, doc)) = split_grid_key(key) else {
-            return Ok(None);
-        };
-        let grid = GridPath::parse(&String::from_utf8_lossy(grid))?;
-        if !grid.is_within(scope) {
-            return Ok(None);
-        }
-        let doc = DocId::parse(&String::from_utf8_lossy(doc))?;
-        let Some(v) = self.store.get(RDOCS, doc.as_str().as_bytes())? else {
-            return Ok(None);
-        };
-        let rd: RelayDoc = decode("relay document", &v)?;
-        let payload = snapshot_payload(&doc, rd)?;
-        Ok(Some(Entry { doc, grid, payload }))
-    }
-
     /// The log entries in `scopes` after sequence `after` (up to `head`), in sequence
     /// order, until `max_bytes`. Every entry in the scopes goes out, the pulling device's
     /// own as well: the session leaves out what its connection pushed.
@@ -198,24 +194,30 @@ impl Hub {
         let mut entries = Vec::new();
         let mut bytes = 0usize;
         let mut last = None;
-        for seq in candidates.into_iter().filter(|s| *s <= bound && *s <= head) {
-            let Some(v) = self.store.get(LOG, &seq.to_be_bytes())? else {
-                continue;
-            };
-            let r: LogRecord = decode("log record", &v)?;
-            bytes += r.bytes.len();
-            entries.push(Entry {
-                doc: r.doc,
-                grid: r.grid,
-                payload: Payload::Change(r.bytes),
-            });
-            last = Some(seq);
-            if bytes >= max_bytes {
-                return Ok(PullBatch {
-                    entries,
-                    next: Cursor::Log { after: seq },
-                    more: true,
+        let due: Vec<u64> = candidates
+            .into_iter()
+            .filter(|s| *s <= bound && *s <= head)
+            .collect();
+        // Read a few at a time: one round trip each on a database.
+        for chunk in due.chunks(LOG_READS) {
+            let keys: Vec<Vec<u8>> = chunk.iter().map(|s| s.to_be_bytes().to_vec()).collect();
+            for (&seq, v) in chunk.iter().zip(self.store.get_many(LOG, &keys)?) {
+                let Some(v) = v else { continue };
+                let r: LogRecord = decode("log record", &v)?;
+                bytes += r.bytes.len();
+                entries.push(Entry {
+                    doc: r.doc,
+                    grid: r.grid,
+                    payload: Payload::Change(r.bytes),
                 });
+                last = Some(seq);
+                if bytes >= max_bytes {
+                    return Ok(PullBatch {
+                        entries,
+                        next: Cursor::Log { after: seq },
+                        more: true,
+                    });
+                }
             }
         }
         // A full grid page makes the list complete only up to `bound`. A bound past the
@@ -294,6 +296,19 @@ impl Hub {
             .filter_map(|(k, _)| k[prefix.len()..].try_into().ok().map(u64::from_be_bytes))
             .collect())
     }
+}
+
+/// The grid and document a `gdocs` key names, if the grid lies within `scope`.
+fn snapshot_key(scope: &GridPath, key: &[u8]) -> Result<Option<(GridPath, DocId)>> {
+    let Some((grid, doc)) = split_grid_key(key) else {
+        return Ok(None);
+    };
+    let grid = GridPath::parse(&String::from_utf8_lossy(grid))?;
+    if !grid.is_within(scope) {
+        return Ok(None);
+    }
+    let doc = DocId::parse(&String::from_utf8_lossy(doc))?;
+    Ok(Some((grid, doc)))
 }
 
 fn payload_len(payload: &Payload) -> usize {

@@ -46,12 +46,23 @@ impl LogTail {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Records committed changes, in sequence order. A sequence that does not follow the
-    /// newest (which the writer lock rules out) starts the tail over after it.
+    /// The newest sequence the tail holds (or its start when empty).
+    pub(crate) fn newest(&self) -> u64 {
+        let inner = self.lock();
+        inner.changes.back().map_or(inner.start, |(s, _)| *s)
+    }
+
+    /// Records committed changes, in sequence order. Sequences it holds already are
+    /// skipped; one that leaves a gap after the newest (changes committed elsewhere that
+    /// nobody read: `Hub::catch_up_tail` fills such gaps first) starts the tail over
+    /// after it.
     pub(crate) fn extend(&self, committed: impl IntoIterator<Item = (u64, GridPath)>) {
         let mut inner = self.lock();
         for (seq, grid) in committed {
             let newest = inner.changes.back().map_or(inner.start, |(s, _)| *s);
+            if seq <= newest {
+                continue;
+            }
             if seq != newest + 1 {
                 inner.changes.clear();
                 inner.start = seq.saturating_sub(1);
@@ -143,6 +154,10 @@ mod tests {
         tail.extend([(1, g("a/g1")), (2, g("a/g1"))]);
         tail.extend([(7, g("a/g1"))]);
         assert_eq!(tail.after(&[g("a")], 2, 10), None);
+        // What it holds already is not taken twice.
+        tail.extend([(7, g("b/g1")), (8, g("a/g2"))]);
+        assert_eq!(tail.newest(), 8);
+        assert_eq!(tail.after(&[g("b")], 6, 10), Some((vec![], false)));
         assert_eq!(tail.after(&[g("a")], 6, 10), Some((vec![7], false)));
     }
 }

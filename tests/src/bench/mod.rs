@@ -5,6 +5,7 @@ pub mod city;
 pub mod city_plan;
 pub mod coverage;
 pub mod granularity;
+pub mod nodes;
 pub mod records;
 pub mod scrape;
 pub mod store;

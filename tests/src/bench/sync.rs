@@ -94,7 +94,7 @@ fn floor(bytes: &[u8]) -> u64 {
         .unwrap_or(0)
 }
 
-fn mem_replica(device: &str) -> Result<Arc<Replica>> {
+pub(crate) fn mem_replica(device: &str) -> Result<Arc<Replica>> {
     Ok(Arc::new(Replica::open_with(
         Arc::new(MemoryStore::new()),
         device,
@@ -459,12 +459,7 @@ impl Bench {
     /// shared grid would first download the whole grid, which is the bootstrap scenario).
     /// On a link with outages the handsets run as apps do until all is acknowledged.
     pub async fn load(&self, handsets: usize, per: usize, seed: u64) -> Result<SyncFigures> {
-        let mut cfg = WorkloadConfig::bootstrap();
-        cfg.seed = seed ^ 0x10ad;
-        cfg.households_per_grid = handsets;
-        cfg.visits = handsets * per;
-        cfg.cases = 0;
-        let w = Workload::generate(&cfg);
+        let w = load_workload(handsets, per, seed);
         let mut handset = Vec::new();
         for i in 0..handsets {
             let name = format!("load-{i}");
@@ -488,18 +483,7 @@ impl Bench {
         .await
         .map_err(|e| e.context("the load handsets' first sync"))?;
         for (i, (grid, replica, _)) in handset.iter().enumerate() {
-            let name = format!("load-{i}");
-            let mut household = w.households[i].clone();
-            household.grid = grid.clone();
-            let hid = replica.register_household(&household, &name)?;
-            let mut n = 0;
-            for v in w.visits.iter().filter(|v| v.household == i).take(per) {
-                replica.log_visit(&v.to_new_visit(hid.clone()))?;
-                n += 1;
-            }
-            for v in w.visits.iter().filter(|v| v.household != i).take(per - n) {
-                replica.log_visit(&v.to_new_visit(hid.clone()))?;
-            }
+            fill_load_handset(replica, &w, i, grid, per)?;
         }
         let pending = |h: &(_, Arc<Replica>, _)| h.1.pending().map(|p| p.changes);
         let mut before = 0;
@@ -559,6 +543,41 @@ impl Bench {
         f.visits_per_s = Some(visits as f64 / (f.wall_ms / 1e3));
         Ok(f)
     }
+}
+
+/// The load workload's share of handset `i` (`load-<i>`, in `grid`): its household and
+/// `per` visits to it, the day's work the load scenarios push at once. `w` is the load
+/// workload ([`load_workload`]).
+pub fn fill_load_handset(
+    replica: &Replica,
+    w: &Workload,
+    i: usize,
+    grid: &gridsync_core::GridPath,
+    per: usize,
+) -> Result<()> {
+    let name = format!("load-{i}");
+    let mut household = w.households[i].clone();
+    household.grid = grid.clone();
+    let hid = replica.register_household(&household, &name)?;
+    let mut n = 0;
+    for v in w.visits.iter().filter(|v| v.household == i).take(per) {
+        replica.log_visit(&v.to_new_visit(hid.clone()))?;
+        n += 1;
+    }
+    for v in w.visits.iter().filter(|v| v.household != i).take(per - n) {
+        replica.log_visit(&v.to_new_visit(hid.clone()))?;
+    }
+    Ok(())
+}
+
+/// The load scenarios' workload: a household and `per` visits for each of `handsets`.
+pub fn load_workload(handsets: usize, per: usize, seed: u64) -> Workload {
+    let mut cfg = WorkloadConfig::bootstrap();
+    cfg.seed = seed ^ 0x10ad;
+    cfg.households_per_grid = handsets;
+    cfg.visits = handsets * per;
+    cfg.cases = 0;
+    Workload::generate(&cfg)
 }
 
 /// Which scenarios to run.

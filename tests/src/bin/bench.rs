@@ -26,6 +26,9 @@ enum Scenario {
     /// A city reconnect: 10 grids of 2,000 households and a supervisor holding them all,
     /// 100 field days offline, then everyone reconnects at once.
     City,
+    /// The relay load (100 handsets x 50 visits) on sled and on PostgreSQL with 1, 2 and 3
+    /// relay nodes, and with 20,000 other devices enrolled (needs --pg).
+    Nodes,
 }
 
 /// The gridsync benchmark suite.
@@ -58,6 +61,9 @@ struct Cli {
     /// instead of a temporary one.
     #[arg(long)]
     keep: Option<PathBuf>,
+    /// The PostgreSQL server of `--scenario nodes` (each setup makes a schema of its own).
+    #[arg(long, env = "GRIDSYNC_TEST_PG")]
+    pg: Option<String>,
     #[command(subcommand)]
     internal: Option<Internal>,
 }
@@ -235,6 +241,23 @@ fn main() -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&f)?);
             } else {
                 println!("{}", bench::city::table(&f));
+            }
+        }
+        Scenario::Nodes => {
+            let exe = relay_exe()?;
+            let Some(pg) = cli.pg.as_deref() else {
+                anyhow::bail!("--scenario nodes needs --pg postgres://… (or GRIDSYNC_TEST_PG)");
+            };
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            let say = progress(cli.json);
+            let f = rt.block_on(bench::nodes::run(&exe, pg, 100, 50, cli.seed, &say))?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&f)?);
+            } else {
+                println!("{}", bench::nodes::table(&f));
             }
         }
         Scenario::Granularity => {

@@ -31,6 +31,7 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async move {
         let replica = Arc::new(Replica::open(std::path::Path::new(dir), device)?);
         let target = RelayTarget {
+            other_nodes: Vec::new(),
             addr: addr.parse().context("RELAY_ADDR")?,
             server_name: "gridsync-relay".into(),
             trust: Trust::Pinned(fingerprint.clone()),

@@ -665,6 +665,7 @@ impl LinkEmulator {
     /// A relay target that goes through this emulator instead of straight to the relay.
     pub fn via(&self, target: gridsync_core::net::RelayTarget) -> gridsync_core::net::RelayTarget {
         gridsync_core::net::RelayTarget {
+            other_nodes: Vec::new(),
             addr: self.addr,
             ..target
         }

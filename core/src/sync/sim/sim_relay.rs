@@ -235,3 +235,11 @@ impl RelayBackend for SimRelay {
         Ok(self.state.borrow().log.len() as u64)
     }
 }
+
+#[test]
+fn the_simulated_relay_passes_the_relay_conformance_suite() {
+    crate::sync::relay_conformance::run_all(SimRelay::default, |relay, _grants| {
+        relay.enroll("suite", &["suite/town"]);
+        "suite".to_string()
+    });
+}

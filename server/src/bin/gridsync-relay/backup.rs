@@ -45,6 +45,7 @@ pub fn bar(total: u64, template: &str) -> indicatif::ProgressBar {
 
 /// Takes a backup.
 pub fn backup(config: &RelayConfig, args: BackupArgs, json: bool) -> Result<()> {
+    not_on_postgres(config)?;
     let to = std::path::absolute(&args.to).context("the --to file")?;
     let req = AdminRequest::Backup { to: to.clone() };
     let summary = match admin::request(&admin::socket_path(&config.data_dir), &req)? {
@@ -57,6 +58,49 @@ pub fn backup(config: &RelayConfig, args: BackupArgs, json: bool) -> Result<()> 
         println!("{}", serde_json::to_string(&summary)?);
     } else {
         print_backup(&summary);
+    }
+    Ok(())
+}
+
+/// Copies the sled relay in `from` into the database `to`, with a progress bar.
+pub fn migrate(from: &Path, to: &str, json: bool) -> Result<()> {
+    if !gridsync_server::pg::PgTarget::is_postgres(to) {
+        anyhow::bail!("--to must be a postgres:// URL");
+    }
+    let bar = bar(0, "{bar:40} {pos}/{len} entries, {per_sec}, {eta} left");
+    let show = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let target = gridsync_server::pg::PgTarget::new(to);
+    let done = gridsync_server::migrate::migrate(from, &target, &show)
+        .with_context(|| format!("migrating {} to PostgreSQL", from.display()))?;
+    bar.finish_and_clear();
+    if json {
+        println!("{}", serde_json::to_string(&done)?);
+    } else {
+        println!(
+            "copied {} entries (log head {}) from {} into {}",
+            done.entries,
+            done.head,
+            from.display(),
+            done.to
+        );
+        println!(
+            "serve from now on with: gridsync-relay serve --data-dir {} --store <the URL>",
+            from.display()
+        );
+    }
+    Ok(())
+}
+
+/// Backups and restores are the sled store's: a relay on PostgreSQL has the database's.
+fn not_on_postgres(config: &RelayConfig) -> Result<()> {
+    if config.store.is_some() {
+        anyhow::bail!(
+            "this relay keeps its state in PostgreSQL: back it up with the database's own \
+             tools (pg_basebackup and WAL archiving, or pg_dump; docs/SCALING.md)"
+        );
     }
     Ok(())
 }
@@ -82,6 +126,7 @@ fn offline(config: &RelayConfig, to: &Path) -> Result<BackupSummary> {
 
 /// Restores a backup into the data directory.
 pub fn restore(config: &RelayConfig, args: RestoreArgs, json: bool) -> Result<()> {
+    not_on_postgres(config)?;
     let size = std::fs::metadata(&args.from)
         .with_context(|| format!("reading {}", args.from.display()))?
         .len();

@@ -46,7 +46,7 @@ pub fn device(config: &RelayConfig, cmd: DeviceCommand, json: bool) -> Result<()
     let resp = match admin::request(&socket, &req)? {
         Some(r) => r,
         None => {
-            let hub = gridsync_server::open_hub(&config.data_dir, 8).with_context(|| {
+            let hub = gridsync_server::open_configured_hub(config, 8).with_context(|| {
                 format!("opening the store in {} (a relay is running but its admin socket did not answer?)", config.data_dir.display())
             })?;
             let caller = Caller {

@@ -63,7 +63,7 @@ fn offline(
     format: ExportFormat,
     out: &std::path::Path,
 ) -> Result<ExportCounts> {
-    let hub = gridsync_server::open_hub(&config.data_dir, 64)
+    let hub = gridsync_server::open_configured_hub(config, 64)
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
     let total = hub.documents_within(scope)?;
     let bar = crate::backup::bar(total, crate::backup::DOCUMENTS_BAR);

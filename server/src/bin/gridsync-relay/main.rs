@@ -27,6 +27,10 @@ struct Cli {
     /// commands need a relay's existing one).
     #[arg(long, global = true, env = "GRIDSYNC_RELAY_DATA")]
     data_dir: Option<PathBuf>,
+    /// Keep the relay's state in PostgreSQL (`postgres://user@host/db`), shared by any
+    /// number of relay nodes, instead of the sled store in the data directory.
+    #[arg(long, global = true, env = "GRIDSYNC_RELAY_STORE")]
+    store: Option<String>,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -51,6 +55,16 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Bring a backup back into a data directory that holds no store (the relay stopped).
     Restore(backup::RestoreArgs),
+    /// Copy a stopped sled relay into an empty PostgreSQL database, keeping its sequence
+    /// numbers (handsets go on from their cursors); then serve with `--store`.
+    Migrate {
+        /// The sled relay's data directory (default: --data-dir).
+        #[arg(long)]
+        from: Option<PathBuf>,
+        /// The PostgreSQL database (`postgres://user@host/db`).
+        #[arg(long)]
+        to: String,
+    },
     /// Make a new token for the HTTP admin API and print it once (the relay keeps its
     /// hash; the previous token stops working at once).
     AdminToken,
@@ -163,6 +177,10 @@ fn load_config(cli: &Cli) -> Result<RelayConfig> {
     if let Some(d) = &cli.data_dir {
         config.data_dir = d.clone();
     }
+    if let Some(s) = &cli.store {
+        config.store = Some(s.clone());
+    }
+    config.check_store()?;
     Ok(config)
 }
 
@@ -210,6 +228,10 @@ fn real_main(cli: Cli) -> Result<()> {
             backup::backup(&config, args, cli.json)
         }
         Command::Restore(args) => backup::restore(&config, args, cli.json),
+        Command::Migrate { from, to } => {
+            let from = from.unwrap_or_else(|| config.data_dir.clone());
+            backup::migrate(&from, &to, cli.json)
+        }
         Command::AdminToken => {
             check_data_dir(&config, true)?;
             std::fs::create_dir_all(&config.data_dir)?;

@@ -139,9 +139,10 @@ async fn serve_async(config: RelayConfig, json: bool) -> Result<()> {
 async fn open_store(config: &RelayConfig, mut stop: watch::Receiver<bool>) -> Result<Option<Hub>> {
     let mut said = false;
     loop {
-        let (dir, cache) = (config.data_dir.clone(), config.cache_mib);
+        let (c, cache) = (config.clone(), config.cache_mib);
         let opened =
-            tokio::task::spawn_blocking(move || gridsync_server::open_hub(&dir, cache)).await?;
+            tokio::task::spawn_blocking(move || gridsync_server::open_configured_hub(&c, cache))
+                .await?;
         match opened {
             Ok(hub) => return Ok(Some(hub)),
             Err(RelayError::Core(gridsync_core::Error::StoreInUse { .. })) => {
@@ -151,8 +152,10 @@ async fn open_store(config: &RelayConfig, mut stop: watch::Receiver<bool>) -> Re
                 }
             }
             Err(e) => {
-                return Err(e).with_context(|| {
-                    format!("opening the store in {}", config.data_dir.display())
+                return Err(e).with_context(|| match &config.store {
+                    // The error names the database (without its password).
+                    Some(_) => "opening the relay's PostgreSQL store".to_string(),
+                    None => format!("opening the store in {}", config.data_dir.display()),
                 });
             }
         }
