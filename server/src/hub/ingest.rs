@@ -125,6 +125,10 @@ impl Hub {
         now: i64,
     ) -> Result<(Outcomes, u64)> {
         let (held, start) = read_head_as_held(self.store.as_ref())?;
+        // Whatever other nodes committed up to `start` goes into the tail first: the head
+        // published after this push (even one that adds nothing) must not pass changes
+        // the tail lacks, or live pulls would step over them.
+        self.catch_up_tail(start)?;
         // Read afresh under the lock: other pushes committed since `prepare`.
         let reads = Reads::new(self.store.as_ref());
         reads.prefetch(RDOCS, changes.iter().map(|c| doc_key(&c.pushed().doc)))?;
@@ -196,7 +200,6 @@ impl Hub {
             // The head this push was numbered from must still be the head when it lands.
             batch.expect(RMETA, HEAD_KEY.to_vec(), held);
             self.store.commit(batch)?;
-            self.catch_up_tail(start)?;
             self.tail.extend(appended);
             self.committed_push();
         }

@@ -190,7 +190,7 @@ impl Hub {
         head: u64,
         max_bytes: usize,
     ) -> Result<PullBatch> {
-        let (candidates, bound) = self.log_candidates(scopes, after)?;
+        let (candidates, bound) = self.log_candidates(scopes, after, head)?;
         let mut entries = Vec::new();
         let mut bytes = 0usize;
         let mut last = None;
@@ -245,10 +245,21 @@ impl Hub {
 
     /// The sequences after `after` in the logs of every grid within `scopes`, sorted; and
     /// the bound up to which that list is complete (`u64::MAX` when it is complete). From
-    /// the in-memory tail when it reaches back to `after` (a live pull: work in proportion
-    /// to what changed since), else at most a page from each grid's log.
-    fn log_candidates(&self, scopes: &[GridPath], after: u64) -> Result<(Vec<u64>, u64)> {
-        if let Some((seqs, full)) = self.tail.after(scopes, after, TAIL_PAGE) {
+    /// the in-memory tail when it reaches back to `after` and on to `head` (a live pull:
+    /// work in proportion to what changed since), else at most a page from each grid's log.
+    fn log_candidates(
+        &self,
+        scopes: &[GridPath],
+        after: u64,
+        head: u64,
+    ) -> Result<(Vec<u64>, u64)> {
+        // The tail answers only when it reaches the head too: changes another node
+        // committed that it has not read yet would otherwise be stepped over.
+        let tail = match self.tail.newest() >= head {
+            true => self.tail.after(scopes, after, TAIL_PAGE),
+            false => None,
+        };
+        if let Some((seqs, full)) = tail {
             let bound = match seqs.last() {
                 Some(last) if full => *last,
                 _ => u64::MAX,

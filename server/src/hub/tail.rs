@@ -155,9 +155,9 @@ mod tests {
         tail.extend([(7, g("a/g1"))]);
         assert_eq!(tail.after(&[g("a")], 2, 10), None);
         // What it holds already is not taken twice.
-        tail.extend([(7, g("b/g1")), (8, g("a/g2"))]);
+        tail.extend([(7, g("b/g1")), (8, g("b/g2"))]);
         assert_eq!(tail.newest(), 8);
-        assert_eq!(tail.after(&[g("b")], 6, 10), Some((vec![], false)));
+        assert_eq!(tail.after(&[g("b")], 6, 10), Some((vec![8], false)));
         assert_eq!(tail.after(&[g("a")], 6, 10), Some((vec![7], false)));
     }
 }

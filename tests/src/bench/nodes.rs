@@ -95,6 +95,13 @@ pub async fn run(
     Ok(out)
 }
 
+/// A `--store` URL for a relay on the server at `url`, in a new schema (made here).
+pub fn fresh_store(url: &str) -> Result<&'static str> {
+    let target = in_new_schema(url, "bench");
+    drop(PgStore::open(&target)?);
+    Ok(leak(store_url(&target)))
+}
+
 /// `n` relay processes in `dir` on `store` (sled when `None`), sharing one identity.
 fn start_nodes(
     exe: &Path,

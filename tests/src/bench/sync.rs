@@ -125,16 +125,19 @@ pub struct Bench {
 impl Bench {
     /// Starts the relay at `exe` and uploads the bootstrap grid (300 households, 2,000
     /// visits, 300 cases) through a seeding handset.
-    /// `ops` says what its operations listener does meanwhile.
+    /// `relay` says what its operations listener does meanwhile and where it keeps its
+    /// state.
     pub async fn new(
         exe: &Path,
         seed: u64,
         profile: Option<LinkProfile>,
-        ops: OpsLoad,
+        relay: RelaySetup,
     ) -> Result<Self> {
+        let ops = relay.ops;
         let dir = tempfile::tempdir()?;
         let options = ProcessOptions {
             http: ops.http(),
+            store: relay.store,
             ..ProcessOptions::default()
         };
         let relay = RelayProcess::spawn(exe, &dir.path().join("relay"), options)?;
@@ -580,6 +583,15 @@ pub fn load_workload(handsets: usize, per: usize, seed: u64) -> Workload {
     Workload::generate(&cfg)
 }
 
+/// The relay process of the sync scenarios.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RelaySetup {
+    /// What its operations listener does meanwhile.
+    pub ops: OpsLoad,
+    /// `--store` (a PostgreSQL URL, in a schema that exists), `None`: sled.
+    pub store: Option<&'static str>,
+}
+
 /// Which scenarios to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Which {
@@ -627,13 +639,13 @@ pub async fn run(
     exe: &Path,
     seed: u64,
     profile: Option<LinkProfile>,
-    ops: OpsLoad,
+    relay: RelaySetup,
     which: &[Which],
     progress: &dyn Fn(&str),
     show_ticker: bool,
 ) -> Result<Vec<SyncFigures>> {
     progress("starting the relay and uploading the bootstrap grid");
-    let bench = Bench::new(exe, seed, profile, ops).await?;
+    let bench = Bench::new(exe, seed, profile, relay).await?;
     let mut out = Vec::new();
     if which.contains(&Which::Bootstrap) || which.contains(&Which::Reconnect) {
         progress(&format!("bootstrap over {}", bench.profile));

@@ -61,9 +61,13 @@ struct Cli {
     /// instead of a temporary one.
     #[arg(long)]
     keep: Option<PathBuf>,
-    /// The PostgreSQL server of `--scenario nodes` (each setup makes a schema of its own).
+    /// The PostgreSQL server of `--scenario nodes` and `--on-postgres` (each run makes a
+    /// schema of its own).
     #[arg(long, env = "GRIDSYNC_TEST_PG")]
     pg: Option<String>,
+    /// The sync scenarios' relay keeps its state on the `--pg` server instead of sled.
+    #[arg(long)]
+    on_postgres: bool,
     #[command(subcommand)]
     internal: Option<Internal>,
 }
@@ -167,11 +171,19 @@ fn main() -> Result<()> {
                 .enable_all()
                 .build()?;
             let show = !cli.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let relay = bench::sync::RelaySetup {
+                ops: cli.ops,
+                store: match (cli.on_postgres, cli.pg.as_deref()) {
+                    (false, _) => None,
+                    (true, Some(url)) => Some(bench::nodes::fresh_store(url)?),
+                    (true, None) => anyhow::bail!("--on-postgres needs --pg postgres://…"),
+                },
+            };
             let figures = rt.block_on(bench::sync::run(
                 &exe,
                 cli.seed,
                 profile,
-                cli.ops,
+                relay,
                 &which,
                 &progress(cli.json),
                 show,
