@@ -118,6 +118,12 @@ impl PgStore {
             .parse()
             .map_err(|e| Error::invalid("store", format!("not a PostgreSQL URL: {e}")))?;
         config.application_name("gridsync-relay");
+        // A node cut off from the network (not dead) must not hold the writers' turn for
+        // the 2 hours of default keepalives: the database notices within about a minute.
+        config.keepalives(true);
+        config.keepalives_idle(std::time::Duration::from_secs(20));
+        config.keepalives_interval(std::time::Duration::from_secs(10));
+        config.keepalives_retries(3);
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(std::time::Duration::from_secs(10));
         }

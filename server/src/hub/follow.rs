@@ -16,6 +16,7 @@ use gridsync_core::error::Result;
 use gridsync_core::store::{Batch, Scan};
 use tokio::sync::watch;
 
+use super::tail::TAIL_CHANGES;
 use super::{HEAD_KEY, Hub, LOG, LogRecord, RMETA, decode};
 
 /// How often a node reads what the others did.
@@ -41,6 +42,12 @@ impl Hub {
     /// (by any node). Cheap when the tail is current.
     pub(crate) fn catch_up_tail(&self, upto: u64) -> Result<()> {
         let mut newest = self.tail.newest();
+        if upto.saturating_sub(newest) > TAIL_CHANGES as u64 {
+            // More than the tail holds (a node long cut off): start it over at `upto`;
+            // pulls from before read the grid logs.
+            self.tail.start_over(upto);
+            return Ok(());
+        }
         while newest < upto {
             let after = newest.to_be_bytes();
             let page = self.store.scan(
@@ -74,12 +81,30 @@ impl Hub {
         Ok(self.durable_head())
     }
 
-    /// Publishes a head other nodes committed, once the tail holds what led to it.
+    /// Publishes a head other nodes committed, once the tail holds what led to it. A
+    /// database head behind the one published (the database lost commits: a failover to
+    /// an asynchronous standby, a restore to an earlier point) is refused: serving on
+    /// would number new changes with sequences handsets' cursors have passed.
     fn publish_shared_head(&self, head: u64) -> Result<()> {
+        self.refuse_if_behind(head)?;
         if head > self.durable_head() {
             let _guard = self.lock()?;
             self.catch_up_tail(head)?;
             self.make_durable(head)?;
+        }
+        Ok(())
+    }
+
+    /// Refuses a database head behind the one this node published (see
+    /// [`Hub::publish_shared_head`]). Takes no lock.
+    pub(crate) fn refuse_if_behind(&self, head: u64) -> Result<()> {
+        let published = self.durable_head();
+        if head < published {
+            tracing::error!(head, published, "the database's log head went back");
+            return Err(gridsync_core::Error::Storage(format!(
+                "the database's log head went back from {published} to {head}: it lost \
+                 commits this relay acknowledged; stop every relay node (docs/SCALING.md)"
+            )));
         }
         Ok(())
     }
@@ -94,7 +119,7 @@ impl Hub {
             Some(v) => seq_of(&v)?,
             None => 0,
         };
-        self.publish_shared_head(head)?;
+        // Revocations first: a head that cannot be published must not hold them up.
         let now = Some(find(DEVICE_EPOCH_KEY));
         if now != *epoch {
             // The first look only learns the epoch: nothing to recheck yet.
@@ -103,7 +128,7 @@ impl Hub {
             }
             *epoch = now;
         }
-        Ok(())
+        self.publish_shared_head(head)
     }
 
     /// Follows the other nodes until `shutdown` turns true (the relay's serve loop runs

@@ -129,6 +129,10 @@ impl Hub {
         // published after this push (even one that adds nothing) must not pass changes
         // the tail lacks, or live pulls would step over them.
         self.catch_up_tail(start)?;
+        if self.is_shared() {
+            // Refused if the database lost commits (`follow.rs`).
+            self.refuse_if_behind(start)?;
+        }
         // Read afresh under the lock: other pushes committed since `prepare`.
         let reads = Reads::new(self.store.as_ref());
         reads.prefetch(RDOCS, changes.iter().map(|c| doc_key(&c.pushed().doc)))?;

@@ -52,6 +52,13 @@ impl LogTail {
         inner.changes.back().map_or(inner.start, |(s, _)| *s)
     }
 
+    /// Forgets every change held: the tail holds every sequence after `head` from now on.
+    pub(crate) fn start_over(&self, head: u64) {
+        let mut inner = self.lock();
+        inner.changes.clear();
+        inner.start = head;
+    }
+
     /// Records committed changes, in sequence order. Sequences it holds already are
     /// skipped; one that leaves a gap after the newest (changes committed elsewhere that
     /// nobody read: `Hub::catch_up_tail` fills such gaps first) starts the tail over
@@ -159,5 +166,8 @@ mod tests {
         assert_eq!(tail.newest(), 8);
         assert_eq!(tail.after(&[g("b")], 6, 10), Some((vec![8], false)));
         assert_eq!(tail.after(&[g("a")], 6, 10), Some((vec![7], false)));
+        // Started over (a node far behind): earlier cursors read the grid logs.
+        tail.start_over(20);
+        assert_eq!((tail.newest(), tail.after(&[g("a")], 8, 10)), (20, None));
     }
 }

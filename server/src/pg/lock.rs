@@ -14,6 +14,10 @@ use super::{PgStore, pg_error};
 /// again by the handset).
 pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// Longest the database lets a node hold its turn without a word (a node frozen or cut
+/// off): the database then ends the session and the turn passes on.
+const HELD_AT_MOST: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Locks the `writers` row of `gridsync_locks` in a transaction of its own, held
 /// until the lock is dropped: nodes take turns building pushes instead of redoing
 /// them after a conflict. A node that dies holding it loses its connection, and the
@@ -33,8 +37,10 @@ pub(super) fn lock_writers(store: &PgStore) -> Result<WritersLock> {
             // BEGIN in a simple query leaves the transaction open after it.
             let lock = format!(
                 "BEGIN; SET LOCAL lock_timeout = '{}s'; \
+                 SET LOCAL idle_in_transaction_session_timeout = '{}s'; \
                  SELECT name FROM gridsync_locks WHERE name = 'writers' FOR UPDATE",
-                LOCK_WAIT.as_secs()
+                LOCK_WAIT.as_secs(),
+                HELD_AT_MOST.as_secs()
             );
             match client.batch_execute(&lock).await {
                 Ok(()) => {
