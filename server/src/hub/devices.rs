@@ -219,7 +219,8 @@ impl Hub {
     /// it learned arrives; the handset learns at its next contact.
     pub fn rescope_device(&self, id_or_name: &str, scopes: &[GridPath]) -> Result<Device> {
         let _guard = self.lock()?;
-        let mut device = self.active_device(id_or_name)?;
+        let found = self.active_device(id_or_name)?;
+        let (held, mut device) = self.device_held(&found.id)?;
         let mut next = device.grants.clone();
         next.scopes = scopes.to_vec();
         next.validate()?;
@@ -237,14 +238,7 @@ impl Hub {
         device.retired.retain(|r| !next.covers(&r.grid));
         device.retired.extend(lost);
         device.grants = next;
-        let mut b = Batch::new();
-        b.put(
-            DEVICES,
-            device.id.as_bytes().to_vec(),
-            encode_device(&device)?,
-        );
-        super::follow::stage_device_epoch(&mut b)?;
-        self.commit_durable(b)?;
+        self.put_device(held, &device, Batch::new())?;
         tracing::warn!(device = %device.id, scopes = %device.grants.scope_names(), "device rescoped");
         Ok(device)
     }
@@ -286,15 +280,15 @@ impl Hub {
     /// logs in no more. Connections open now go on until they end.
     pub fn rotate_token(&self, id_or_name: &str) -> Result<Enrollment> {
         let _guard = self.lock()?;
-        let mut device = self.active_device(id_or_name)?;
+        let found = self.active_device(id_or_name)?;
+        let (held, mut device) = self.device_held(&found.id)?;
         let token = format!("gst_{}", random_hex(24)?);
         let old = std::mem::replace(&mut device.token_sha256, token_hash(&token));
         let mut b = Batch::new();
         b.delete(TOKENS, old.into_bytes());
         let (id, hash) = (device.id.as_bytes(), device.token_sha256.as_bytes());
         b.put(TOKENS, hash.to_vec(), id.to_vec());
-        b.put(DEVICES, id.to_vec(), encode_device(&device)?);
-        self.commit_durable(b)?;
+        self.put_device(held, &device, b)?;
         tracing::warn!(device = %device.id, name = %device.name, "device token rotated");
         Ok(Enrollment { device, token })
     }
@@ -302,10 +296,11 @@ impl Hub {
     /// Revokes a device, by id or by name. Its connections are refused from their next message.
     pub fn revoke_device(&self, id_or_name: &str) -> Result<Device> {
         let _guard = self.lock()?;
-        let mut device = self.find_device(id_or_name)?;
+        let found = self.find_device(id_or_name)?;
+        let (held, mut device) = self.device_held(&found.id)?;
         if device.revoked_at.is_none() {
             device.revoked_at = Some(now_ms());
-            self.put_device(&device)?;
+            self.put_device(held, &device, Batch::new())?;
             tracing::warn!(device = %device.id, name = %device.name, "device revoked");
             self.revoked();
         }
@@ -318,10 +313,11 @@ impl Hub {
     /// the device off and leaves its data on the phone.
     pub fn wipe_device(&self, id_or_name: &str) -> Result<Device> {
         let _guard = self.lock()?;
-        let mut device = self.active_device(id_or_name)?;
+        let found = self.active_device(id_or_name)?;
+        let (held, mut device) = self.device_held(&found.id)?;
         if device.wipe_requested_at.is_none() {
             device.wipe_requested_at = Some(now_ms());
-            self.put_device(&device)?;
+            self.put_device(held, &device, Batch::new())?;
             tracing::warn!(device = %device.id, name = %device.name, "device wipe requested");
             self.revoked();
         }
@@ -331,21 +327,31 @@ impl Hub {
     /// Records that a device told to wipe itself has erased its store.
     pub(crate) fn device_wiped(&self, device_id: &str) -> Result<()> {
         let _guard = self.lock()?;
-        let mut device = self
-            .device(device_id)?
-            .ok_or_else(|| Error::invalid("device", format!("no device {device_id:?}")))?;
+        let (held, mut device) = self.device_held(device_id)?;
         if device.wiped_at.is_none() {
             device.wiped_at = Some(now_ms());
-            self.put_device(&device)?;
+            self.put_device(held, &device, Batch::new())?;
             tracing::warn!(device = %device.id, name = %device.name, "device erased its store (wiped)");
         }
         Ok(())
     }
 
-    /// Stores a revoked, wiped or rescoped device: the new device epoch makes other relay
-    /// nodes recheck their connections.
-    fn put_device(&self, device: &Device) -> Result<()> {
-        let mut b = Batch::new();
+    /// A device record as stored (what [`Hub::put_device`] expects) and decoded.
+    fn device_held(&self, id: &str) -> Result<(Vec<u8>, Device)> {
+        let held = self
+            .store
+            .get(DEVICES, id.as_bytes())?
+            .ok_or_else(|| Error::invalid("device", format!("no device {id:?}")))?;
+        let device = decode_device(&held)?;
+        Ok((held, device))
+    }
+
+    /// Stores a revoked, wiped, rescoped or re-tokened device with the rest of `b`, if its
+    /// record still is `held`: another relay node's change to it in between fails this one
+    /// ([`Error::Conflict`], nothing written) instead of being undone (a revocation lost
+    /// to a rescope). The new device epoch makes other nodes recheck their connections.
+    fn put_device(&self, held: Vec<u8>, device: &Device, mut b: Batch) -> Result<()> {
+        b.expect(DEVICES, device.id.as_bytes().to_vec(), Some(held));
         b.put(
             DEVICES,
             device.id.as_bytes().to_vec(),
