@@ -83,9 +83,7 @@ pub fn open_configured_hub(config: &RelayConfig, cache_mib: u64) -> Result<Hub> 
     match config.postgres() {
         Some(target) => {
             let hub = open_pg_hub(&target, &config.data_dir)?;
-            let shown = format!("{}\n", pg::without_password(&target.url));
-            std::fs::write(&marker, shown)
-                .map_err(|e| RelayError::Setup(format!("writing {}: {e}", marker.display())))?;
+            mark_postgres(&config.data_dir, &pg::without_password(&target.url))?;
             Ok(hub)
         }
         // Opening sled here would start an empty relay beside the real one.
@@ -103,6 +101,14 @@ pub fn open_configured_hub(config: &RelayConfig, cache_mib: u64) -> Result<Hub> 
         }
         None => open_hub(&config.data_dir, cache_mib),
     }
+}
+
+/// Writes the data directory's [`POSTGRES_MARKER`] naming the database (`shown`: without
+/// its password).
+pub fn mark_postgres(data_dir: &Path, shown: &str) -> Result<()> {
+    let marker = data_dir.join(POSTGRES_MARKER);
+    std::fs::write(&marker, format!("{shown}\n"))
+        .map_err(|e| RelayError::Setup(format!("writing {}: {e}", marker.display())))
 }
 
 /// The file in a data directory that says the relay's state is in PostgreSQL (its URL

@@ -65,11 +65,7 @@ pub fn migrate(from: &Path, to: &PgTarget, progress: &dyn Fn(u64, u64)) -> Resul
             target.vacuum_analyze()?;
             let head = crate::hub::read_head(&target)?;
             // From now on the data directory is a PostgreSQL relay's (its certificate).
-            let marker = from.join(crate::POSTGRES_MARKER);
-            let shown = format!("{}\n", target.shown());
-            std::fs::write(&marker, shown).map_err(|e| {
-                crate::RelayError::Setup(format!("writing {}: {e}", marker.display()))
-            })?;
+            crate::mark_postgres(from, target.shown())?;
             tracing::info!(entries, head, to = %target.shown(), "relay migrated to PostgreSQL");
             Ok(Migrated {
                 entries,

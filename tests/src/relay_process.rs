@@ -239,11 +239,7 @@ impl RelayProcess {
     pub fn cpu_seconds(&self) -> f64 {
         let Some(pid) = self.pid() else { return 0.0 };
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-        let f: Vec<&str> = after.split_whitespace().collect();
-        let ticks = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
-        // Fields after the command: state is [0], utime [11], stime [12]; 100 ticks a second.
-        (ticks(11) + ticks(12)) / 100.0
+        stat_cpu_seconds(&stat)
     }
 
     /// Peak resident memory of the relay, KiB (0 without a process).
@@ -406,4 +402,13 @@ pub fn relay_binary() -> Result<PathBuf> {
     })
     .clone()
     .map_err(|e| anyhow!(e))
+}
+
+/// User and system CPU seconds from the text of a `/proc/PID/stat` file (0 when unreadable).
+pub fn stat_cpu_seconds(stat: &str) -> f64 {
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+    // Fields after the command: state is [0], utime [11], stime [12]; 100 ticks a second.
+    (ticks(11) + ticks(12)) / 100.0
 }

@@ -21,6 +21,7 @@ mod sealed_tests;
 #[cfg(test)]
 mod sled_codec_tests;
 mod sled_copy;
+mod sled_expect;
 mod sled_open;
 mod sled_store;
 mod witness;

@@ -19,6 +19,7 @@ use sled::transaction::ConflictableTransactionError;
 use super::cipher::{Cipher, StoreKey};
 use super::codec::{self, Codec};
 use super::sled_copy::copy_if_due;
+use super::sled_expect::check_expected;
 use super::witness::{self, COUNTER_KEY, COUNTER_TREE, Witness};
 use super::{Batch, Op, Scan, Store, compact, keyring, prefix_end, sled_open, trees};
 use crate::error::{Error, Result};
@@ -297,24 +298,7 @@ impl Store for SledStore {
                     .get(COUNTER_KEY)?
                     .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
                     .unwrap_or(0);
-                for (tree, key, value) in &batch.expected {
-                    let i = names.binary_search(tree).map_err(|_| {
-                        ConflictableTransactionError::Abort(Error::Storage("tree missing".into()))
-                    })?;
-                    let found = match tx[i].get(key.as_slice())? {
-                        Some(v) => Some(
-                            self.codec
-                                .decode(tree, key, &v)
-                                .map_err(ConflictableTransactionError::Abort)?,
-                        ),
-                        None => None,
-                    };
-                    if found != *value {
-                        return Err(ConflictableTransactionError::Abort(Error::conflict(
-                            tree, key,
-                        )));
-                    }
-                }
+                check_expected(tx, &names, &batch.expected, &self.codec)?;
                 tx[counter_at].insert(COUNTER_KEY, &(held + 1).to_be_bytes()[..])?;
                 for ((tree, key, _), value) in batch.ops.iter().zip(&stored) {
                     let i = names.binary_search(tree).map_err(|_| {

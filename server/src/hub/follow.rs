@@ -157,8 +157,9 @@ impl Hub {
     }
 }
 
-fn seq_of(bytes: &[u8]) -> Result<u64> {
+/// A sequence number as stored (8 bytes, big-endian): a log key or the head.
+pub(super) fn seq_of(bytes: &[u8]) -> Result<u64> {
     Ok(u64::from_be_bytes(bytes.try_into().map_err(|_| {
-        gridsync_core::Error::corrupt("relay log", "a sequence is not 8 bytes")
+        gridsync_core::Error::corrupt("relay store", "a sequence is not 8 bytes")
     })?))
 }

@@ -341,11 +341,7 @@ pub(crate) fn read_head(store: &dyn Store) -> Result<u64> {
 fn read_head_as_held(store: &dyn Store) -> Result<(Option<Vec<u8>>, u64)> {
     let held = store.get(RMETA, HEAD_KEY)?;
     let head = match &held {
-        Some(v) => u64::from_be_bytes(
-            v.as_slice()
-                .try_into()
-                .map_err(|_| Error::corrupt("relay store", "head is not 8 bytes"))?,
-        ),
+        Some(v) => follow::seq_of(v)?,
         None => 0,
     };
     Ok((held, head))

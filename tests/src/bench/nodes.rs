@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::ops_client::OpsClient;
 use crate::pg::{in_new_schema, spawn_nodes, store_url};
 use crate::relay::all_roles;
-use crate::relay_process::{ProcessOptions, RelayProcess, leak};
+use crate::relay_process::{ProcessOptions, RelayProcess, leak, stat_cpu_seconds};
 
 use super::sync::{fill_load_handset, load_workload, mem_replica};
 
@@ -214,15 +214,12 @@ fn postgres_cpu() -> f64 {
     let mut total = 0.0;
     for entry in dir.flatten() {
         let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        let Some((head, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        if !head.ends_with("(postgres") {
-            continue;
+        let postgres = stat
+            .rsplit_once(')')
+            .is_some_and(|(head, _)| head.ends_with("(postgres"));
+        if postgres {
+            total += stat_cpu_seconds(&stat);
         }
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
-        total += (ticks(11) + ticks(12)) / 100.0;
     }
     total
 }
